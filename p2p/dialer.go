@@ -1,0 +1,290 @@
+package p2p
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Redial backoff bounds for members that cannot be reached.
+const (
+	minRedial   = time.Second
+	maxRedial   = 30 * time.Second
+	dialTimeout = 5 * time.Second
+	// fastRedialTimeout bounds the redial right after a disconnect; a crashed
+	// process refuses it at once, a cut link lets it run out.
+	fastRedialTimeout = 2 * time.Second
+	// syncPeers is how many members a node asks for their state after joining.
+	syncPeers = 2
+)
+
+// P2PInfo is the JSON document served at /api/p2p and fetched from members'
+// URLs during bootstrap.
+type P2PInfo struct {
+	// PeerID is the node's libp2p peer ID.
+	PeerID string `json:"peer_id"`
+	// Addrs are the multiaddrs the node announces.
+	Addrs []string `json:"addrs"`
+	// Bandwidth is the node's libp2p traffic so far (absent when fetched from
+	// an older node).
+	Bandwidth *Bandwidth `json:"bandwidth,omitempty"`
+}
+
+type dialState struct {
+	node      string
+	connected bool
+	next      time.Time
+	backoff   time.Duration
+	dialing   bool
+	stopPing  context.CancelFunc
+}
+
+type dialResult struct {
+	p    peer.ID
+	err  error
+	fast bool
+}
+
+// dialLoop keeps a connection to every member: it dials members that are not
+// connected with exponential backoff, redials at once after a disconnect
+// (reporting a failed redial as fast crash evidence), pings connected members,
+// and asks the first members it connects to for their state (sync).
+func (n *Network) dialLoop() {
+	defer n.wg.Done()
+	states := map[peer.ID]*dialState{}
+	results := make(chan dialResult, 64)
+	synced := 0
+	tick := time.NewTicker(minRedial)
+	defer tick.Stop()
+	defer func() {
+		for _, st := range states {
+			if st.stopPing != nil {
+				st.stopPing()
+			}
+		}
+	}()
+	startDial := func(p peer.ID, st *dialState, fast bool) {
+		st.dialing = true
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			err := n.dial(p, st.node, fast)
+			select {
+			case results <- dialResult{p, err, fast}:
+			case <-n.ctx.Done():
+			}
+		}()
+	}
+	update := func(p peer.ID, st *dialState) {
+		l := n.linkOf(p)
+		if l.Connected == st.connected {
+			return
+		}
+		st.connected = l.Connected
+		if l.Connected {
+			st.backoff = 0
+			ctx, cancel := context.WithCancel(n.ctx)
+			st.stopPing = cancel
+			n.wg.Add(1)
+			go n.pingLoop(ctx, p, st.node)
+			n.handler.HandleLink(st.node, l)
+			if synced < syncPeers {
+				synced++
+				n.wg.Add(1)
+				go func() {
+					defer n.wg.Done()
+					if err := n.requestSync(p); err != nil {
+						n.log.Debug("sync failed", "peer", p.String(), "node", st.node, "err", err)
+					}
+				}()
+			}
+			return
+		}
+		if st.stopPing != nil {
+			st.stopPing()
+			st.stopPing = nil
+		}
+		n.handler.HandleLink(st.node, l)
+		if !st.dialing {
+			startDial(p, st, true)
+		}
+	}
+	reconcile := func() {
+		m := n.validator.Members()
+		for p := range states {
+			if _, ok := m.NodeID(p); !ok {
+				if states[p].stopPing != nil {
+					states[p].stopPing()
+				}
+				delete(states, p)
+			}
+		}
+		now := time.Now()
+		for _, p := range m.Peers() {
+			if p == n.host.ID() {
+				continue
+			}
+			node, _ := m.NodeID(p)
+			st, ok := states[p]
+			if !ok {
+				st = &dialState{node: node}
+				states[p] = st
+			}
+			update(p, st)
+			if !st.connected && !st.dialing && !now.Before(st.next) {
+				startDial(p, st, false)
+			}
+		}
+	}
+	reconcile()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+			reconcile()
+		case <-n.kick:
+			reconcile()
+		case p := <-n.linkCh:
+			if st, ok := states[p]; ok {
+				update(p, st)
+			} else {
+				reconcile()
+			}
+		case r := <-results:
+			st, ok := states[r.p]
+			if !ok {
+				continue
+			}
+			st.dialing = false
+			if r.err == nil {
+				update(r.p, st)
+				continue
+			}
+			if r.fast {
+				n.handler.HandleLink(st.node, Link{DialFailed: true})
+			}
+			st.backoff = min(max(2*st.backoff, minRedial), maxRedial)
+			st.next = time.Now().Add(st.backoff)
+			n.log.Debug("member unreachable", "node", st.node, "peer", r.p.String(), "retry_in", st.backoff, "err", r.err)
+		}
+	}
+}
+
+// dial connects to member p, first with known addresses, then with addresses
+// fetched from its URL.
+func (n *Network) dial(p peer.ID, node string, fast bool) error {
+	timeout := dialTimeout
+	if fast {
+		timeout = fastRedialTimeout
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, timeout)
+	defer cancel()
+	h := n.host.h
+	if sw, ok := h.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(p)
+	}
+	n.mu.Lock()
+	ep := n.endpoints[node]
+	n.mu.Unlock()
+	for _, s := range ep.Addrs {
+		if a, err := ma.NewMultiaddr(s); err == nil {
+			h.Peerstore().AddAddr(p, a, peerstore.PermanentAddrTTL)
+		}
+	}
+	var err error
+	if len(h.Peerstore().Addrs(p)) > 0 {
+		if err = h.Connect(ctx, peer.AddrInfo{ID: p}); err == nil {
+			return nil
+		}
+		if fast {
+			// After a disconnect the known addresses are the right ones; a
+			// refused redial is the crash evidence we want, fast.
+			return err
+		}
+	}
+	if ep.URL == "" || strings.EqualFold(ep.URL, "replace_me") {
+		if err == nil {
+			err = fmt.Errorf("no known addresses and no url")
+		}
+		return err
+	}
+	info, ferr := FetchP2PInfo(ctx, n.client, ep.URL)
+	if ferr != nil {
+		return fmt.Errorf("bootstrap %s: %w", ep.URL, ferr)
+	}
+	if info.PeerID != p.String() {
+		return fmt.Errorf("bootstrap %s: peer_id %s does not match the member's key (%s)", ep.URL, info.PeerID, p)
+	}
+	for _, s := range info.Addrs {
+		if a, err := ma.NewMultiaddr(s); err == nil {
+			h.Peerstore().AddAddr(p, a, time.Hour)
+		}
+	}
+	if sw, ok := h.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(p)
+	}
+	return h.Connect(ctx, peer.AddrInfo{ID: p})
+}
+
+// FetchP2PInfo GETs <base>/api/p2p.
+func FetchP2PInfo(ctx context.Context, c *http.Client, base string) (P2PInfo, error) {
+	var info P2PInfo
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/api/p2p", nil)
+	if err != nil {
+		return info, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return info, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return info, fmt.Errorf("status %s", resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
+		return info, fmt.Errorf("decode: %w", err)
+	}
+	return info, nil
+}
+
+// pingLoop pings a connected member every ping interval until ctx ends or
+// the ping stream fails (the dial loop restarts it on reconnect).
+func (n *Network) pingLoop(ctx context.Context, p peer.ID, node string) {
+	defer n.wg.Done()
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithCancel(ctx)
+		results := ping.Ping(pctx, n.host.h, p)
+		t := time.NewTimer(0)
+		for ok := true; ok; {
+			select {
+			case <-ctx.Done():
+				ok = false
+			case <-t.C:
+				res, open := <-results
+				if !open || res.Error != nil {
+					ok = false
+					break
+				}
+				n.handler.HandleRTT(node, res.RTT)
+				t.Reset(n.pingEvery)
+			}
+		}
+		t.Stop()
+		cancel()
+		select {
+		case <-ctx.Done():
+		case <-time.After(n.pingEvery):
+		}
+	}
+}

@@ -1,0 +1,367 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/meshmon/meshmon/p2p/pb"
+)
+
+// TopicName is the GossipSub topic of a network.
+func TopicName(networkID string) string { return topicPrefix + networkID }
+
+// topicPrefix starts every meshmon topic name.
+const topicPrefix = "/meshmon/1/"
+
+// Message is one admitted message of a network.
+type Message struct {
+	// From is the author (the signer), a member.
+	From peer.ID
+	// Env is the decoded payload.
+	Env *pb.Envelope
+	// Raw is the signed pubsub message as received, for audit.
+	Raw *pubsubpb.Message
+	// Age is how long before delivery the message was received: zero for
+	// gossip, the responder's age for messages learnt through sync.
+	Age time.Duration
+}
+
+// Link describes this node's connection to a member.
+type Link struct {
+	// Connected: at least one live connection.
+	Connected bool
+	// Relayed: every live connection goes through a relay.
+	Relayed bool
+	// DialFailed: the member just disconnected and an immediate redial failed;
+	// the liveness model treats this as fast evidence of a crash.
+	DialFailed bool
+}
+
+// Handler receives a network's inputs. Its methods are called from the
+// network's goroutines, one call at a time per method kind; they must not
+// block for long.
+type Handler interface {
+	// HandleMessage gets every admitted message, including this node's own
+	// (From equal to the host's ID).
+	HandleMessage(Message)
+	// HandleLink gets changes of this node's connection to a member.
+	HandleLink(node string, l Link)
+	// HandleRTT gets ping round trips to connected members.
+	HandleRTT(node string, rtt time.Duration)
+}
+
+// Endpoint is where a member can be reached.
+type Endpoint struct {
+	// URL is the member's HTTP sidecar ("" when it has none).
+	URL string
+	// Addrs are extra multiaddrs from config.
+	Addrs []string
+}
+
+// NetworkConfig configures Host.Join.
+type NetworkConfig struct {
+	// ID is the network_id.
+	ID string
+	// Self is this node's node_id in the network.
+	Self string
+	// Members are the members with keys.
+	Members *Members
+	// Endpoints says where members can be reached, by node_id.
+	Endpoints map[string]Endpoint
+	// Handler receives the network's inputs. Required.
+	Handler Handler
+	// PingInterval is how often connected members are pinged. Default 1s.
+	PingInterval time.Duration
+	// HTTPClient fetches members' /api/p2p. Default: a client with a 5s timeout.
+	HTTPClient *http.Client
+	// Logger is narrowed with the network. Default: the host's.
+	Logger *slog.Logger
+}
+
+// Network is this node's presence on one network's topic.
+type Network struct {
+	host      *Host
+	id        string
+	self      string
+	topicName string
+	topic     *pubsub.Topic
+	sub       *pubsub.Subscription
+	validator *Validator
+	handler   Handler
+	log       *slog.Logger
+	client    *http.Client
+	pingEvery time.Duration
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	linkCh   chan peer.ID
+	kick     chan struct{}
+	closeOne sync.Once
+
+	// mu protects the following fields.
+	mu        sync.Mutex
+	latest    map[freshKey]syncEntry
+	endpoints map[string]Endpoint
+}
+
+type syncEntry struct {
+	raw []byte
+	at  time.Time
+}
+
+// Join subscribes to a network's topic and starts keeping connections to its
+// members. Joining a network already joined is an error.
+func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
+	if cfg.Handler == nil {
+		return nil, errors.New("p2p: join: no handler")
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = time.Second
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = h.log
+	}
+	n := &Network{
+		host:      h,
+		id:        cfg.ID,
+		self:      cfg.Self,
+		topicName: TopicName(cfg.ID),
+		validator: NewValidator(cfg.ID, cfg.Members),
+		handler:   cfg.Handler,
+		log:       cfg.Logger.With("network", cfg.ID),
+		client:    cfg.HTTPClient,
+		pingEvery: cfg.PingInterval,
+		linkCh:    make(chan peer.ID, 256),
+		kick:      make(chan struct{}, 1),
+		latest:    map[freshKey]syncEntry{},
+		endpoints: cfg.Endpoints,
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, errors.New("p2p: join: host closed")
+	}
+	if _, ok := h.networks[cfg.ID]; ok {
+		h.mu.Unlock()
+		return nil, fmt.Errorf("p2p: join %s: already joined", cfg.ID)
+	}
+	h.networks[cfg.ID] = n
+	h.mu.Unlock()
+
+	fail := func(err error) (*Network, error) {
+		h.removeNetwork(n)
+		return nil, err
+	}
+	if err := h.ps.RegisterTopicValidator(n.topicName, n.validate); err != nil {
+		return fail(fmt.Errorf("p2p: join %s: validator: %w", cfg.ID, err))
+	}
+	topic, err := h.ps.Join(n.topicName)
+	if err != nil {
+		_ = h.ps.UnregisterTopicValidator(n.topicName)
+		return fail(fmt.Errorf("p2p: join %s: %w", cfg.ID, err))
+	}
+	sub, err := topic.Subscribe()
+	if err != nil {
+		_ = topic.Close()
+		_ = h.ps.UnregisterTopicValidator(n.topicName)
+		return fail(fmt.Errorf("p2p: join %s: subscribe: %w", cfg.ID, err))
+	}
+	n.topic, n.sub = topic, sub
+	n.ctx, n.cancel = context.WithCancel(h.ctx)
+	for _, p := range cfg.Members.Peers() {
+		if p != h.ID() {
+			h.h.ConnManager().Protect(p, n.protectTag())
+		}
+	}
+	n.evictNonMembers(nil)
+	n.wg.Add(2)
+	go n.readLoop()
+	go n.dialLoop()
+	return n, nil
+}
+
+func (n *Network) protectTag() string { return "meshmon:" + n.id }
+
+// ID is the network_id.
+func (n *Network) ID() string { return n.id }
+
+// Validator exposes the network's validator (its counters and member set).
+func (n *Network) Validator() *Validator { return n.validator }
+
+// Host returns the host the network is joined on.
+func (n *Network) Host() *Host { return n.host }
+
+// SetMembers swaps the member set and endpoints (on config reload).
+func (n *Network) SetMembers(m *Members, endpoints map[string]Endpoint) {
+	old := n.validator.Members()
+	n.validator.SetMembers(m)
+	cm := n.host.h.ConnManager()
+	for _, p := range old.Peers() {
+		if _, ok := m.NodeID(p); !ok {
+			cm.Unprotect(p, n.protectTag())
+		}
+	}
+	for _, p := range m.Peers() {
+		if p != n.host.ID() {
+			cm.Protect(p, n.protectTag())
+		}
+	}
+	n.mu.Lock()
+	n.endpoints = endpoints
+	n.mu.Unlock()
+	n.evictNonMembers(old)
+	n.Kick()
+}
+
+// evictNonMembers closes connections whose topic subscription GossipSub
+// recorded under a member set that no longer holds: peers subscribed to the
+// topic that are not members (they subscribed before this host joined), and
+// members new since old (their subscription was dropped while they were not
+// members). They reconnect and announce their subscriptions afresh, which
+// the subscription filter then judges by the current member set.
+func (n *Network) evictNonMembers(old *Members) {
+	cur := n.validator.Members()
+	for _, p := range n.topic.ListPeers() {
+		if _, ok := cur.NodeID(p); !ok {
+			_ = n.host.h.Network().ClosePeer(p)
+		}
+	}
+	if old == nil {
+		return
+	}
+	for _, p := range cur.Peers() {
+		if _, was := old.NodeID(p); !was && p != n.host.ID() {
+			_ = n.host.h.Network().ClosePeer(p)
+		}
+	}
+}
+
+// Kick makes the dial loop look at members now instead of at its next tick.
+func (n *Network) Kick() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Peers returns the peers GossipSub currently knows on this topic.
+func (n *Network) Peers() []peer.ID { return n.topic.ListPeers() }
+
+// Publish signs and publishes env on the topic. It waits (within ctx) until at
+// least one other member is known on the topic, because GossipSub drops a
+// message published while it knows no peer for the topic.
+func (n *Network) Publish(ctx context.Context, env *pb.Envelope) error {
+	data, err := proto.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("publish: marshal: %w", err)
+	}
+	if err := n.topic.Publish(ctx, data, pubsub.WithReadiness(pubsub.MinTopicSize(1))); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
+}
+
+// validate is the topic validator: only members' fresh, well-formed messages pass.
+func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	env, reason := n.validator.Admit(msg.GetFrom(), msg.GetData(), true)
+	if reason != rejectNone {
+		if reason == RejectStale && msg.Local {
+			return pubsub.ValidationIgnore
+		}
+		n.log.Debug("gossip rejected", "reason", reason.String(), "peer", msg.GetFrom().String(), "via", msg.ReceivedFrom.String())
+		return pubsub.ValidationReject
+	}
+	msg.ValidatorData = env
+	return pubsub.ValidationAccept
+}
+
+func (n *Network) readLoop() {
+	defer n.wg.Done()
+	for {
+		msg, err := n.sub.Next(n.ctx)
+		if err != nil {
+			return
+		}
+		env, ok := msg.ValidatorData.(*pb.Envelope)
+		if !ok {
+			continue
+		}
+		n.remember(env, msg.Message, time.Now())
+		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message})
+	}
+}
+
+// remember keeps the latest heartbeat and report of each author for sync.
+func (n *Network) remember(env *pb.Envelope, raw *pubsubpb.Message, at time.Time) {
+	kind, _ := KindOf(env)
+	if kind == KindDelivered {
+		return
+	}
+	b, err := proto.Marshal(raw)
+	if err != nil {
+		return
+	}
+	k := freshKey{env.GetHeader().GetNodeId(), kind}
+	n.mu.Lock()
+	n.latest[k] = syncEntry{raw: b, at: at}
+	n.mu.Unlock()
+}
+
+func (n *Network) connectivity(p peer.ID) {
+	if _, ok := n.validator.Members().NodeID(p); !ok || p == n.host.ID() {
+		return
+	}
+	select {
+	case n.linkCh <- p:
+	default:
+		n.log.Warn("link event queue full", "peer", p.String())
+	}
+}
+
+// linkOf describes the current connection to p.
+func (n *Network) linkOf(p peer.ID) Link {
+	conns := n.host.h.Network().ConnsToPeer(p)
+	l := Link{Connected: len(conns) > 0, Relayed: len(conns) > 0}
+	for _, c := range conns {
+		if !c.Stat().Limited {
+			l.Relayed = false
+		}
+	}
+	return l
+}
+
+// Close leaves the topic and stops the network's goroutines. Idempotent.
+func (n *Network) Close() {
+	n.closeOne.Do(func() {
+		n.cancel()
+		n.wg.Wait()
+		n.sub.Cancel()
+		_ = n.topic.Close()
+		_ = n.host.ps.UnregisterTopicValidator(n.topicName)
+		for _, p := range n.validator.Members().Peers() {
+			n.host.h.ConnManager().Unprotect(p, n.protectTag())
+		}
+		n.host.removeNetwork(n)
+	})
+}
+
+var errNotConnected = errors.New("not connected")
+
+func isConnected(h *Host, p peer.ID) bool {
+	return h.h.Network().Connectedness(p) == network.Connected
+}
