@@ -1,0 +1,73 @@
+package health
+
+import "time"
+
+// View is what /api/view serves: every network's agreed state as this node
+// sees it. Field names are upstream's and stable.
+type View struct {
+	Networks map[string]*NetworkView `json:"networks"`
+}
+
+// NetworkView is one network's agreed state.
+type NetworkView struct {
+	// NetworkID is the network_id.
+	NetworkID string `json:"network_id"`
+	// Self is this node's node_id in the network.
+	Self string `json:"self"`
+	// Nodes are the members by node_id.
+	Nodes map[string]*NodeView `json:"nodes"`
+	// Connections are the directed edges between members.
+	Connections []Connection `json:"connections"`
+	// UpdatedAt is when this view was computed.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// NodeView is one member's agreed status and the evidence for it.
+type NodeView struct {
+	NodeID string `json:"node_id"`
+	// Status is online, degraded, offline, left or unknown.
+	Status Status `json:"status"`
+	// Confirmed is false when the status rests on fewer than 2 observers.
+	Confirmed bool `json:"confirmed"`
+	// AgreedBy is how many live observers agree with Status, of LiveObservers.
+	AgreedBy      int `json:"agreed_by"`
+	LiveObservers int `json:"live_observers"`
+	// Version is the meshmon version the member announced.
+	Version string `json:"version"`
+	// PeerID is the member's libp2p peer ID ("" when its key is missing).
+	PeerID string `json:"peer_id"`
+	// URL is the member's HTTP sidecar from config.
+	URL string `json:"url,omitempty"`
+	// KeyMissing says why the member's public key could not be loaded.
+	KeyMissing string `json:"key_missing,omitempty"`
+	// LastHeardMs is how long ago this node admitted the member's heartbeat (-1: never).
+	LastHeardMs int64 `json:"last_heard_ms"`
+	// BootID is the member's current boot (process start, unix ms).
+	BootID uint64 `json:"boot_id,omitempty"`
+	// Observers is what each live observer says of the member.
+	Observers map[string]ObserverView `json:"observers"`
+}
+
+// ObserverView is one observer's evidence about a member.
+type ObserverView struct {
+	// Opinion is reachable, suspect or none.
+	Opinion string `json:"opinion"`
+	// RTTMs is the observer's latest ping RTT to the member in ms (0: none).
+	RTTMs float64 `json:"rtt_ms"`
+	// Connected tells whether the observer has a live connection to the member.
+	Connected bool `json:"connected"`
+	// Relayed tells whether that connection goes through a relay.
+	Relayed bool `json:"relayed"`
+}
+
+// Connection is a directed edge: Src's view of Dst.
+type Connection struct {
+	Src string `json:"src"`
+	Dst string `json:"dst"`
+	// RTTMs is Src's latest ping RTT to Dst in ms (0: none).
+	RTTMs float64 `json:"rtt_ms"`
+	// Status is up, down or unknown.
+	Status string `json:"status"`
+	// Relayed tells whether the link goes through a relay.
+	Relayed bool `json:"relayed,omitempty"`
+}
