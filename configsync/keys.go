@@ -1,0 +1,140 @@
+package configsync
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// NodeKeyPath is the node's private key inside the config dir.
+const NodeKeyPath = ".private_keys/node.key"
+
+// ErrKeyFormat is wrapped by every error about a key file's contents.
+var ErrKeyFormat = errors.New("not an Ed25519 key in PEM")
+
+// LoadOrCreateNodeKey returns the node's Ed25519 key from
+// <dir>/.private_keys/node.key. If the file does not exist and exactly one
+// upstream-style per-network key .private_keys/<directory>/<node_id>.key
+// does, that key is adopted (copied to node.key) and adopted names it; else a
+// new key is generated and created is true. An existing node.key is never
+// overwritten, and one that cannot be read is an error.
+func LoadOrCreateNodeKey(dir string) (key ed25519.PrivateKey, created bool, adopted string, err error) {
+	path := filepath.Join(dir, NodeKeyPath)
+	key, err = readPrivateKey(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return key, false, "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, false, "", fmt.Errorf("node key: %w", err)
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, ".private_keys", "*", "*.key"))
+	if len(old) == 1 {
+		if k, err := readPrivateKey(old[0]); err == nil {
+			key, adopted = k, old[0]
+		}
+	}
+	if key == nil {
+		_, key, err = ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, false, "", fmt.Errorf("node key: generate: %w", err)
+		}
+	}
+	data, err := MarshalPrivateKeyPEM(key)
+	if err != nil {
+		return nil, false, "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process made it first: use theirs.
+		key, err = readPrivateKey(path)
+		return key, false, "", err
+	}
+	if err != nil {
+		return nil, false, "", fmt.Errorf("node key: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, false, "", fmt.Errorf("node key: write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, false, "", fmt.Errorf("node key: sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, false, "", fmt.Errorf("node key: close %s: %w", path, err)
+	}
+	return key, adopted == "", adopted, nil
+}
+
+func readPrivateKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (it is never overwritten: fix or move it away)", path, err)
+	}
+	return key, nil
+}
+
+// MarshalPrivateKeyPEM encodes key as PKCS#8 PEM ("PRIVATE KEY").
+func MarshalPrivateKeyPEM(key ed25519.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("marshal private key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// ParsePrivateKeyPEM decodes a PKCS#8 PEM Ed25519 private key.
+func ParsePrivateKeyPEM(data []byte) (ed25519.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("%w: want a PKCS#8 \"PRIVATE KEY\" block", ErrKeyFormat)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyFormat, err)
+	}
+	ek, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: the key is a %T", ErrKeyFormat, k)
+	}
+	return ek, nil
+}
+
+// MarshalPublicKeyPEM encodes pub as SPKI PEM ("PUBLIC KEY"), the format of
+// pubkeys/<node_id>.pub.
+func MarshalPublicKeyPEM(pub ed25519.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("marshal public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// ParsePublicKeyPEM decodes an SPKI PEM Ed25519 public key.
+func ParsePublicKeyPEM(data []byte) (ed25519.PublicKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("%w: want a \"PUBLIC KEY\" block", ErrKeyFormat)
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyFormat, err)
+	}
+	ek, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: the key is a %T", ErrKeyFormat, k)
+	}
+	return ek, nil
+}

@@ -1,0 +1,194 @@
+package configsync
+
+import (
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// PlaceholderURL is the url scaffolded for a new node: a member with it is
+// a warning ("set url for node X"), not an error.
+const PlaceholderURL = "replace_me"
+
+// NetworkConfig is a network's config.yml, identical on every member.
+type NetworkConfig struct {
+	// NetworkID names the network; the gossip topic is /meshmon/1/<id>.
+	NetworkID string
+	// NodeConfig lists every member of the network.
+	NodeConfig []Member
+	// Timing is the network's liveness timing (defaults: DefaultTiming).
+	Timing Timing
+}
+
+// Member is one entry of node_config.
+type Member struct {
+	// NodeID is the member's id, matching its nodeconf and pubkeys/<id>.pub.
+	NodeID string
+	// URL is where the member's HTTP sidecar is reachable; peers GET
+	// <url>/api/p2p to find its libp2p addresses. Empty: no inbound
+	// connections (e.g. behind NAT).
+	URL string
+	// Addrs are extra libp2p multiaddrs to dial the member on.
+	Addrs []string
+	// Reachability is "auto" (default: public with a url, else private),
+	// "public" or "private".
+	Reachability string
+}
+
+// HasPlaceholderURL reports whether the member's url is still the
+// scaffolded placeholder.
+func (m Member) HasPlaceholderURL() bool { return m.URL == PlaceholderURL }
+
+// Timing is how fast a network detects failures.
+type Timing struct {
+	// Heartbeat is how often each node publishes a heartbeat (default 1s).
+	Heartbeat Duration
+	// SuspectAfter is how long without a heartbeat before an observer
+	// suspects a node (default 3s); at least twice Heartbeat.
+	SuspectAfter Duration
+}
+
+// DefaultTiming returns the timing used where config.yml sets none.
+func DefaultTiming() Timing {
+	return Timing{
+		// Heartbeat: one small signed message per node per second.
+		Heartbeat: Duration(time.Second),
+		// SuspectAfter: three missed heartbeats mark a hung node suspect.
+		SuspectAfter: Duration(3 * time.Second),
+	}
+}
+
+// Reachability values of a member.
+const (
+	ReachabilityAuto    = "auto"
+	ReachabilityPublic  = "public"
+	ReachabilityPrivate = "private"
+)
+
+// ParseNetworkConfig decodes and validates a network's config.yml. file
+// names the file in problems. Every problem is returned at once.
+func ParseNetworkConfig(data []byte, file string) (*NetworkConfig, error) {
+	d := &decoder{problems{file: file}}
+	root := d.parseDocument(data)
+	if root == nil {
+		return nil, d.err()
+	}
+	nc := &NetworkConfig{Timing: DefaultTiming()}
+	present := d.mapping(root, "", []field{
+		{"network_id", func(n *yaml.Node, p string) {
+			nc.NetworkID = d.str(n, p)
+			if nc.NetworkID != "" && !idPattern.MatchString(nc.NetworkID) {
+				d.add(n.Line, p, "%q is not a valid network_id: %s", nc.NetworkID, idRule)
+			}
+		}},
+		{"node_config", func(n *yaml.Node, p string) {
+			d.seq(n, p, func(i int, n *yaml.Node, p string) {
+				nc.NodeConfig = append(nc.NodeConfig, d.member(n, p))
+			})
+			if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+				d.add(n.Line, p, "list at least one node")
+			}
+		}},
+		{"timing", func(n *yaml.Node, p string) { d.timing(n, p, &nc.Timing) }},
+	})
+	if present == nil {
+		return nil, d.err()
+	}
+	if present["network_id"] == nil {
+		d.add(root.Line, "network_id", "required")
+	} else if nc.NetworkID == "" {
+		d.add(present["network_id"].Line, "network_id", "must not be empty")
+	}
+	if present["node_config"] == nil {
+		d.add(root.Line, "node_config", "required: list every node of the network")
+	}
+	seen := map[string]int{}
+	for i, m := range nc.NodeConfig {
+		if m.NodeID == "" {
+			continue
+		}
+		if j, dup := seen[m.NodeID]; dup {
+			d.add(lineOf(root, "node_config", i), fmt.Sprintf("node_config[%d].node_id", i),
+				"%q is already used by node_config[%d]", m.NodeID, j)
+			continue
+		}
+		seen[m.NodeID] = i
+	}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	return nc, nil
+}
+
+func (d *decoder) member(n *yaml.Node, path string) Member {
+	m := Member{Reachability: ReachabilityAuto}
+	present := d.mapping(n, path, []field{
+		{"node_id", func(n *yaml.Node, p string) {
+			m.NodeID = d.str(n, p)
+			if m.NodeID != "" && !idPattern.MatchString(m.NodeID) {
+				d.add(n.Line, p, "%q is not a valid node_id: %s", m.NodeID, idRule)
+			}
+		}},
+		{"url", func(n *yaml.Node, p string) {
+			m.URL = d.str(n, p)
+			if m.URL == "" || m.URL == PlaceholderURL {
+				return
+			}
+			if err := checkHTTPURL(m.URL); err != nil {
+				d.add(n.Line, p, "%q: %v, e.g. https://node.example.com:8000", m.URL, err)
+			}
+		}},
+		{"addrs", func(n *yaml.Node, p string) { m.Addrs = d.multiaddrs(n, p) }},
+		{"reachability", func(n *yaml.Node, p string) {
+			m.Reachability = d.str(n, p)
+			switch m.Reachability {
+			case ReachabilityAuto, ReachabilityPublic, ReachabilityPrivate:
+			default:
+				d.add(n.Line, p, "%q is not a reachability: use auto, public or private", m.Reachability)
+			}
+		}},
+	})
+	if present != nil && (present["node_id"] == nil || m.NodeID == "") {
+		d.add(n.Line, join(path, "node_id"), "required")
+	}
+	return m
+}
+
+func (d *decoder) timing(n *yaml.Node, path string, t *Timing) {
+	lines := map[string]int{}
+	d.mapping(n, path, []field{
+		{"heartbeat", func(n *yaml.Node, p string) {
+			lines["heartbeat"] = n.Line
+			if v, ok := d.duration(n, p); ok {
+				t.Heartbeat = v
+				if v < Duration(50*time.Millisecond) || v > Duration(time.Minute) {
+					d.add(n.Line, p, "%s is out of range: use 50ms to 1m", v)
+				}
+			}
+		}},
+		{"suspect_after", func(n *yaml.Node, p string) {
+			lines["suspect_after"] = n.Line
+			if v, ok := d.duration(n, p); ok {
+				t.SuspectAfter = v
+			}
+		}},
+	})
+	if t.SuspectAfter < 2*t.Heartbeat {
+		line := lines["suspect_after"]
+		if line == 0 {
+			line = lines["heartbeat"]
+		}
+		d.add(line, join(path, "suspect_after"), "%s is too short for heartbeat %s: use at least twice the heartbeat", t.SuspectAfter, t.Heartbeat)
+	}
+}
+
+// Member returns the member with the given node id.
+func (c *NetworkConfig) Member(nodeID string) (Member, bool) {
+	for _, m := range c.NodeConfig {
+		if m.NodeID == nodeID {
+			return m, true
+		}
+	}
+	return Member{}, false
+}

@@ -1,0 +1,117 @@
+package configsync
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// NetworkDir is a network's directory inside the config dir.
+func NetworkDir(dir, directory string) string {
+	return filepath.Join(dir, "networks", directory)
+}
+
+// PublicKeyExportPath is where a git-mode node writes its own public key for
+// the repository's maintainers: .public_keys/<directory>/<node_id>.pub.
+func PublicKeyExportPath(dir string, ref NetworkRef) string {
+	return filepath.Join(dir, ".public_keys", ref.Directory, ref.NodeID+".pub")
+}
+
+// ScaffoldNetwork creates what a local network needs and does not have yet:
+// networks/<directory>/config.yml listing this node with url replace_me, and
+// pubkeys/<node_id>.pub holding pub. Existing files are never changed, so
+// a second call writes nothing. It returns the paths it wrote.
+func ScaffoldNetwork(dir string, ref NetworkRef, pub ed25519.PublicKey) ([]string, error) {
+	netDir := NetworkDir(dir, ref.Directory)
+	var written []string
+	cfgPath := filepath.Join(netDir, "config.yml")
+	cfg := fmt.Sprintf(`# Network config written by meshmon on first start. It must be the same on
+# every node of the network: list every node, set each url to where that
+# node's HTTP port (default 8000) is reachable, and put each node's public
+# key (printed by "meshmon keys show") into pubkeys/<node_id>.pub.
+network_id: %s
+node_config:
+  - node_id: %s
+    url: %s
+`, ref.Directory, ref.NodeID, PlaceholderURL)
+	ok, err := writeNew(cfgPath, []byte(cfg), 0o644)
+	if err != nil {
+		return written, err
+	}
+	if ok {
+		written = append(written, cfgPath)
+	}
+	pem, err := MarshalPublicKeyPEM(pub)
+	if err != nil {
+		return written, err
+	}
+	pubPath := filepath.Join(netDir, "pubkeys", ref.NodeID+".pub")
+	if ok, err = writeNew(pubPath, pem, 0o644); err != nil {
+		return written, err
+	}
+	if ok {
+		written = append(written, pubPath)
+	}
+	return written, nil
+}
+
+// ExportPublicKey writes pub to path unless the file already holds exactly
+// that key, so repeated starts do not touch the file (and do not wake a
+// watcher). It reports whether it wrote.
+func ExportPublicKey(path string, pub ed25519.PublicKey) (bool, error) {
+	pem, err := MarshalPublicKeyPEM(pub)
+	if err != nil {
+		return false, err
+	}
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, pem) {
+		return false, nil
+	}
+	return true, writeAtomic(path, pem, 0o644)
+}
+
+// writeNew writes data to path atomically if path does not exist yet.
+func writeNew(path string, data []byte, mode os.FileMode) (bool, error) {
+	if _, err := os.Lstat(path); err == nil {
+		return false, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, writeAtomic(path, data, mode)
+}
+
+// writeAtomic writes data to a temporary file beside path and renames it
+// into place, so readers never see half a file.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
