@@ -1,0 +1,47 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/meshmon/meshmon/node"
+)
+
+func runFlags() []cli.Flag {
+	return append(configFlags(),
+		&cli.StringFlag{Name: "http-listen", EnvVars: []string{"MESHMON_HTTP_LISTEN"},
+			Usage: "HTTP listen address (default: nodeconf listen.http, else \":8000\")"},
+		&cli.StringSliceFlag{Name: "p2p-listen", EnvVars: []string{"MESHMON_P2P_LISTEN"},
+			Usage: "libp2p listen multiaddr, repeatable (default: nodeconf listen.p2p, else TCP and QUIC on port 4001, IPv4 and IPv6)"},
+		&cli.StringSliceFlag{Name: "p2p-announce", EnvVars: []string{"MESHMON_P2P_ANNOUNCE"},
+			Usage: "multiaddr told to peers instead of the listen addresses, repeatable (e.g. the host's address when in Docker)"},
+	)
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "run",
+		Usage:  "run a node (the default command)",
+		Flags:  runFlags(),
+		Action: runAction,
+	}
+}
+
+// runAction copies flags into node.Options and runs the node until a signal.
+func runAction(c *cli.Context) error {
+	log, err := newLogger(c.App.ErrWriter, c.String("log-level"))
+	if err != nil {
+		return err
+	}
+	n, err := node.New(node.Options{
+		ConfigDir:   c.String("config-dir"),
+		ConfigFile:  c.String("config-file"),
+		HTTPListen:  c.String("http-listen"),
+		P2PListen:   c.StringSlice("p2p-listen"),
+		P2PAnnounce: c.StringSlice("p2p-announce"),
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	return n.Run(c.Context)
+}
