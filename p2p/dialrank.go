@@ -8,32 +8,41 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// quicAfterTCP is how long QUIC dials wait behind TCP ones.
+// quicAfterTCP is how long other dials, QUIC first, wait behind the last TCP
+// dial.
 const quicAfterTCP = 300 * time.Millisecond
 
-// tcpFirstRanker ranks dials like libp2p's default ranker, but delays QUIC
-// behind TCP when the peer has a TCP address. meshmon prefers TCP between
-// members because the kernel resets a crashed process's TCP sessions at once,
-// which gives sub-second crash detection; a QUIC session of a dead peer just
-// goes silent until its idle timeout. QUIC stays the fallback.
+// tcpFirstRanker ranks dials like libp2p's default ranker, but dials TCP
+// first when the peer has a TCP address: its TCP addresses are ranked among
+// themselves, so they are not held back behind QUIC as the default ranker
+// does, and every other address keeps its default delay plus quicAfterTCP
+// after the last TCP dial. meshmon prefers TCP between members because the
+// kernel resets a crashed process's TCP sessions at once, which gives
+// sub-second crash detection; a QUIC session of a dead peer just goes silent
+// until its idle timeout. QUIC stays the fallback.
 func tcpFirstRanker(addrs []ma.Multiaddr) []network.AddrDelay {
-	ranked := swarm.DefaultDialRanker(addrs)
-	hasTCP := false
+	var tcp []ma.Multiaddr
 	for _, a := range addrs {
 		if isTCP(a) {
-			hasTCP = true
-			break
+			tcp = append(tcp, a)
 		}
 	}
-	if !hasTCP {
+	ranked := swarm.DefaultDialRanker(addrs)
+	if len(tcp) == 0 {
 		return ranked
 	}
-	for i := range ranked {
-		if !isTCP(ranked[i].Addr) {
-			ranked[i].Delay += quicAfterTCP
+	out := swarm.DefaultDialRanker(tcp)
+	var lastTCP time.Duration
+	for _, r := range out {
+		lastTCP = max(lastTCP, r.Delay)
+	}
+	for _, r := range ranked {
+		if !isTCP(r.Addr) {
+			r.Delay += lastTCP + quicAfterTCP
+			out = append(out, r)
 		}
 	}
-	return ranked
+	return out
 }
 
 func isTCP(a ma.Multiaddr) bool {
