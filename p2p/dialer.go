@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -181,6 +182,10 @@ func (n *Network) dialLoop() {
 	}
 }
 
+// errRefused is a fast redial's result when every TCP address of the peer
+// refused: its process is gone.
+var errRefused = errors.New("every tcp address refused the connection")
+
 // dial connects to member p, first with known addresses, then with addresses
 // fetched from its URL.
 func (n *Network) dial(p peer.ID, node string, fast bool) error {
@@ -201,6 +206,9 @@ func (n *Network) dial(p peer.ID, node string, fast bool) error {
 		if a, err := ma.NewMultiaddr(s); err == nil {
 			h.Peerstore().AddAddr(p, a, peerstore.PermanentAddrTTL)
 		}
+	}
+	if fast && tcpRefused(ctx, h.Peerstore().Addrs(p)) {
+		return errRefused
 	}
 	var err error
 	if len(h.Peerstore().Addrs(p)) > 0 {

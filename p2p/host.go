@@ -64,7 +64,11 @@ type Host struct {
 // behind NAT) and repair losses; fewer mesh links mean fewer duplicates.
 func gossipParams() pubsub.GossipSubParams {
 	p := pubsub.DefaultGossipSubParams()
-	p.D, p.Dlo, p.Dhi, p.Dout, p.Dlazy = 4, 2, 6, 1, 4
+	// Every message is flood-published to all connected members, so the
+	// mesh only adds redundancy for links that are down (or relayed). A
+	// small degree keeps that redundancy while halving the bytes of the
+	// default D=6 mesh (measured by `make bench`).
+	p.D, p.Dlo, p.Dhi, p.Dout, p.Dlazy, p.Dscore = 2, 2, 3, 0, 2, 2
 	return p
 }
 

@@ -1,0 +1,55 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+)
+
+// tcpRefused reports whether addrs hold at least one direct TCP address and
+// every one of them refused a connection. A crashed process's host answers
+// a TCP connect with a reset at once, while a QUIC dial to it only gives up
+// after its handshake timeout; so right after a disconnect this probe tells
+// a crash apart from a transient drop in one round trip. Anything else (a
+// connect that succeeds, a timeout, no TCP address) is not evidence.
+func tcpRefused(ctx context.Context, addrs []ma.Multiaddr) bool {
+	var d net.Dialer
+	probed := 0
+	for _, a := range addrs {
+		if !isDirectTCP(a) {
+			continue
+		}
+		network, host, err := manet.DialArgs(a)
+		if err != nil {
+			continue
+		}
+		c, err := d.DialContext(ctx, network, host)
+		if err == nil {
+			c.Close()
+			return false
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return false
+		}
+		probed++
+	}
+	return probed > 0
+}
+
+// isDirectTCP tells whether a is a plain TCP address (no relay, no
+// websocket or other protocol on top).
+func isDirectTCP(a ma.Multiaddr) bool {
+	if len(a) != 2 {
+		return false
+	}
+	switch a[0].Code() {
+	case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+	default:
+		return false
+	}
+	return a[1].Code() == ma.P_TCP
+}
