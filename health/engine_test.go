@@ -1,0 +1,503 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meshmon/meshmon/p2p"
+	"github.com/meshmon/meshmon/p2p/pb"
+)
+
+const testNetwork = "net"
+
+func testEngine(t *testing.T, clock func() time.Time, pub Publisher, members ...string) (*Engine, *EventLog) {
+	t.Helper()
+	ms := make([]Member, len(members))
+	for i, m := range members {
+		ms[i] = Member{NodeID: m, URL: "http://" + m + ".example:8080"}
+	}
+	events := NewEventLog(100, clock)
+	e := NewEngine(EngineConfig{
+		NetworkID:    testNetwork,
+		Self:         members[0],
+		Members:      ms,
+		Heartbeat:    time.Second,
+		SuspectAfter: testSuspectAfter,
+		Version:      "v-self",
+		BootID:       7,
+		Now:          clock,
+		Logger:       slog.New(slog.DiscardHandler),
+		Events:       events,
+	}, pub)
+	return e, events
+}
+
+func heartbeatMsg(node string, state pb.State, age time.Duration) p2p.Message {
+	return p2p.Message{
+		Env: &pb.Envelope{
+			Header: &pb.Header{NetworkId: testNetwork, NodeId: node, BootId: 42},
+			Body:   &pb.Envelope_Heartbeat{Heartbeat: &pb.Heartbeat{State: state, Version: "v-" + node}},
+		},
+		Age: age,
+	}
+}
+
+// reportMsg is node's report; a reachable member is reported as directly
+// connected.
+func reportMsg(node string, ops map[string]Opinion) p2p.Message {
+	r := &pb.Report{}
+	for _, k := range slices.Sorted(maps.Keys(ops)) {
+		r.Peers = append(r.Peers, &pb.PeerObservation{
+			NodeId:       k,
+			Reachability: pb.Reachability(ops[k]),
+			Connected:    ops[k] == OpinionReachable,
+		})
+	}
+	return p2p.Message{Env: &pb.Envelope{
+		Header: &pb.Header{NetworkId: testNetwork, NodeId: node, BootId: 42},
+		Body:   &pb.Envelope_Report{Report: r},
+	}}
+}
+
+// driver runs an engineState the way Run does, minus the goroutine and the
+// tickers: every input is followed by an evaluation.
+type driver struct {
+	t      *testing.T
+	s      *engineState
+	out    chan *pb.Envelope
+	events *EventLog
+	seen   uint64 // last event ID returned by newEvents
+}
+
+func newDriver(t *testing.T, clock *fakeClock, members ...string) *driver {
+	e, events := testEngine(t, clock.Now, nil, members...)
+	out := make(chan *pb.Envelope, 256)
+	s := newEngineState(e)
+	s.out = out
+	return &driver{t: t, s: s, out: out, events: events}
+}
+
+// step applies an input as Run does (mark dirty, then evaluate).
+func (d *driver) step(f func(*engineState)) {
+	f(d.s)
+	d.s.dirty = true
+	d.s.evaluate()
+}
+
+func (d *driver) msg(m p2p.Message)            { d.step(func(s *engineState) { s.onMessage(m) }) }
+func (d *driver) link(node string, l p2p.Link) { d.step(func(s *engineState) { s.onLink(node, l) }) }
+
+type transition struct {
+	node      string
+	from, to  Status
+	sev       Severity
+	confirmed bool
+}
+
+// newEvents returns the status events raised since the last call, oldest first.
+func (d *driver) newEvents() []transition {
+	var out []transition
+	evs := d.events.List(nil)
+	slices.Reverse(evs)
+	for _, e := range evs {
+		if e.ID <= d.seen {
+			continue
+		}
+		d.seen = e.ID
+		if e.Kind != "status" || e.Network != testNetwork || e.Message != e.Node+" is "+string(e.To) {
+			d.t.Errorf("malformed status event %+v", e)
+		}
+		out = append(out, transition{e.Node, e.From, e.To, e.Severity, e.Confirmed})
+	}
+	return out
+}
+
+func (d *driver) wantEvents(want ...transition) {
+	d.t.Helper()
+	if got := d.newEvents(); !slices.Equal(got, want) {
+		d.t.Errorf("status events = %+v; want %+v", got, want)
+	}
+}
+
+// lastReport returns the latest report published since the last call (nil: none).
+func (d *driver) lastReport() *pb.Report {
+	var r *pb.Report
+	for {
+		select {
+		case env := <-d.out:
+			if rep := env.GetReport(); rep != nil {
+				if env.GetHeader().GetNodeId() != d.s.e.cfg.Self || env.GetHeader().GetNetworkId() != testNetwork {
+					d.t.Errorf("report with header %+v", env.GetHeader())
+				}
+				r = rep
+			}
+		default:
+			return r
+		}
+	}
+}
+
+func reportOpinions(r *pb.Report) map[string]Opinion {
+	out := map[string]Opinion{}
+	for _, o := range r.GetPeers() {
+		out[o.GetNodeId()] = Opinion(o.GetReachability())
+	}
+	return out
+}
+
+func (d *driver) node(id string) *NodeView {
+	d.t.Helper()
+	n := d.s.e.View().Nodes[id]
+	if n == nil {
+		d.t.Fatalf("view has no node %q", id)
+	}
+	return n
+}
+
+func (d *driver) wantNode(id string, status Status, confirmed bool, agreed, live int) {
+	d.t.Helper()
+	n := d.node(id)
+	if n.Status != status || n.Confirmed != confirmed || n.AgreedBy != agreed || n.LiveObservers != live {
+		d.t.Errorf("view of %s: status %s confirmed %t agreed_by %d live %d; want %s %t %d %d",
+			id, n.Status, n.Confirmed, n.AgreedBy, n.LiveObservers, status, confirmed, agreed, live)
+	}
+}
+
+func connections(v *NetworkView) map[[2]string]Connection {
+	out := map[[2]string]Connection{}
+	for _, c := range v.Connections {
+		out[[2]string{c.Src, c.Dst}] = c
+	}
+	return out
+}
+
+func TestEngineInitialView(t *testing.T) {
+	clock := newFakeClock(t0)
+	e, events := testEngine(t, clock.Now, nil, "a", "b", "c")
+	v := e.View()
+	if v.NetworkID != testNetwork || v.Self != "a" || !v.UpdatedAt.Equal(t0) {
+		t.Errorf("view header = %q %q %v; want %q %q %v", v.NetworkID, v.Self, v.UpdatedAt, testNetwork, "a", t0)
+	}
+	wantA := &NodeView{
+		NodeID: "a", Status: StatusOnline, AgreedBy: 1, LiveObservers: 1, Version: "v-self",
+		URL: "http://a.example:8080", LastHeardMs: 0, BootID: 7,
+		Observers: map[string]ObserverView{"a": {Opinion: "reachable"}},
+	}
+	if got := v.Nodes["a"]; !equalNode(got, wantA) {
+		t.Errorf("self = %+v; want %+v", got, wantA)
+	}
+	for _, id := range []string{"b", "c"} {
+		want := &NodeView{
+			NodeID: id, Status: StatusUnknown, URL: "http://" + id + ".example:8080", LastHeardMs: -1,
+			Observers: map[string]ObserverView{},
+		}
+		if got := v.Nodes[id]; !equalNode(got, want) {
+			t.Errorf("node %s = %+v; want %+v", id, got, want)
+		}
+	}
+	if len(v.Connections) != 6 {
+		t.Errorf("%d connections; want 6 (every ordered pair)", len(v.Connections))
+	}
+	for _, c := range v.Connections {
+		if c.Status != "unknown" || c.RTTMs != 0 {
+			t.Errorf("connection %+v; want unknown without RTT", c)
+		}
+	}
+	if got := events.List(nil); len(got) != 0 {
+		t.Errorf("NewEngine raised events %+v; want none", got)
+	}
+}
+
+func equalNode(a, b *NodeView) bool { return reflect.DeepEqual(a, b) }
+
+// TestEngineLifecycleOfAMember drives one member through joining, hanging,
+// being confirmed offline, recovering and leaving, checking the view, the
+// published reports and the events at each step.
+func TestEngineLifecycleOfAMember(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := newDriver(t, clock, "a", "b", "c")
+	running := pb.State_STATE_RUNNING
+
+	// b and c are heard: each is online on this node's word alone.
+	d.msg(heartbeatMsg("b", running, 0))
+	d.msg(heartbeatMsg("c", running, 0))
+	d.wantEvents(
+		transition{"a", StatusUnknown, StatusOnline, SeverityInfo, false},
+		transition{"b", StatusUnknown, StatusOnline, SeverityInfo, false},
+		transition{"c", StatusUnknown, StatusOnline, SeverityInfo, false},
+	)
+	if r := d.lastReport(); r == nil || !maps.Equal(reportOpinions(r), map[string]Opinion{"b": up, "c": up}) {
+		t.Fatalf("published report %v; want b and c reachable", r)
+	}
+	d.wantNode("c", StatusOnline, false, 1, 1)
+	if n := d.node("c"); n.Version != "v-c" || n.BootID != 42 || n.LastHeardMs != 0 {
+		t.Errorf("view of c: version %q boot %d last heard %d ms; want v-c, 42, 0", n.Version, n.BootID, n.LastHeardMs)
+	}
+
+	// Their reports confirm it; confirmation alone raises no event.
+	d.msg(reportMsg("b", map[string]Opinion{"a": up, "c": up}))
+	d.msg(reportMsg("c", map[string]Opinion{"a": up, "b": up}))
+	d.wantEvents()
+	d.wantNode("b", StatusOnline, true, 2, 2)
+	d.wantNode("c", StatusOnline, true, 2, 2)
+	if r := d.lastReport(); r != nil {
+		t.Errorf("published a report %v although no own opinion changed", r)
+	}
+
+	// A direct connection to b with a measured RTT shows on the edge.
+	d.link("b", p2p.Link{Connected: true})
+	d.step(func(s *engineState) { s.rtt["b"] = 12500 * time.Microsecond })
+	if c := connections(d.s.e.View())[[2]string{"a", "b"}]; c.Status != "up" || c.RTTMs != 12.5 {
+		t.Errorf("edge a→b = %+v; want up, 12.5 ms", c)
+	}
+	if c := connections(d.s.e.View())[[2]string{"b", "a"}]; c.Status != "up" {
+		t.Errorf("edge b→a = %+v; want up (b reports a connection)", c)
+	}
+
+	// c hangs: b keeps beating, c goes silent past suspect_after. This node
+	// suspects c; b still says reachable: a tie, so degraded.
+	clock.Advance(2 * time.Second)
+	d.msg(heartbeatMsg("b", running, 0))
+	clock.Advance(1500 * time.Millisecond) // c last heard 3.5 s ago
+	d.s.evaluate()                         // the eval ticker
+	if r := d.lastReport(); r == nil || reportOpinions(r)["c"] != sus {
+		t.Fatalf("published report %v; want c suspect", r)
+	}
+	d.wantEvents(transition{"c", StatusOnline, StatusDegraded, SeverityWarning, true})
+	d.wantNode("c", StatusDegraded, true, 1, 2)
+	// c is stale, so its report on b no longer counts.
+	d.wantNode("b", StatusOnline, false, 1, 1)
+
+	// b agrees: a majority, offline.
+	d.msg(reportMsg("b", map[string]Opinion{"a": up, "c": sus}))
+	d.wantEvents(transition{"c", StatusDegraded, StatusOffline, SeverityError, true})
+	d.wantNode("c", StatusOffline, true, 2, 2)
+	n := d.node("c")
+	if n.LastHeardMs != 3500 {
+		t.Errorf("c last heard %d ms ago; want 3500", n.LastHeardMs)
+	}
+	if n.Observers["a"].Opinion != "suspect" || n.Observers["b"].Opinion != "suspect" || len(n.Observers) != 2 {
+		t.Errorf("observers of c = %+v; want a and b suspect", n.Observers)
+	}
+	conns := connections(d.s.e.View())
+	for _, pair := range [][2]string{{"c", "a"}, {"c", "b"}, {"a", "c"}, {"b", "c"}} {
+		if conns[pair].Status != "down" {
+			t.Errorf("edge %s→%s = %+v; want down", pair[0], pair[1], conns[pair])
+		}
+	}
+
+	// c comes back: this node hears it first (degraded), then b (online).
+	clock.Advance(500 * time.Millisecond)
+	d.msg(heartbeatMsg("c", running, 0))
+	d.wantEvents(transition{"c", StatusOffline, StatusDegraded, SeverityWarning, true})
+	d.msg(reportMsg("b", map[string]Opinion{"a": up, "c": up}))
+	d.wantEvents(transition{"c", StatusDegraded, StatusOnline, SeverityInfo, true})
+	d.wantNode("c", StatusOnline, true, 2, 2)
+	d.wantNode("b", StatusOnline, true, 2, 2) // c's report counts again
+
+	// c leaves gracefully.
+	d.msg(heartbeatMsg("c", pb.State_STATE_LEAVING, 0))
+	d.wantEvents(transition{"c", StatusOnline, StatusLeft, SeverityInfo, true})
+	d.wantNode("c", StatusLeft, true, 2, 2)
+}
+
+// TestEngineFastPath checks the disconnect fast path: a failed redial makes
+// the member suspect at once, a heartbeat sent before the failure does not
+// clear that, and a later one does.
+func TestEngineFastPath(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := newDriver(t, clock, "a", "b", "c")
+	running := pb.State_STATE_RUNNING
+	d.msg(heartbeatMsg("b", running, 0))
+	d.msg(heartbeatMsg("c", running, 0))
+	d.msg(reportMsg("b", map[string]Opinion{"a": up, "c": up}))
+	d.msg(reportMsg("c", map[string]Opinion{"a": up, "b": up}))
+	d.link("c", p2p.Link{Connected: true})
+	d.newEvents()
+	d.lastReport()
+
+	clock.Advance(100 * time.Millisecond)
+	d.link("c", p2p.Link{DialFailed: true})
+	if r := d.lastReport(); r == nil || reportOpinions(r)["c"] != sus {
+		t.Fatalf("after a failed redial, published %v; want c suspect", r)
+	}
+	d.wantEvents(transition{"c", StatusOnline, StatusDegraded, SeverityWarning, true})
+	if c := connections(d.s.e.View())[[2]string{"a", "c"}]; c.Status != "down" {
+		t.Errorf("edge a→c = %+v; want down", c)
+	}
+
+	// A heartbeat arriving within the grace was in flight before the failure.
+	clock.Advance(100 * time.Millisecond)
+	d.msg(heartbeatMsg("c", running, 0))
+	d.wantEvents()
+	d.wantNode("c", StatusDegraded, true, 1, 2)
+
+	// One sent later (relayed by b's gossip) shows c is back.
+	clock.Advance(time.Second)
+	d.msg(heartbeatMsg("c", running, 0))
+	d.wantEvents(transition{"c", StatusDegraded, StatusOnline, SeverityInfo, true})
+
+	// A new connection clears the failure evidence.
+	d.link("c", p2p.Link{Connected: true})
+	if _, ok := d.s.downSince["c"]; ok {
+		t.Error("downSince[c] kept after reconnecting")
+	}
+
+	// A failed dial to a member never heard from is no evidence.
+	d2 := newDriver(t, newFakeClock(t0), "a", "b")
+	d2.link("b", p2p.Link{DialFailed: true})
+	if _, ok := d2.s.downSince["b"]; ok {
+		t.Error("downSince set for a member never heard")
+	}
+	d2.wantNode("b", StatusUnknown, false, 0, 0)
+}
+
+func TestEngineMessages(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := newDriver(t, clock, "a", "b", "c")
+
+	// Age backdates the heartbeat.
+	d.msg(heartbeatMsg("b", pb.State_STATE_RUNNING, 2*time.Second))
+	if got := d.node("b").LastHeardMs; got != 2000 {
+		t.Errorf("b last heard %d ms ago; want 2000", got)
+	}
+	// An older heartbeat (learnt through sync) does not move last heard back.
+	d.msg(heartbeatMsg("b", pb.State_STATE_RUNNING, 10*time.Second))
+	if got := d.s.lastHeard["b"]; !got.Equal(t0.Add(-2 * time.Second)) {
+		t.Errorf("lastHeard[b] = %v; want %v", got, t0.Add(-2*time.Second))
+	}
+	// This node's own messages, as gossip delivers them back, are ignored.
+	d.msg(heartbeatMsg("a", pb.State_STATE_LEAVING, 0))
+	d.msg(reportMsg("a", map[string]Opinion{"b": sus}))
+	if _, ok := d.s.lastHeard["a"]; ok {
+		t.Error("own heartbeat recorded")
+	}
+	if _, ok := d.s.reports["a"]; ok {
+		t.Error("own report recorded")
+	}
+	d.wantNode("a", StatusOnline, false, 1, 1)
+	// A new report replaces the observer's previous one entirely.
+	d.msg(heartbeatMsg("c", pb.State_STATE_RUNNING, 0))
+	d.msg(reportMsg("b", map[string]Opinion{"c": sus, "a": up}))
+	d.wantNode("c", StatusDegraded, true, 1, 2)
+	d.msg(reportMsg("b", map[string]Opinion{"a": up}))
+	d.wantNode("c", StatusOnline, false, 1, 1)
+}
+
+// recordingPublisher records what the engine publishes; it is safe for
+// concurrent use.
+type recordingPublisher struct {
+	mu   sync.Mutex
+	envs []*pb.Envelope
+	err  error
+}
+
+func (p *recordingPublisher) Publish(ctx context.Context, env *pb.Envelope) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.envs = append(p.envs, env)
+	return p.err
+}
+
+func (p *recordingPublisher) heartbeats(state pb.State) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, e := range p.envs {
+		if hb := e.GetHeartbeat(); hb != nil && hb.GetState() == state {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor polls cond until it holds, failing the test after a generous deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	poll := time.NewTicker(time.Millisecond)
+	defer poll.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-poll.C:
+		}
+	}
+}
+
+// TestEngineRun runs the real loop: it publishes heartbeats, takes in
+// messages from other goroutines, leaves gracefully and stops without
+// leaking goroutines (TestMain checks).
+func TestEngineRun(t *testing.T) {
+	pub := &recordingPublisher{}
+	e, events := testEngine(t, time.Now, pub, "a", "b")
+	e.cfg.Heartbeat = 20 * time.Millisecond
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- e.Run(ctx) }()
+
+	waitFor(t, "a heartbeat", func() bool { return e.HeartbeatsSent.Load() >= 1 })
+	if pub.heartbeats(pb.State_STATE_RUNNING) == 0 {
+		t.Error("no running heartbeat published")
+	}
+
+	e.HandleMessage(heartbeatMsg("b", pb.State_STATE_RUNNING, 0))
+	waitFor(t, "b online in the view", func() bool { return e.View().Nodes["b"].Status == StatusOnline })
+	waitFor(t, "a report", func() bool { return e.ReportsSent.Load() >= 1 })
+	if got := events.List(func(ev Event) bool { return ev.Node == "b" && ev.To == StatusOnline }); len(got) != 1 {
+		t.Errorf("events for b online = %+v; want one", got)
+	}
+
+	if err := e.Leave(ctx); err != nil {
+		t.Fatalf("Leave = %v; want nil", err)
+	}
+	if pub.heartbeats(pb.State_STATE_LEAVING) != 1 {
+		t.Error("Leave published no leaving heartbeat")
+	}
+
+	cancel()
+	select {
+	case err := <-runErr:
+		if err != nil {
+			t.Errorf("Run = %v; want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+
+	// After Run: inputs are dropped without blocking, Leave reports the stop.
+	for range 2000 { // more than the inbox holds
+		e.HandleMessage(heartbeatMsg("b", pb.State_STATE_RUNNING, 0))
+	}
+	if err := e.Leave(context.Background()); !errors.Is(err, errStopped) {
+		t.Errorf("Leave after Run = %v; want %v", err, errStopped)
+	}
+}
+
+func TestEngineRunPublishErrors(t *testing.T) {
+	pub := &recordingPublisher{err: errors.New("no peers")}
+	e, _ := testEngine(t, time.Now, pub, "a", "b")
+	e.cfg.Heartbeat = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- e.Run(ctx) }()
+	waitFor(t, "a publish error", func() bool { return e.PublishErrors.Load() >= 1 })
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Errorf("Run = %v; want nil", err)
+	}
+	if got := e.HeartbeatsSent.Load(); got != 0 {
+		t.Errorf("HeartbeatsSent = %d after only failed publishes; want 0", got)
+	}
+}
