@@ -131,6 +131,12 @@ func (d *decoder) duration(n *yaml.Node, path string) (Duration, bool) {
 	return Duration(v), true
 }
 
+// missing reports whether a required key's value is absent or empty. A
+// value of the wrong kind is not missing: it has its own problem already.
+func missing(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == ""))
+}
+
 func join(path, key string) string {
 	if path == "" {
 		return key
@@ -147,6 +153,9 @@ func kindName(n *yaml.Node) string {
 	case yaml.AliasNode:
 		return "an alias"
 	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
 		return fmt.Sprintf("%q", n.Value)
 	default:
 		return "nothing"

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // NodeKeyPath is the node's private key inside the config dir.
@@ -33,7 +34,7 @@ func LoadOrCreateNodeKey(dir string) (key ed25519.PrivateKey, created bool, adop
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, false, "", fmt.Errorf("node key: %w", err)
 	}
-	old, _ := filepath.Glob(filepath.Join(dir, ".private_keys", "*", "*.key"))
+	old := upstreamKeys(filepath.Join(dir, ".private_keys"))
 	if len(old) == 1 {
 		if k, err := readPrivateKey(old[0]); err == nil {
 			key, adopted = k, old[0]
@@ -72,6 +73,26 @@ func LoadOrCreateNodeKey(dir string) (key ed25519.PrivateKey, created bool, adop
 		return nil, false, "", fmt.Errorf("node key: close %s: %w", path, err)
 	}
 	return key, adopted == "", adopted, nil
+}
+
+// upstreamKeys lists the upstream-style keys <privDir>/<directory>/*.key.
+// It reads directories rather than globbing, so a config dir whose path
+// holds glob characters ('[', '*', '?') still finds them.
+func upstreamKeys(privDir string) []string {
+	var out []string
+	dirs, _ := os.ReadDir(privDir)
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		files, _ := os.ReadDir(filepath.Join(privDir, d.Name()))
+		for _, f := range files {
+			if !f.IsDir() && strings.HasSuffix(f.Name(), ".key") {
+				out = append(out, filepath.Join(privDir, d.Name(), f.Name()))
+			}
+		}
+	}
+	return out
 }
 
 func readPrivateKey(path string) (ed25519.PrivateKey, error) {

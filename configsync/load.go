@@ -119,6 +119,9 @@ func LoadNetwork(dir string, ref NetworkRef) (*Network, error) {
 		KeyErrors: map[string]error{},
 	}
 	for _, m := range nc.NodeConfig {
+		if m.HasPlaceholderURL() {
+			nw.Warnings = append(nw.Warnings, fmt.Sprintf("set url for node %s in %s", m.NodeID, file))
+		}
 		keyFile := filepath.Join("pubkeys", m.NodeID+".pub")
 		data, err := os.ReadFile(filepath.Join(netDir, keyFile))
 		switch {
@@ -139,9 +142,6 @@ func LoadNetwork(dir string, ref NetworkRef) (*Network, error) {
 				continue
 			}
 			nw.Pubkeys[m.NodeID] = k
-		}
-		if m.HasPlaceholderURL() {
-			nw.Warnings = append(nw.Warnings, fmt.Sprintf("set url for node %s in %s", m.NodeID, file))
 		}
 	}
 	entries, _ := os.ReadDir(filepath.Join(netDir, "pubkeys"))

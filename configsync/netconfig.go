@@ -97,7 +97,7 @@ func ParseNetworkConfig(data []byte, file string) (*NetworkConfig, error) {
 	}
 	if present["network_id"] == nil {
 		d.add(root.Line, "network_id", "required")
-	} else if nc.NetworkID == "" {
+	} else if missing(present["network_id"]) {
 		d.add(present["network_id"].Line, "network_id", "must not be empty")
 	}
 	if present["node_config"] == nil {
@@ -149,7 +149,7 @@ func (d *decoder) member(n *yaml.Node, path string) Member {
 			}
 		}},
 	})
-	if present != nil && (present["node_id"] == nil || m.NodeID == "") {
+	if present != nil && missing(present["node_id"]) {
 		d.add(n.Line, join(path, "node_id"), "required")
 	}
 	return m

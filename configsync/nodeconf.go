@@ -54,6 +54,18 @@ type NetworkRef struct {
 	GitRef string
 	// GitInterval is how often the repository is fetched (default 60s).
 	GitInterval Duration
+	// GitTokenEnv names the environment variable holding an access token
+	// for an https GitRepo (git mode only; optional). The token is sent as
+	// the HTTP basic-auth password, with the URL's user name or else
+	// "x-access-token" as user name. It is read at each fetch and never
+	// logged, shown or written anywhere.
+	GitTokenEnv string
+	// GitSSHKey is the path of the private key file for an ssh GitRepo
+	// (git mode only; optional: without it the ssh agent is used). A
+	// relative path is relative to the config dir. The key must have no
+	// passphrase. The server's host key must be in a known_hosts file: see
+	// KnownHostsPath.
+	GitSSHKey string
 	// DiscordWebhook holds Discord webhook URLs by name; a single URL in
 	// the file is named "default".
 	DiscordWebhook Webhooks
@@ -167,6 +179,18 @@ func (d *decoder) networkRef(n *yaml.Node, path string) NetworkRef {
 		}},
 		{"git_repo", func(n *yaml.Node, p string) { ref.GitRepo = d.str(n, p) }},
 		{"git_ref", func(n *yaml.Node, p string) { ref.GitRef = d.str(n, p) }},
+		{"git_token_env", func(n *yaml.Node, p string) {
+			ref.GitTokenEnv = d.str(n, p)
+			if !envNamePattern.MatchString(ref.GitTokenEnv) {
+				d.add(n.Line, p, "%q is not an environment variable name: use letters, digits and '_', not starting with a digit", ref.GitTokenEnv)
+			}
+		}},
+		{"git_ssh_key", func(n *yaml.Node, p string) {
+			ref.GitSSHKey = d.str(n, p)
+			if ref.GitSSHKey == "" {
+				d.add(n.Line, p, "must not be empty: give the path of the ssh private key file")
+			}
+		}},
 		{"git_interval", func(n *yaml.Node, p string) {
 			if v, ok := d.duration(n, p); ok {
 				ref.GitInterval = v
@@ -181,10 +205,10 @@ func (d *decoder) networkRef(n *yaml.Node, path string) NetworkRef {
 	if present == nil {
 		return ref
 	}
-	if present["directory"] == nil {
+	if missing(present["directory"]) {
 		d.add(n.Line, join(path, "directory"), "required")
 	}
-	if present["node_id"] == nil {
+	if missing(present["node_id"]) {
 		d.add(n.Line, join(path, "node_id"), "required")
 	}
 	if ref.ConfigType == ConfigGit {
@@ -194,12 +218,14 @@ func (d *decoder) networkRef(n *yaml.Node, path string) NetworkRef {
 				line = g.Line
 			}
 			d.add(line, join(path, "git_repo"), "required with config_type: git")
+		} else {
+			d.gitRepo(ref, present, path)
 		}
 		if ref.GitInterval == 0 {
 			ref.GitInterval = DefaultGitInterval
 		}
 	} else {
-		for _, k := range []string{"git_repo", "git_ref", "git_interval"} {
+		for _, k := range []string{"git_repo", "git_ref", "git_interval", "git_token_env", "git_ssh_key"} {
 			if g := present[k]; g != nil {
 				d.add(g.Line, join(path, k), "only used with config_type: git")
 			}
@@ -208,13 +234,42 @@ func (d *decoder) networkRef(n *yaml.Node, path string) NetworkRef {
 	return ref
 }
 
+// envNamePattern is what an environment variable name may look like.
+var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// gitRepo checks git_repo and that the credentials fields suit its
+// protocol. The URL itself is never in a message: it may hold credentials.
+func (d *decoder) gitRepo(ref NetworkRef, present map[string]*yaml.Node, path string) {
+	repoLine := present["git_repo"].Line
+	proto, host, err := gitProtocol(ref.GitRepo)
+	if err != nil {
+		d.add(repoLine, join(path, "git_repo"), "not a git URL: write https://host/path.git, ssh://user@host/path.git, user@host:path.git or a local path")
+		return
+	}
+	switch proto {
+	case "https", "http", "ssh", "file":
+	default:
+		d.add(repoLine, join(path, "git_repo"), "protocol %q is not supported: use https, ssh or a local path", proto)
+		return
+	}
+	if n := present["git_token_env"]; n != nil {
+		switch {
+		case proto == "https":
+		case proto == "http" && isLoopbackHost(host):
+		case proto == "http":
+			d.add(n.Line, join(path, "git_token_env"), "would send the token unencrypted: use an https:// git_repo")
+		default:
+			d.add(n.Line, join(path, "git_token_env"), "only used with an https:// git_repo")
+		}
+	}
+	if n := present["git_ssh_key"]; n != nil && proto != "ssh" {
+		d.add(n.Line, join(path, "git_ssh_key"), "only used with an ssh git_repo (ssh://user@host/path or user@host:path)")
+	}
+}
+
 func (d *decoder) webhooks(n *yaml.Node, path string) Webhooks {
 	out := Webhooks{}
 	check := func(n *yaml.Node, p, name, raw string) {
-		if !idPattern.MatchString(name) {
-			d.add(n.Line, p, "%q is not a valid webhook name: %s", name, idRule)
-			return
-		}
 		// The URL is a secret: the message names the field, not the value.
 		if err := checkHTTPURL(raw); err != nil {
 			d.add(n.Line, p, "not a webhook URL: %v", err)
@@ -226,13 +281,21 @@ func (d *decoder) webhooks(n *yaml.Node, path string) Webhooks {
 	case yaml.ScalarNode:
 		check(n, path, "default", d.str(n, path))
 	case yaml.MappingNode:
+		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if !idPattern.MatchString(k.Value) {
+				// Neither path nor message shows the name: a URL written
+				// as a key ({https://…} or "https://…:") would leak.
+				d.add(k.Line, path, "not a valid webhook name (write name: URL): %s", idRule)
+				continue
+			}
 			p := join(path, k.Value)
-			if _, dup := out[k.Value]; dup {
+			if seen[k.Value] {
 				d.add(k.Line, p, "key appears more than once")
 				continue
 			}
+			seen[k.Value] = true
 			check(v, p, k.Value, d.str(v, p))
 		}
 	default:
@@ -277,7 +340,7 @@ func checkHTTPURL(raw string) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("want an http:// or https:// URL")
 	}
-	if u.Host == "" {
+	if u.Hostname() == "" {
 		return fmt.Errorf("the URL has no host")
 	}
 	return nil

@@ -8,7 +8,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
 )
+
+// ErrGitModeScaffold: ScaffoldNetwork was asked to write into a git-mode
+// network's checkout.
+var ErrGitModeScaffold = errors.New("git-mode networks are not scaffolded")
 
 // NetworkDir is a network's directory inside the config dir.
 func NetworkDir(dir, directory string) string {
@@ -24,8 +32,13 @@ func PublicKeyExportPath(dir string, ref NetworkRef) string {
 // ScaffoldNetwork creates what a local network needs and does not have yet:
 // networks/<directory>/config.yml listing this node with url replace_me, and
 // pubkeys/<node_id>.pub holding pub. Existing files are never changed, so
-// a second call writes nothing. It returns the paths it wrote.
+// a second call writes nothing. It returns the paths it wrote. A git-mode
+// network is an error: its directory is a checkout that only GitSync writes,
+// and its own key goes to PublicKeyExportPath.
 func ScaffoldNetwork(dir string, ref NetworkRef, pub ed25519.PublicKey) ([]string, error) {
+	if ref.ConfigType == ConfigGit {
+		return nil, fmt.Errorf("network %s: %w: its files come from git_repo; export the key with ExportPublicKey", ref.Directory, ErrGitModeScaffold)
+	}
 	netDir := NetworkDir(dir, ref.Directory)
 	var written []string
 	cfgPath := filepath.Join(netDir, "config.yml")
@@ -37,7 +50,7 @@ network_id: %s
 node_config:
   - node_id: %s
     url: %s
-`, ref.Directory, ref.NodeID, PlaceholderURL)
+`, yamlString(ref.Directory), yamlString(ref.NodeID), PlaceholderURL)
 	ok, err := writeNew(cfgPath, []byte(cfg), 0o644)
 	if err != nil {
 		return written, err
@@ -57,6 +70,17 @@ node_config:
 		written = append(written, pubPath)
 	}
 	return written, nil
+}
+
+// yamlString writes s as a YAML scalar that reads back as s: plain where it
+// can be, quoted where YAML would read it otherwise (a node named "null"
+// would be no node_id at all).
+func yamlString(s string) string {
+	out, err := yaml.Marshal(s)
+	if err != nil {
+		return strconv.Quote(s)
+	}
+	return strings.TrimSuffix(string(out), "\n")
 }
 
 // ExportPublicKey writes pub to path unless the file already holds exactly
