@@ -22,6 +22,8 @@ type Config struct {
 	Node *NodeConf
 	// Networks are the networks of Node.Networks, in the same order.
 	Networks []Network
+	// Skipped are the networks LoadSkipping left out.
+	Skipped []NetworkRef
 }
 
 // Network is one loaded network.
@@ -46,7 +48,13 @@ type Network struct {
 
 // Load reads and validates <dir>/<file> and every network it names,
 // returning every problem at once. It writes nothing.
-func Load(dir, file string) (*Config, error) {
+func Load(dir, file string) (*Config, error) { return LoadSkipping(dir, file, nil) }
+
+// LoadSkipping is Load, except that networks for which skip returns true
+// are left out of the result and listed in Config.Skipped instead (a node
+// uses it to run its other networks while a git network's first clone is
+// still failing).
+func LoadSkipping(dir, file string, skip func(NetworkRef) bool) (*Config, error) {
 	ncPath := filepath.Join(dir, file)
 	data, err := os.ReadFile(ncPath)
 	if err != nil {
@@ -63,6 +71,10 @@ func Load(dir, file string) (*Config, error) {
 	var errs []error
 	ids := map[string]string{}
 	for i, ref := range nc.Networks {
+		if skip != nil && skip(ref) {
+			cfg.Skipped = append(cfg.Skipped, ref)
+			continue
+		}
 		nw, err := LoadNetwork(dir, ref)
 		if err != nil {
 			errs = append(errs, err)

@@ -20,6 +20,28 @@ type NetworkView struct {
 	Connections []Connection `json:"connections"`
 	// UpdatedAt is when this view was computed.
 	UpdatedAt time.Time `json:"updated_at"`
+	// Config says where the network's config comes from and which version
+	// of it is running. Set by the node; absent in an engine's own view.
+	Config *ConfigSource `json:"config,omitempty"`
+}
+
+// ConfigSource describes the running config of one network.
+type ConfigSource struct {
+	// Type is "local" or "git".
+	Type string `json:"type"`
+	// Directory is the network's directory under config/networks.
+	Directory string `json:"directory"`
+	// Commit is the git commit running (git mode only).
+	Commit string `json:"commit,omitempty"`
+	// Ref is the git ref followed, e.g. refs/heads/main (git mode only).
+	Ref string `json:"ref,omitempty"`
+	// SyncedAt is when the repository was last fetched successfully (git mode).
+	SyncedAt *time.Time `json:"synced_at,omitempty"`
+	// LastError is the latest sync or reload problem, empty when none.
+	LastError string `json:"last_error,omitempty"`
+	// HeartbeatMS and SuspectAfterMS are the network's timing.
+	HeartbeatMS    int64 `json:"heartbeat_ms"`
+	SuspectAfterMS int64 `json:"suspect_after_ms"`
 }
 
 // NodeView is one member's agreed status and the evidence for it.

@@ -5,18 +5,15 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/meshmon/meshmon/configsync"
 	"github.com/meshmon/meshmon/health"
@@ -55,30 +52,32 @@ type Node struct {
 	opts   Options
 	log    *slog.Logger
 	key    ed25519.PrivateKey
-	cfg    *configsync.Config
 	host   *p2p.Host
 	events *health.EventLog
 	boot   uint64
 	http   *http.Server
 	ln     net.Listener
+	git    *configsync.GitSync
 
-	nets []*netRuntime
+	reloadCh chan struct{}
+	rewatch  chan struct{}
+
+	// mu protects the following fields.
+	mu     sync.Mutex
+	cfg    *configsync.Config
+	nets   map[string]*netRuntime // by network directory
+	gits   map[string]*gitStatus  // by network directory
+	reload ReloadStatus
 
 	abort     chan struct{}
 	abortOnce sync.Once
 	closeOnce sync.Once
 }
 
-// netRuntime is one joined network.
-type netRuntime struct {
-	cfg    configsync.Network
-	engine *health.Engine
-	net    *p2p.Network
-}
-
 // New prepares a node: it loads or creates the key, scaffolds missing local
-// networks, loads and validates the whole config, starts the libp2p host and
-// binds the HTTP listener. Nothing is published until Run.
+// networks, clones git networks, loads and validates the whole config,
+// starts the libp2p host and binds the HTTP listener. Nothing is published
+// until Run.
 func New(opts Options) (*Node, error) {
 	if opts.ConfigDir == "" {
 		opts.ConfigDir = "./config"
@@ -97,29 +96,34 @@ func New(opts Options) (*Node, error) {
 	}
 	log := opts.Logger
 	n := &Node{
-		opts:   opts,
-		log:    log,
-		events: health.NewEventLog(1000, nil),
-		boot:   uint64(time.Now().UnixMilli()),
-		abort:  make(chan struct{}),
+		opts:     opts,
+		log:      log,
+		events:   health.NewEventLog(1000, nil),
+		boot:     uint64(time.Now().UnixMilli()),
+		git:      configsync.NewGitSync(configsync.GitSyncOptions{}),
+		reloadCh: make(chan struct{}, 1),
+		rewatch:  make(chan struct{}, 1),
+		nets:     map[string]*netRuntime{},
+		gits:     map[string]*gitStatus{},
+		abort:    make(chan struct{}),
 	}
-
-	cfg, key, err := prepare(opts, log)
+	key, created, adopted, err := configsync.LoadOrCreateNodeKey(opts.ConfigDir)
 	if err != nil {
 		return nil, err
 	}
-	n.cfg, n.key = cfg, key
-	for _, nw := range cfg.Networks {
-		for _, w := range nw.Warnings {
-			n.events.Add(health.Event{Network: nw.Config.NetworkID, Kind: "config", Severity: health.SeverityWarning, Message: w})
-			log.Warn("config needs attention", "network", nw.Config.NetworkID, "detail", w)
-		}
-		for id, kerr := range nw.KeyErrors {
-			msg := fmt.Sprintf("member %s has no usable public key: %v", id, kerr)
-			n.events.Add(health.Event{Network: nw.Config.NetworkID, Node: id, Kind: "key", Severity: health.SeverityWarning, Message: msg})
-			log.Warn("member has no usable public key", "network", nw.Config.NetworkID, "node", id, "err", kerr)
-		}
+	keyPath := filepath.Join(opts.ConfigDir, configsync.NodeKeyPath)
+	switch {
+	case created:
+		log.Info("created node key", "path", keyPath)
+	case adopted != "":
+		log.Info("adopted existing per-network key as the node key", "from", adopted, "path", keyPath)
 	}
+	n.key = key
+	cfg, err := n.loadConfig(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	n.cfg = cfg
 
 	listen := cfg.Node.Listen.P2P
 	if len(opts.P2PListen) > 0 {
@@ -153,62 +157,6 @@ func New(opts Options) (*Node, error) {
 	return n, nil
 }
 
-// prepare does the file work of a start: key, scaffold, load.
-func prepare(opts Options, log *slog.Logger) (*configsync.Config, ed25519.PrivateKey, error) {
-	key, created, adopted, err := configsync.LoadOrCreateNodeKey(opts.ConfigDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyPath := filepath.Join(opts.ConfigDir, configsync.NodeKeyPath)
-	switch {
-	case created:
-		log.Info("created node key", "path", keyPath)
-	case adopted != "":
-		log.Info("adopted existing per-network key as the node key", "from", adopted, "path", keyPath)
-	}
-	pub := key.Public().(ed25519.PublicKey)
-	ncPath := filepath.Join(opts.ConfigDir, opts.ConfigFile)
-	data, err := os.ReadFile(ncPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("%s: no node configuration: create it as the README shows (networks: - directory: D, node_id: N)", ncPath)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	nc, err := configsync.ParseNodeConf(data, opts.ConfigFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, ref := range nc.Networks {
-		if ref.ConfigType == "git" {
-			continue
-		}
-		written, err := configsync.ScaffoldNetwork(opts.ConfigDir, ref, pub)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, w := range written {
-			log.Info("scaffolded network file", "network", ref.Directory, "path", w)
-		}
-		if len(written) > 0 {
-			log.Info("next: edit the network config, set every url, and copy every member's pubkey into pubkeys/",
-				"config", filepath.Join(opts.ConfigDir, "networks", ref.Directory, "config.yml"))
-		}
-	}
-	cfg, err := configsync.Load(opts.ConfigDir, opts.ConfigFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, nw := range cfg.Networks {
-		own, ok := nw.Pubkeys[nw.Ref.NodeID]
-		if ok && !own.Equal(pub) {
-			return nil, nil, fmt.Errorf("%s: pubkeys/%s.pub is not this node's key (%s): replace it with the output of `meshmon keys show`",
-				nw.Path, nw.Ref.NodeID, keyPath)
-		}
-	}
-	return cfg, key, nil
-}
-
 // PeerID is this node's libp2p peer ID.
 func (n *Node) PeerID() peer.ID { return n.host.ID() }
 
@@ -223,9 +171,13 @@ func (n *Node) Host() *p2p.Host { return n.host }
 
 // View returns the agreed state of every network.
 func (n *Node) View() *health.View {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	v := &health.View{Networks: make(map[string]*health.NetworkView, len(n.nets))}
 	for _, r := range n.nets {
-		v.Networks[r.cfg.Config.NetworkID] = r.engine.View()
+		nv := *r.engine.View()
+		nv.Config = n.sourceLocked(r)
+		v.Networks[r.cfg.Config.NetworkID] = &nv
 	}
 	return v
 }
@@ -242,101 +194,49 @@ func (n *Node) webDeps() web.Deps {
 	}
 }
 
-// members builds the engine's and the validator's member sets. This node is
-// always a member with its own key.
-func (n *Node) members(nw configsync.Network) ([]health.Member, *p2p.Members) {
-	byNode := map[string]peer.ID{}
-	out := make([]health.Member, 0, len(nw.Config.NodeConfig))
-	for _, m := range nw.Config.NodeConfig {
-		hm := health.Member{NodeID: m.NodeID, URL: m.URL}
-		switch {
-		case m.NodeID == nw.Ref.NodeID:
-			hm.PeerID = n.host.ID()
-		case nw.Pubkeys[m.NodeID] != nil:
-			pid, err := p2p.PeerIDFromPublicKey(nw.Pubkeys[m.NodeID])
-			if err != nil {
-				hm.KeyError = err.Error()
-			} else {
-				hm.PeerID = pid
-			}
-		default:
-			if kerr := nw.KeyErrors[m.NodeID]; kerr != nil {
-				hm.KeyError = kerr.Error()
-			} else {
-				hm.KeyError = "no public key"
-			}
-		}
-		if hm.PeerID != "" {
-			byNode[m.NodeID] = hm.PeerID
-		}
-		out = append(out, hm)
-	}
-	return out, p2p.NewMembers(byNode)
-}
-
-func endpoints(nw configsync.Network) map[string]p2p.Endpoint {
-	out := make(map[string]p2p.Endpoint, len(nw.Config.NodeConfig))
-	for _, m := range nw.Config.NodeConfig {
-		url := m.URL
-		if m.HasPlaceholderURL() {
-			url = ""
-		}
-		out[m.NodeID] = p2p.Endpoint{URL: url, Addrs: m.Addrs}
-	}
-	return out
-}
-
 // Run joins every network and serves HTTP until ctx ends, then leaves
-// gracefully (peers see this node as left) and releases everything.
+// gracefully (peers see this node as left) and releases everything. While
+// running it applies config changes: local files on change, git networks at
+// their git_interval.
 func (n *Node) Run(ctx context.Context) error {
 	defer n.Close()
-	runCtx, cancelEngines := context.WithCancel(context.Background())
-	defer cancelEngines()
-	g, gctx := errgroup.WithContext(runCtx)
-	for _, nw := range n.cfg.Networks {
-		members, set := n.members(nw)
-		e := health.NewEngine(health.EngineConfig{
-			NetworkID:    nw.Config.NetworkID,
-			Self:         nw.Ref.NodeID,
-			Members:      members,
-			Heartbeat:    time.Duration(nw.Config.Timing.Heartbeat),
-			SuspectAfter: time.Duration(nw.Config.Timing.SuspectAfter),
-			Version:      n.opts.Version,
-			BootID:       n.boot,
-			Logger:       n.log,
-			Events:       n.events,
-		}, nil)
-		pn, err := n.host.Join(p2p.NetworkConfig{
-			ID:        nw.Config.NetworkID,
-			Self:      nw.Ref.NodeID,
-			Members:   set,
-			Endpoints: endpoints(nw),
-			Handler:   e,
-			Logger:    n.log,
-		})
-		if err != nil {
-			return err
-		}
-		e.SetPublisher(pn)
-		r := &netRuntime{cfg: nw, engine: e, net: pn}
-		n.nets = append(n.nets, r)
-		g.Go(func() error { return e.Run(gctx) })
-		n.log.Info("joined network", "network", nw.Config.NetworkID, "node", nw.Ref.NodeID, "members", len(members))
+	n.mu.Lock()
+	cfg := n.cfg
+	n.cfg = nil
+	n.mu.Unlock()
+	n.apply(cfg)
+
+	loopCtx, stopLoops := context.WithCancel(context.Background())
+	defer stopLoops()
+	var loops sync.WaitGroup
+	for _, f := range []func(context.Context){n.reloadLoop, n.watchLoop, n.gitLoop} {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			f(loopCtx)
+		}()
 	}
-	g.Go(func() error {
+	httpErr := make(chan error, 1)
+	go func() {
 		err := n.http.Serve(n.ln)
 		if errors.Is(err, http.ErrServerClosed) {
-			return nil
+			err = nil
 		}
-		return fmt.Errorf("http: %w", err)
-	})
+		httpErr <- err
+	}()
 	n.log.Info("node running", "peer_id", n.host.ID().String(), "http", n.ln.Addr().String(), "p2p", n.host.Addrs())
 
+	var err error
 	select {
 	case <-ctx.Done():
-	case <-gctx.Done():
 	case <-n.abort:
+	case err = <-httpErr:
+		if err != nil {
+			err = fmt.Errorf("http: %w", err)
+		}
 	}
+	stopLoops()
+	loops.Wait()
 	select {
 	case <-n.abort:
 		// Killed: no leave message, connections drop as in a crash.
@@ -344,34 +244,31 @@ func (n *Node) Run(ctx context.Context) error {
 	default:
 		n.leave()
 	}
-	cancelEngines()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = n.http.Shutdown(shutdownCtx)
-	err := g.Wait()
 	n.log.Info("node stopped")
 	return err
 }
 
-// leave publishes a leaving heartbeat on every network and gives it a moment
-// to reach peers before connections close.
+// leave publishes a leaving heartbeat on every network, gives it a moment
+// to reach peers, and stops every network.
 func (n *Node) leave() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
+	n.mu.Lock()
+	nets := make([]*netRuntime, 0, len(n.nets))
 	for _, r := range n.nets {
+		nets = append(nets, r)
+	}
+	n.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, r := range nets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.engine.Leave(ctx); err != nil {
-				n.log.Debug("leave not published", "network", r.cfg.Config.NetworkID, "err", err)
-			}
+			r.stop(true, n.opts.LeaveGrace)
 		}()
 	}
 	wg.Wait()
-	t := time.NewTimer(n.opts.LeaveGrace)
-	defer t.Stop()
-	<-t.C
 }
 
 // Kill stops the node abruptly, as a crash would: no leave message is sent and
@@ -380,11 +277,16 @@ func (n *Node) Kill() {
 	n.abortOnce.Do(func() { close(n.abort) })
 }
 
-// Close releases the host and listener. Run calls it; calling it again is harmless.
+// Close releases the networks, host and listener. Run calls it; calling it
+// again is harmless.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
-		for _, r := range n.nets {
-			r.net.Close()
+		n.mu.Lock()
+		nets := n.nets
+		n.nets = map[string]*netRuntime{}
+		n.mu.Unlock()
+		for _, r := range nets {
+			r.stop(false, 0)
 		}
 		_ = n.http.Close()
 		_ = n.host.Close()

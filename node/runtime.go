@@ -1,0 +1,136 @@
+package node
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/meshmon/meshmon/configsync"
+	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/p2p"
+)
+
+// netRuntime is one joined network: its liveness engine and gossip topic.
+type netRuntime struct {
+	cfg    configsync.Network
+	engine *health.Engine
+	net    *p2p.Network
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startNetwork joins nw and starts its engine.
+func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
+	members, set := n.members(nw)
+	e := health.NewEngine(health.EngineConfig{
+		NetworkID:    nw.Config.NetworkID,
+		Self:         nw.Ref.NodeID,
+		Members:      members,
+		Heartbeat:    time.Duration(nw.Config.Timing.Heartbeat),
+		SuspectAfter: time.Duration(nw.Config.Timing.SuspectAfter),
+		Version:      n.opts.Version,
+		BootID:       n.boot,
+		Logger:       n.log,
+		Events:       n.events,
+	}, nil)
+	pn, err := n.host.Join(p2p.NetworkConfig{
+		ID:        nw.Config.NetworkID,
+		Self:      nw.Ref.NodeID,
+		Members:   set,
+		Endpoints: endpoints(nw),
+		Handler:   e,
+		Logger:    n.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.SetPublisher(pn)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &netRuntime{cfg: nw, engine: e, net: pn, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		if err := e.Run(ctx); err != nil {
+			n.log.Error("network engine stopped", "network", nw.Config.NetworkID, "err", err)
+		}
+	}()
+	n.log.Info("joined network", "network", nw.Config.NetworkID, "node", nw.Ref.NodeID, "members", len(members))
+	return r, nil
+}
+
+// stop leaves the network: with leave, peers are told first (they show this
+// node as left); then the engine stops and the topic is left.
+func (r *netRuntime) stop(leave bool, grace time.Duration) {
+	if leave {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = r.engine.Leave(ctx)
+		cancel()
+		t := time.NewTimer(grace)
+		<-t.C
+	}
+	r.cancel()
+	<-r.done
+	r.net.Close()
+}
+
+// update applies a new config of the same network in place: members,
+// keys and urls change without a restart.
+func (n *Node) update(r *netRuntime, nw configsync.Network) {
+	members, set := n.members(nw)
+	r.engine.SetMembers(members)
+	r.net.SetMembers(set, endpoints(nw))
+	r.cfg = nw
+}
+
+// sameIdentity tells whether a running network can take config b in place:
+// same network, same own node_id, same timing.
+func sameIdentity(a, b configsync.Network) bool {
+	return a.Config.NetworkID == b.Config.NetworkID &&
+		a.Ref.NodeID == b.Ref.NodeID &&
+		a.Config.Timing == b.Config.Timing
+}
+
+// members builds the engine's and the validator's member sets. This node is
+// always a member with its own key.
+func (n *Node) members(nw configsync.Network) ([]health.Member, *p2p.Members) {
+	byNode := map[string]peer.ID{}
+	out := make([]health.Member, 0, len(nw.Config.NodeConfig))
+	for _, m := range nw.Config.NodeConfig {
+		hm := health.Member{NodeID: m.NodeID, URL: m.URL}
+		switch {
+		case m.NodeID == nw.Ref.NodeID:
+			hm.PeerID = n.host.ID()
+		case nw.Pubkeys[m.NodeID] != nil:
+			pid, err := p2p.PeerIDFromPublicKey(nw.Pubkeys[m.NodeID])
+			if err != nil {
+				hm.KeyError = err.Error()
+			} else {
+				hm.PeerID = pid
+			}
+		default:
+			if kerr := nw.KeyErrors[m.NodeID]; kerr != nil {
+				hm.KeyError = kerr.Error()
+			} else {
+				hm.KeyError = "no public key"
+			}
+		}
+		if hm.PeerID != "" {
+			byNode[m.NodeID] = hm.PeerID
+		}
+		out = append(out, hm)
+	}
+	return out, p2p.NewMembers(byNode)
+}
+
+func endpoints(nw configsync.Network) map[string]p2p.Endpoint {
+	out := make(map[string]p2p.Endpoint, len(nw.Config.NodeConfig))
+	for _, m := range nw.Config.NodeConfig {
+		url := m.URL
+		if m.HasPlaceholderURL() {
+			url = ""
+		}
+		out[m.NodeID] = p2p.Endpoint{URL: url, Addrs: slices.Clone(m.Addrs)}
+	}
+	return out
+}
