@@ -1,0 +1,109 @@
+package notify
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// DefaultSettle is how long a member must have been up before a transition
+// to be trusted with it: a member that came (back) up later may not have seen
+// the transition, because a node learns the statuses it finds at start
+// without alerts.
+const DefaultSettle = 30 * time.Second
+
+// DispatchInput is everything Dispatch looks at.
+type DispatchInput struct {
+	// Self is this node's node_id.
+	Self string
+	// Election is the cluster's current election.
+	Election ElectionResult
+	// Pending are the alerts not yet delivered as this node knows them.
+	Pending []Alert
+	// Delivered are alert IDs known to be delivered (optional: a Ledger's
+	// Pending already leaves them out).
+	Delivered map[string]bool
+	// Sending are alert IDs already handed to the Sender (optional, likewise).
+	Sending map[string]bool
+	// UpSince is since when each member has been up without a break
+	// (Tracker.UpSince); missing or zero: forever. Nil treats every live
+	// member as having seen everything.
+	UpSince map[string]time.Time
+	// Settle is how long before a transition a member must have been up to
+	// send it (0: DefaultSettle).
+	Settle time.Duration
+}
+
+// Dispatch decides what this node must send now. It is pure.
+//
+// Nothing is sent while the cluster waits for consensus. Otherwise each
+// pending alert (not delivered, not being sent) has one sender: the first
+// member in election order (ElectionResult.Live) that is not the alert's
+// subject and has been up since at least Settle before the transition — or,
+// when none has (the whole cluster just started), simply the first that is
+// not the subject. Every member computes the same, so:
+//   - the leader sends everything owed, including what the old leader had
+//     not delivered, such as its own death;
+//   - alerts about the leader itself are sent by the runner-up (a node never
+//     sees its own transitions);
+//   - alerts from before a member came (back) up are sent by one that was up
+//     then: a leader that just returned knows nothing of them, while the
+//     member that waited alone holds them.
+//
+// This node sends the alerts whose sender is itself.
+//
+// When several alerts about one node are owed (the cluster was waiting, or
+// the old leader died before delivering), only the latest is sent and it
+// Covers the earlier ones: an outage that already ended goes out as one
+// "back online" alert that says it was offline from … to …. The result is
+// ordered by time, then node.
+func Dispatch(in DispatchInput) []Alert {
+	if in.Election.Waiting {
+		return nil
+	}
+	byNode := map[string][]Alert{}
+	for _, a := range in.Pending {
+		if in.Delivered[a.ID] || in.Sending[a.ID] || senderOf(in, a) != in.Self {
+			continue
+		}
+		byNode[a.Node] = append(byNode[a.Node], a)
+	}
+	var out []Alert
+	for _, as := range byNode {
+		slices.SortFunc(as, func(a, b Alert) int { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID)) })
+		last := as[len(as)-1]
+		last.Covers = slices.Clone(last.Covers)
+		for _, a := range as[:len(as)-1] {
+			last.Covers = append(last.Covers, a.IDs()...)
+		}
+		out = append(out, last)
+	}
+	slices.SortFunc(out, func(a, b Alert) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Node, b.Node))
+	})
+	return out
+}
+
+// senderOf is the member that must send a (see Dispatch).
+func senderOf(in DispatchInput, a Alert) string {
+	if in.Election.Waiting {
+		return ""
+	}
+	settle := in.Settle
+	if settle <= 0 {
+		settle = DefaultSettle
+	}
+	first := ""
+	for _, m := range in.Election.Live {
+		if m == a.Node {
+			continue
+		}
+		if first == "" {
+			first = m
+		}
+		if up := in.UpSince[m]; up.IsZero() || !up.Add(settle).After(a.At) {
+			return m
+		}
+	}
+	return first
+}
