@@ -72,6 +72,7 @@ func BenchmarkProcesses(b *testing.B) {
 		}
 
 		if n == 0 {
+			report(b, "rss_MB", rss, "(c) RSS per process; target ≤ 32 MB")
 			report(b, "gossip_Bps", rates, "(d) gossip bytes/s per node (in+out)/2; target ≤ 2 kB/s")
 			continue
 		}
