@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"crypto/ed25519"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func newKeys(t *testing.T, names ...string) map[string]*testNode {
 // start starts n's host and joins network "net" whose members are given.
 func (n *testNode) start(t *testing.T, members map[string]*testNode) {
 	t.Helper()
-	h, err := NewHost(HostConfig{Key: n.key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	h, err := NewHost(HostConfig{Key: n.key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
