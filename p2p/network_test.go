@@ -109,7 +109,7 @@ func (n *testNode) start(t *testing.T, members map[string]*testNode) {
 
 func (n *testNode) connect(t *testing.T, to *testNode) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := n.host.Libp2p().Connect(ctx, peer.AddrInfo{ID: to.id, Addrs: to.host.Libp2p().Addrs()}); err != nil {
 		t.Fatal(err)
@@ -132,12 +132,12 @@ func TestPublishRightAfterConnect(t *testing.T) {
 	b.start(t, nodes)
 	a.start(t, nodes)
 	a.connect(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.net.Publish(ctx, heartbeat("net", "a", 1, 1)); err != nil {
 		t.Fatalf("Publish = %v; want nil", err)
 	}
-	waitFor(t, 10*time.Second, "b to receive a's first heartbeat", func() bool {
+	waitFor(t, 30*time.Second, "b to receive a's first heartbeat", func() bool {
 		_, ok := b.rec.find("a", nil)
 		return ok
 	})
@@ -156,12 +156,12 @@ func TestNonMemberIsShutOut(t *testing.T) {
 	b.connect(t, a)
 	x.connect(t, a)
 	x.connect(t, b)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.net.Publish(ctx, heartbeat("net", "a", 1, 1)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "b to receive a's heartbeat", func() bool {
+	waitFor(t, 30*time.Second, "b to receive a's heartbeat", func() bool {
 		_, ok := b.rec.find("a", nil)
 		return ok
 	})
@@ -173,7 +173,7 @@ func TestNonMemberIsShutOut(t *testing.T) {
 	if err := a.net.Publish(ctx, heartbeat("net", "a", 1, 2)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "b to receive a's second heartbeat", func() bool {
+	waitFor(t, 30*time.Second, "b to receive a's second heartbeat", func() bool {
 		_, ok := b.rec.find("a", func(m Message) bool { return m.Env.GetHeader().GetSeq() == 2 })
 		return ok
 	})
@@ -196,19 +196,19 @@ func TestSyncOnJoin(t *testing.T) {
 	a.start(t, nodes)
 	b.start(t, nodes)
 	b.connect(t, a)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.net.Publish(ctx, heartbeat("net", "a", 7, 3)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "b to receive a's heartbeat", func() bool {
+	waitFor(t, 30*time.Second, "b to receive a's heartbeat", func() bool {
 		_, ok := b.rec.find("a", nil)
 		return ok
 	})
 	// c joins later and connects only to b; a publishes nothing more.
 	c.start(t, nodes)
 	c.connect(t, b)
-	waitFor(t, 10*time.Second, "c to learn a's heartbeat through sync", func() bool {
+	waitFor(t, 30*time.Second, "c to learn a's heartbeat through sync", func() bool {
 		_, ok := c.rec.find("a", nil)
 		return ok
 	})
@@ -230,12 +230,12 @@ func TestSyncRejectsTampered(t *testing.T) {
 	a.start(t, nodes)
 	b.start(t, nodes)
 	b.connect(t, a)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.net.Publish(ctx, heartbeat("net", "a", 1, 1)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "a's own message to be remembered", func() bool {
+	waitFor(t, 30*time.Second, "a's own message to be remembered", func() bool {
 		return len(a.net.syncResponse(time.Now()).GetEntries()) > 0
 	})
 	entry := a.net.syncResponse(time.Now()).GetEntries()[0]
