@@ -20,6 +20,8 @@ type gitStatus struct {
 	syncedAt  time.Time
 	lastError string
 	next      time.Time
+	// local is state.LocalChanges as last reported, joined by ", ".
+	local string
 }
 
 // gitLoop fetches every git network at its git_interval, and reloads the
@@ -55,7 +57,9 @@ func (n *Node) gitLoop(ctx context.Context) {
 				}
 			}
 			if reload && ctx.Err() == nil {
-				n.reloadNow(ctx)
+				// Through the reload loop, so that this reload never
+				// runs alongside another one.
+				n.Reload()
 			}
 		}
 	}
@@ -97,8 +101,23 @@ func (n *Node) gitResult(ref configsync.NetworkRef, st configsync.GitState, ok b
 		n.gits[ref.Directory] = gs
 	}
 	prevCommit, prevErr := gs.state.Commit, gs.lastError
+	local := strings.Join(st.LocalChanges, ", ")
+	newLocal := st.Commit != "" && local != "" && local != gs.local
 	if st.Commit != "" {
 		gs.state = st
+		gs.local = local
+	}
+	// Events name the network by its network_id, as every other event
+	// does; before the first successful load only the directory is known.
+	network := ref.Directory
+	if r := n.nets[ref.Directory]; r != nil {
+		network = r.cfg.Config.NetworkID
+	} else if n.cfg != nil {
+		for _, nw := range n.cfg.Networks {
+			if nw.Ref.Directory == ref.Directory {
+				network = nw.Config.NetworkID
+			}
+		}
 	}
 	gs.next = time.Now().Add(interval)
 	msg := ""
@@ -110,18 +129,26 @@ func (n *Node) gitResult(ref configsync.NetworkRef, st configsync.GitState, ok b
 	gs.lastError = msg
 	n.mu.Unlock()
 
-	network := ref.Directory
+	var localErr *configsync.LocalChangesError
+	blocked := errors.As(err, &localErr)
 	switch {
 	case err != nil && msg != prevErr:
 		var invalid *configsync.InvalidCommitError
-		var local *configsync.LocalChangesError
+		// Without a checkout (the first clone failed) there is no config
+		// to keep running: the network waits for a clone.
+		cloned := st.Commit != "" || prevCommit != ""
 		severity, text := health.SeverityError, "git sync failed, the checkout is kept: "+msg
+		if !cloned {
+			text = fmt.Sprintf("cannot clone the repository, the network is not joined (retrying every %s): %s", interval, msg)
+		}
 		switch {
-		case errors.As(err, &invalid):
+		case errors.As(err, &invalid) && cloned:
 			text = fmt.Sprintf("commit %s refused, the last good config keeps running: %s", short(invalid.Commit), problemList(err))
-		case errors.As(err, &local):
+		case errors.As(err, &invalid):
+			text = fmt.Sprintf("commit %s refused, the network is not joined until a commit is valid: %s", short(invalid.Commit), problemList(err))
+		case blocked:
 			severity = health.SeverityWarning
-			text = fmt.Sprintf("local changes in the git checkout block updates (revert them to resume): %s", strings.Join(local.Files, ", "))
+			text = fmt.Sprintf("local changes in the git checkout block updates (revert them to resume): %s", strings.Join(localErr.Files, ", "))
 		}
 		n.events.Add(health.Event{Network: network, Kind: "git", Severity: severity, Message: text})
 		n.log.Error("git sync", "network", network, "err", text)
@@ -135,7 +162,12 @@ func (n *Node) gitResult(ref configsync.NetworkRef, st configsync.GitState, ok b
 	case err == nil && prevErr != "":
 		n.events.Add(health.Event{Network: network, Kind: "git", Severity: health.SeverityInfo, Message: "git sync works again"})
 	}
-	if err == nil && len(st.LocalChanges) > 0 && msg != prevErr {
+	if newLocal && !blocked {
+		// Blocking changes were reported above; these do not stop the
+		// sync yet, but they are not the repository's config, and the
+		// next commit that touches them will be held back.
+		n.events.Add(health.Event{Network: network, Kind: "git", Severity: health.SeverityWarning,
+			Message: "the git checkout has local changes that are not in the repository (revert them, or make them in the repository): " + local})
 		n.log.Warn("git checkout has local changes", "network", network, "files", st.LocalChanges)
 	}
 }

@@ -2,10 +2,14 @@ package node
 
 import (
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/meshmon/meshmon/configsync"
 	"github.com/meshmon/meshmon/p2p"
@@ -50,17 +54,37 @@ func ShowKey(configDir string) (KeyInfo, error) {
 }
 
 // CheckConfig validates nodeconf and every network config in configDir
-// without writing anything, prints a summary of what is valid to w, and
-// returns every problem found (errors.Join of configsync problems).
+// without writing anything or contacting any remote, prints a summary of
+// what is valid to w, and returns every problem found (errors.Join of
+// configsync problems and other errors).
+//
+// A git-mode network is validated from its checkout as it is on disk: the
+// summary names the checked-out commit and ref and lists local changes
+// (files that differ from the commit, which the validated config includes
+// and which hold back updates). A git-mode network not cloned yet is
+// listed as such and not an error: `meshmon run` clones it.
 func CheckConfig(configDir, configFile string, w io.Writer) error {
-	cfg, err := configsync.Load(configDir, configFile)
+	notCloned := func(ref configsync.NetworkRef) bool {
+		if ref.ConfigType != configsync.ConfigGit {
+			return false
+		}
+		entries, err := os.ReadDir(configsync.NetworkDir(configDir, ref.Directory))
+		return errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0)
+	}
+	cfg, err := configsync.LoadSkipping(configDir, configFile, notCloned)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s: ok, %d network(s)\n", filepath.Join(configDir, configFile), len(cfg.Networks))
+	fmt.Fprintf(w, "%s: ok, %d network(s)\n", filepath.Join(configDir, configFile), len(cfg.Node.Networks))
+	var errs []error
 	for _, nw := range cfg.Networks {
 		fmt.Fprintf(w, "network %s (%s, %s): node %s, %d member(s)\n",
 			nw.Config.NetworkID, nw.Path, nw.Ref.ConfigType, nw.Ref.NodeID, len(nw.Config.NodeConfig))
+		if nw.Ref.ConfigType == configsync.ConfigGit {
+			if err := printGitState(w, nw); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		ids := make([]string, 0, len(nw.KeyErrors))
 		for id := range nw.KeyErrors {
 			ids = append(ids, id)
@@ -72,6 +96,39 @@ func CheckConfig(configDir, configFile string, w io.Writer) error {
 		for _, warn := range nw.Warnings {
 			fmt.Fprintf(w, "  warning: %s\n", warn)
 		}
+	}
+	for _, ref := range cfg.Skipped {
+		fmt.Fprintf(w, "network %s (%s, git): not cloned yet: `meshmon run` clones %s there\n",
+			ref.Directory, configsync.NetworkDir(configDir, ref.Directory), configsync.RedactGitURL(ref.GitRepo))
+	}
+	return errors.Join(errs...)
+}
+
+// printGitState prints the commit, ref and local changes of a git-mode
+// network's checkout. A directory that is not a checkout is an error: the
+// node would not use it.
+func printGitState(w io.Writer, nw configsync.Network) error {
+	st, err := configsync.ReadGitState(nw.Path)
+	if errors.Is(err, configsync.ErrNotGitCheckout) {
+		return fmt.Errorf("network %s: %s is %w (config_type is git): move it away so that `meshmon run` can clone %s there",
+			nw.Ref.Directory, nw.Path, configsync.ErrNotGitCheckout, configsync.RedactGitURL(nw.Ref.GitRepo))
+	}
+	if err != nil {
+		return fmt.Errorf("network %s: read checkout: %w", nw.Ref.Directory, err)
+	}
+	follow := "the remote's default branch"
+	if nw.Ref.GitRef != "" {
+		follow = "git_ref " + nw.Ref.GitRef
+	}
+	commit := st.Commit
+	if commit == "" {
+		commit = "none"
+	}
+	fmt.Fprintf(w, "  git: commit %s (%s) of %s, following %s; checked as on disk, not fetched\n",
+		commit, st.Ref, configsync.RedactGitURL(nw.Ref.GitRepo), follow)
+	if len(st.LocalChanges) > 0 {
+		fmt.Fprintf(w, "  warning: local changes not in the repository (checked above, but they hold back updates; revert them or make them in the repository): %s\n",
+			strings.Join(st.LocalChanges, ", "))
 	}
 	return nil
 }

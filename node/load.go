@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/meshmon/meshmon/configsync"
@@ -60,11 +61,24 @@ func (n *Node) loadConfig(ctx context.Context) (*configsync.Config, error) {
 		return nil, err
 	}
 	keyPath := filepath.Join(dir, configsync.NodeKeyPath)
-	for _, nw := range cfg.Networks {
-		if own, ok := nw.Pubkeys[nw.Ref.NodeID]; ok && !own.Equal(pub) {
-			return nil, fmt.Errorf("%s: pubkeys/%s.pub is not this node's key (%s): replace it with the output of `meshmon keys show`",
-				nw.Path, nw.Ref.NodeID, keyPath)
+	for i, nw := range cfg.Networks {
+		own, ok := nw.Pubkeys[nw.Ref.NodeID]
+		if !ok || own.Equal(pub) {
+			continue
 		}
+		if nw.Ref.ConfigType == configsync.ConfigGit {
+			// The repository's maintainers hold a stale key for this node.
+			// Refusing the config would keep every commit from now on out
+			// (and stop the whole node from starting once the checkout has
+			// moved to such a commit): run it and say what to send them.
+			// Peers reject this node's messages until the key is fixed.
+			cfg.Networks[i].Warnings = append(slices.Clone(nw.Warnings), fmt.Sprintf(
+				"pubkeys/%s.pub in the repository is not this node's key (%s): send %s to the repository's maintainers",
+				nw.Ref.NodeID, keyPath, configsync.PublicKeyExportPath(dir, nw.Ref)))
+			continue
+		}
+		return nil, fmt.Errorf("%s: pubkeys/%s.pub is not this node's key (%s): replace it with the output of `meshmon keys show`",
+			nw.Path, nw.Ref.NodeID, keyPath)
 	}
 	return cfg, nil
 }
@@ -96,7 +110,7 @@ func (n *Node) prepareGit(ctx context.Context, ref configsync.NetworkRef, pub ed
 	st, err := n.git.Ensure(cctx, n.opts.ConfigDir, ref)
 	if err != nil {
 		pending[ref.Directory] = true
-		n.gitResult(ref, st, false, fmt.Errorf("clone: %w", err))
+		n.gitResult(ref, st, false, err)
 		return
 	}
 	n.gitResult(ref, st, true, nil)
