@@ -11,7 +11,7 @@ import (
 )
 
 // converge is how long a cluster gets to agree; generous for a busy two-core machine.
-const converge = 30 * time.Second
+const converge = 60 * time.Second
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,

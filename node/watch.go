@@ -94,8 +94,8 @@ func (n *Node) watchLoop(ctx context.Context) {
 		case <-fire:
 			fire = nil
 			n.log.Info("config files changed; reloading")
-			n.reloadNow(ctx)
-			rewatch()
+			// Through the reload loop, so reloads never overlap.
+			n.Reload()
 		case <-n.rewatch:
 			rewatch()
 		}

@@ -20,7 +20,7 @@ import (
 // Redial backoff bounds for members that cannot be reached.
 const (
 	minRedial   = time.Second
-	maxRedial   = 30 * time.Second
+	maxRedial   = 10 * time.Second
 	dialTimeout = 5 * time.Second
 	// fastRedialTimeout bounds the redial right after a disconnect; a crashed
 	// process refuses it at once, a cut link lets it run out.
