@@ -2,25 +2,39 @@ package web
 
 import (
 	"net/http"
-	"strconv"
-
-	"github.com/meshmon/meshmon/health"
 )
 
 // routes lists every route of the sidecar.
-func routes(mux *http.ServeMux, d Deps) {
+func routes(mux *http.ServeMux, d Deps, spec openAPIDoc) {
 	mux.HandleFunc("GET /api/health", handleHealth(d))
 	mux.HandleFunc("GET /api/p2p", handleP2P(d))
 	mux.HandleFunc("GET /api/view", handleView(d))
+	mux.HandleFunc("GET /api/networks", handleNetworks(d))
 	mux.HandleFunc("GET /api/networks/{id}", handleNetwork(d))
 	mux.HandleFunc("GET /api/events", handleEvents(d))
-	if d.Metrics != nil {
-		mux.Handle("GET /metrics", d.Metrics)
+	mux.HandleFunc("GET /api/events/stream", handleEventStream(d))
+	mux.HandleFunc("GET /api/notification_cluster", handleNotificationClusters(d))
+	mux.HandleFunc("GET /api/raw/{id}", handleRaw(d))
+	mux.HandleFunc("/api/", handleNoEndpoint)
+	mux.Handle("GET /metrics", metricsHandler(d))
+	mux.HandleFunc("GET /openapi.json", spec.serve)
+	mux.HandleFunc("GET /docs", handleDocsIndex)
+	mux.HandleFunc("GET /docs/{$}", handleDocsIndex)
+	mux.HandleFunc("GET /docs/{file}", handleDocsAsset)
+
+	// The dashboard: its screens and assets (web/ui.go).
+	uiRoutes(mux)
+}
+
+// handleNoEndpoint answers every other /api/ path: 405 for a method other
+// than GET or HEAD (the API is read-only), else 404.
+func handleNoEndpoint(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed: the API is read-only (GET)")
+		return
 	}
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
-	})
-	mux.HandleFunc("GET /{$}", handleIndex(d))
+	writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 }
 
 func handleHealth(d Deps) http.HandlerFunc {
@@ -35,52 +49,11 @@ func handleP2P(d Deps) http.HandlerFunc {
 	}
 }
 
-func handleView(d Deps) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, d.View())
+func metricsHandler(d Deps) http.Handler {
+	if d.Metrics != nil {
+		return d.Metrics
 	}
-}
-
-func handleNetwork(d Deps) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		nv, ok := d.View().Networks[id]
-		if !ok {
-			writeError(w, http.StatusNotFound, "unknown network: "+id)
-			return
-		}
-		writeJSON(w, http.StatusOK, nv)
-	}
-}
-
-func handleEvents(d Deps) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		limit := 100
-		if s := q.Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 1000 {
-				writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 1000")
-				return
-			}
-			limit = n
-		}
-		network, severity := q.Get("network"), q.Get("severity")
-		events := d.Events.List(func(e health.Event) bool {
-			return (network == "" || e.Network == network) && (severity == "" || string(e.Severity) == severity)
-		})
-		if len(events) > limit {
-			events = events[:limit]
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"events": events})
-	}
-}
-
-func handleIndex(d Deps) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><title>meshmon</title></head>
-<body><h1>meshmon</h1><p>The dashboard is coming. Meanwhile: <a href="/api/view">/api/view</a>,
-<a href="/api/events">/api/events</a>, <a href="/api/health">/api/health</a>.</p></body></html>`))
-	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "metrics are not enabled on this node")
+	})
 }

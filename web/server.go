@@ -2,29 +2,55 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/p2p"
 )
 
 // Deps is what the HTTP surface reads. Every function must be safe to call
-// concurrently and return data the caller may not modify.
+// concurrently, must not block for long, and must return data that nobody
+// modifies afterwards (the handlers only read it). Optional functions may be
+// nil; each says what the API answers then.
 type Deps struct {
-	// Version is shown by /api/health.
+	// Version is shown by /api/health and in the OpenAPI document's info.
 	Version string
-	// P2P returns this node's peer ID and announced addresses.
+	// P2P returns this node's peer ID and announced addresses. Required.
 	P2P func() p2p.P2PInfo
-	// View returns the agreed state of every network.
+	// View returns the agreed state of every network. Required.
 	View func() *health.View
-	// Events is the node's event log.
+	// Events is the node's event log. Required.
 	Events *health.EventLog
-	// Metrics, when set, is mounted at /metrics.
+	// Metrics, when set, is mounted at /metrics; nil answers 404.
 	Metrics http.Handler
+	// NotificationClusters returns every notification cluster this node
+	// takes part in. Nil: /api/notification_cluster answers an empty list
+	// (a node without webhooks).
+	NotificationClusters func() []NotificationCluster
+	// Raw returns the latest admitted signed messages of a network, and
+	// false when this node does not know the network. Nil: a network of
+	// the view answers an empty list; unknown networks still answer 404.
+	Raw func(network string) ([]RawMessage, bool)
+	// StreamInterval is how often /api/events/stream sends a view
+	// snapshot. Default 2s.
+	StreamInterval time.Duration
+	// Done, when closed, ends every open /api/events/stream. Close it when
+	// the server shuts down: http.Server.Shutdown waits for handlers but
+	// does not cancel their requests, so without Done an open stream holds
+	// Shutdown until its deadline. Nil: streams end only when their client
+	// goes away or the connection is closed.
+	Done <-chan struct{}
 }
+
+// defaultStreamInterval is StreamInterval's default.
+const defaultStreamInterval = 2 * time.Second
 
 // NewServer returns the HTTP handler of a node.
 func NewServer(d Deps) http.Handler {
+	if d.StreamInterval <= 0 {
+		d.StreamInterval = defaultStreamInterval
+	}
 	mux := http.NewServeMux()
-	routes(mux, d)
+	routes(mux, d, newOpenAPIDoc(d.Version))
 	return mux
 }

@@ -1,0 +1,293 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"slices"
+	"sort"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/p2p"
+)
+
+// Statuses are the values of meshmon_node_status's status label. Every
+// member has one series per status, 1 for its current status and 0 for the
+// others, so a query never has to guess which statuses exist.
+func Statuses() []health.Status {
+	return []health.Status{health.StatusOnline, health.StatusDegraded, health.StatusOffline,
+		health.StatusLeft, health.StatusUnknown}
+}
+
+// Collector is a prometheus.Collector over Sources. Collect calls the
+// snapshot functions and emits const metrics, so nothing is cached between
+// scrapes and series of removed networks and members vanish at once. It is
+// safe for concurrent use.
+type Collector struct {
+	src Sources
+
+	nodeStatus, nodeConfirmed, peerRTT           *prometheus.Desc
+	members, membersMissingKey, liveObservers    *prometheus.Desc
+	sent, received, rejected                     *prometheus.Desc
+	reloadOK, reloadTime                         *prometheus.Desc
+	alertsSent, alertLatency, notificationLeader *prometheus.Desc
+	buildInfo                                    *prometheus.Desc
+}
+
+// NewCollector returns a collector over src; src.View is required.
+func NewCollector(src Sources) (*Collector, error) {
+	if src.View == nil {
+		return nil, errors.New("metrics: Sources.View is required")
+	}
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("meshmon_"+name, help, labels, nil)
+	}
+	return &Collector{
+		src: src,
+		nodeStatus: d("node_status",
+			"Agreed status of a member as this node computes it: 1 for the member's current status, 0 for the others.",
+			"network", "node", "status"),
+		nodeConfirmed: d("node_confirmed",
+			"1 when the member's status rests on at least 2 live observers (alerts need it), else 0.",
+			"network", "node"),
+		peerRTT: d("peer_rtt_seconds",
+			"Latest ping round trip from node to peer as node reported it; absent while node has no connection to peer.",
+			"network", "node", "peer"),
+		members: d("members",
+			"Members in the network's node_config.",
+			"network"),
+		membersMissingKey: d("members_missing_key",
+			"Members without a usable public key (they cannot be admitted until pubkeys/<node_id>.pub is added).",
+			"network"),
+		liveObservers: d("live_observers",
+			"Live observers vouching for this node, itself included; below 2 no verdict is confirmed and no alert is sent.",
+			"network"),
+		sent: d("messages_sent_total",
+			"Gossip messages this node published, by kind.",
+			"network", "kind"),
+		received: d("messages_received_total",
+			"Gossip messages the topic validator admitted (this node's own included), by kind.",
+			"network", "kind"),
+		rejected: d("messages_rejected_total",
+			"Gossip messages the topic validator refused, by reason.",
+			"network", "reason"),
+		reloadOK: d("config_last_reload_successful",
+			"1 when the latest config load succeeded, 0 when it failed and the previous config keeps running."),
+		reloadTime: d("config_last_reload_success_timestamp_seconds",
+			"Unix time of the latest successful config load (0: never)."),
+		alertsSent: d("alerts_sent_total",
+			"Alerts this node handed to a webhook, by outcome (delivered, failed, dropped).",
+			"network", "outcome"),
+		alertLatency: d("alert_delivery_seconds",
+			"Latency of delivered alert payloads from their earliest enqueue to the webhook's 2xx.",
+			"network"),
+		notificationLeader: d("notification_leader",
+			"1 for the leader of a notification cluster, 0 for its other participating members.",
+			"network", "cluster", "node"),
+		buildInfo: d("build_info",
+			"Always 1; labels give the meshmon version, its commit and the Go version it was built with.",
+			"version", "commit", "goversion"),
+	}, nil
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
+		c.sent, c.received, c.rejected, c.reloadOK, c.reloadTime,
+		c.alertsSent, c.alertLatency, c.notificationLeader, c.buildInfo,
+	} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	ch <- constMetric(c.buildInfo, prometheus.GaugeValue, 1,
+		c.src.Version, c.src.Commit, runtime.Version())
+	c.collectView(ch)
+	if c.src.Traffic != nil {
+		c.collectTraffic(ch, c.src.Traffic())
+	}
+	if c.src.Reload != nil {
+		r := c.src.Reload()
+		var ts float64
+		if !r.LastSuccess.IsZero() {
+			ts = float64(r.LastSuccess.UnixNano()) / 1e9
+		}
+		ch <- constMetric(c.reloadOK, prometheus.GaugeValue, boolValue(r.Successful))
+		ch <- constMetric(c.reloadTime, prometheus.GaugeValue, ts)
+	}
+	if c.src.Alerts != nil {
+		c.collectAlerts(ch, c.src.Alerts())
+	}
+	if c.src.Leaders != nil {
+		c.collectLeaders(ch, c.src.Leaders())
+	}
+}
+
+func (c *Collector) collectView(ch chan<- prometheus.Metric) {
+	v := c.src.View()
+	if v == nil {
+		return
+	}
+	for id, nv := range v.Networks {
+		if nv == nil {
+			continue
+		}
+		missing := 0
+		for nodeID, n := range nv.Nodes {
+			if n == nil {
+				continue
+			}
+			for _, s := range Statuses() {
+				ch <- constMetric(c.nodeStatus, prometheus.GaugeValue,
+					boolValue(n.Status == s), id, nodeID, string(s))
+			}
+			ch <- constMetric(c.nodeConfirmed, prometheus.GaugeValue,
+				boolValue(n.Confirmed), id, nodeID)
+			if n.KeyMissing != "" {
+				missing++
+			}
+		}
+		ch <- constMetric(c.members, prometheus.GaugeValue, float64(len(nv.Nodes)), id)
+		ch <- constMetric(c.membersMissingKey, prometheus.GaugeValue, float64(missing), id)
+		live := 0
+		if self := nv.Nodes[nv.Self]; self != nil {
+			live = self.LiveObservers
+		}
+		ch <- constMetric(c.liveObservers, prometheus.GaugeValue, float64(live), id)
+		seen := make(map[[2]string]bool, len(nv.Connections))
+		for _, e := range nv.Connections {
+			k := [2]string{e.Src, e.Dst}
+			if e.Status != "up" || e.RTTMs <= 0 || seen[k] {
+				continue
+			}
+			seen[k] = true
+			ch <- constMetric(c.peerRTT, prometheus.GaugeValue, e.RTTMs/1000, id, e.Src, e.Dst)
+		}
+	}
+}
+
+func (c *Collector) collectTraffic(ch chan<- prometheus.Metric, ts []Traffic) {
+	for _, t := range dedupe(ts, func(t Traffic) string { return t.Network }) {
+		for _, k := range messageKinds {
+			ch <- constMetric(c.sent, prometheus.CounterValue, float64(t.Sent[k]), t.Network, k.String())
+			ch <- constMetric(c.received, prometheus.CounterValue, float64(t.Received[k]), t.Network, k.String())
+		}
+		for _, r := range p2p.RejectReasons() {
+			ch <- constMetric(c.rejected, prometheus.CounterValue, float64(t.Rejected[r]), t.Network, r.String())
+		}
+	}
+}
+
+func (c *Collector) collectAlerts(ch chan<- prometheus.Metric, as []AlertDeliveries) {
+	for _, a := range dedupe(as, func(a AlertDeliveries) string { return a.Network }) {
+		outcomes := []string{OutcomeDelivered, OutcomeFailed, OutcomeDropped}
+		for o := range a.Outcomes {
+			if !slices.Contains(outcomes, o) {
+				outcomes = append(outcomes, o)
+			}
+		}
+		for _, o := range outcomes {
+			ch <- constMetric(c.alertsSent, prometheus.CounterValue, float64(a.Outcomes[o]), a.Network, o)
+		}
+		buckets := a.Latency.Buckets
+		if buckets == nil {
+			buckets = map[float64]uint64{}
+			for _, b := range AlertDeliveryBuckets() {
+				buckets[b] = 0
+			}
+		}
+		m, err := prometheus.NewConstHistogram(c.alertLatency, a.Latency.Count, a.Latency.Sum, buckets, a.Network)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(c.alertLatency, err)
+			continue
+		}
+		ch <- m
+	}
+}
+
+func (c *Collector) collectLeaders(ch chan<- prometheus.Metric, ls []ClusterLeader) {
+	seen := map[[3]string]bool{}
+	for _, l := range ls {
+		nodes := l.Members
+		if l.Leader != "" && !slices.Contains(nodes, l.Leader) {
+			nodes = append(slices.Clone(nodes), l.Leader)
+		}
+		for _, n := range nodes {
+			k := [3]string{l.Network, l.Cluster, n}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			ch <- constMetric(c.notificationLeader, prometheus.GaugeValue,
+				boolValue(n == l.Leader), l.Network, l.Cluster, n)
+		}
+	}
+}
+
+// dedupe keeps the first entry per key, sorted by key: two entries for one
+// network would make the scrape fail with a duplicate series.
+func dedupe[T any](in []T, key func(T) string) []T {
+	out := make([]T, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for _, x := range in {
+		if k := key(x); !seen[k] {
+			seen[k] = true
+			out = append(out, x)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	return out
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Register registers a Collector over src, the Go runtime collector and the
+// process collector on reg (never the global default registry).
+func Register(reg prometheus.Registerer, src Sources) error {
+	c, err := NewCollector(src)
+	if err != nil {
+		return err
+	}
+	for _, col := range []prometheus.Collector{
+		c,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(col); err != nil {
+			return fmt.Errorf("metrics: register: %w", err)
+		}
+	}
+	return nil
+}
+
+// Handler serves g's metrics in the Prometheus exposition formats, with the
+// few third-party families that break Prometheus' naming conventions renamed
+// (see conventionalNames) so that `promtool check metrics` is clean. A
+// collector that fails does not fail the scrape: the other metrics are
+// still served.
+func Handler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(conventionalNames{g}, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// constMetric is prometheus.NewConstMetric that reports a bad label value
+// (e.g. invalid UTF-8) as an invalid metric instead of panicking.
+func constMetric(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) prometheus.Metric {
+	m, err := prometheus.NewConstMetric(d, t, v, labels...)
+	if err != nil {
+		return prometheus.NewInvalidMetric(d, err)
+	}
+	return m
+}

@@ -1,0 +1,121 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/p2p"
+)
+
+// Sources are the read-only snapshots a Collector turns into metrics on
+// every scrape. Each function may be called from several scrapes at once, so
+// it must be safe for concurrent use and must not block for long; what it
+// returns is only read, never modified, by the collector. Every function
+// except View may be nil: its metrics are then simply not exported.
+type Sources struct {
+	// View returns the agreed state of every network (the same snapshot
+	// /api/view serves). Required. It feeds meshmon_node_status,
+	// meshmon_node_confirmed, meshmon_peer_rtt_seconds, meshmon_members,
+	// meshmon_members_missing_key and meshmon_live_observers.
+	View func() *health.View
+	// Traffic returns the gossip message counters of every joined network
+	// (meshmon_messages_{sent,received,rejected}_total).
+	Traffic func() []Traffic
+	// Reload returns the outcome of the latest config load
+	// (meshmon_config_last_reload_*).
+	Reload func() Reload
+	// Alerts returns the alert delivery counters of every network
+	// (meshmon_alerts_sent_total, meshmon_alert_delivery_seconds).
+	Alerts func() []AlertDeliveries
+	// Leaders returns the election of every notification cluster this node
+	// takes part in (meshmon_notification_leader).
+	Leaders func() []ClusterLeader
+	// Version and Commit label meshmon_build_info (version.Version and
+	// version.Commit); the Go version is added by the collector.
+	Version, Commit string
+}
+
+// Traffic are one network's gossip message counters since the network was
+// joined. Counters restart from zero when a network is left and joined
+// again; Prometheus' rate() handles that as a counter reset.
+type Traffic struct {
+	// Network is the network_id.
+	Network string
+	// Sent counts messages this node published, by kind (health.Engine's
+	// HeartbeatsSent and ReportsSent, and notify's Delivered messages). A
+	// kind without an entry is exported as 0.
+	Sent map[p2p.Kind]uint64
+	// Received counts messages the topic validator admitted, by kind
+	// (p2p.Validator.Accepted). A kind without an entry is exported as 0.
+	Received map[p2p.Kind]uint64
+	// Rejected counts messages the topic validator refused, by reason
+	// (p2p.Validator.Rejected). A reason without an entry is exported as 0.
+	Rejected map[p2p.RejectReason]uint64
+}
+
+// ValidatorTraffic fills the Received and Rejected counters of a network
+// from its topic validator; the caller adds Sent.
+func ValidatorTraffic(network string, v *p2p.Validator) Traffic {
+	t := Traffic{
+		Network:  network,
+		Received: make(map[p2p.Kind]uint64, len(messageKinds)),
+		Rejected: v.Rejected(),
+	}
+	for _, k := range messageKinds {
+		t.Received[k] = v.Accepted(k)
+	}
+	return t
+}
+
+// messageKinds are the gossip kinds every network exports, zeros included.
+var messageKinds = [...]p2p.Kind{p2p.KindHeartbeat, p2p.KindReport, p2p.KindDelivered}
+
+// Reload is the outcome of the latest config load.
+type Reload struct {
+	// Successful is false when the latest reload failed and the previous
+	// config keeps running.
+	Successful bool
+	// LastSuccess is when a config was last loaded and applied; zero when
+	// never (exported as 0).
+	LastSuccess time.Time
+}
+
+// The outcomes of an alert delivery, as meshmon_alerts_sent_total labels them.
+const (
+	// OutcomeDelivered: the webhook answered 2xx.
+	OutcomeDelivered = "delivered"
+	// OutcomeFailed: the delivery was given up (retries exhausted, or an
+	// answer retrying cannot fix such as 404).
+	OutcomeFailed = "failed"
+	// OutcomeDropped: the alert was dropped from a full send queue.
+	OutcomeDropped = "dropped"
+)
+
+// AlertDeliveries are one network's alert delivery counters, summed over
+// the notification clusters (webhooks) this node sends for.
+type AlertDeliveries struct {
+	// Network is the network_id.
+	Network string
+	// Outcomes counts alerts by outcome (OutcomeDelivered, OutcomeFailed,
+	// OutcomeDropped). Those three are always exported, 0 when missing.
+	Outcomes map[string]uint64
+	// Latency is the distribution of delivered payloads' latency, from the
+	// earliest enqueue of their alerts to the 2xx (a DurationHistogram's
+	// Snapshot).
+	Latency HistogramSnapshot
+}
+
+// ClusterLeader is the election of one notification cluster.
+type ClusterLeader struct {
+	// Network is the network_id.
+	Network string
+	// Cluster is the cluster's short hash (notify.Cluster.ShortHash): the
+	// same on every member, unlike the local webhook name.
+	Cluster string
+	// Leader is the leader's node_id; "" while the cluster waits for
+	// consensus (fewer than 2 live members).
+	Leader string
+	// Members are the node_ids of the cluster's participating members; each
+	// gets a series, 1 for the leader and 0 for the others.
+	Members []string
+}

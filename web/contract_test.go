@@ -1,0 +1,231 @@
+package web
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// loadSpec loads and validates the embedded OpenAPI document with kin-openapi.
+func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(openAPIYAML)
+	if err != nil {
+		t.Fatalf("load openapi.yaml: %v", err)
+	}
+	if err := doc.Validate(loader.Context, openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatalf("router: %v", err)
+	}
+	return doc, router
+}
+
+func TestOpenAPIJSONIsTheDocument(t *testing.T) {
+	srv := serve(t, newFixture(t).full())
+	resp := get(t, srv.URL+"/openapi.json", nil)
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q; want application/json", ct)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(b)
+	if err != nil {
+		t.Fatalf("load /openapi.json: %v", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("/openapi.json is not a valid OpenAPI document: %v", err)
+	}
+	if doc.Info.Version != "v0.3.0" {
+		t.Errorf("info.version = %q; want the node's version v0.3.0", doc.Info.Version)
+	}
+	want, _ := loadSpec(t)
+	if got, want := slices.Sorted(mapsKeys(doc.Paths.Map())), slices.Sorted(mapsKeys(want.Paths.Map())); !slices.Equal(got, want) {
+		t.Errorf("/openapi.json paths = %v; want %v", got, want)
+	}
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// contractCase is one request whose response must match the document.
+type contractCase struct {
+	name   string
+	deps   string // "full" or "minimal"
+	path   string // with query
+	header http.Header
+	want   int
+}
+
+func contractCases() []contractCase {
+	return []contractCase{
+		{"health", "full", "/api/health", nil, 200},
+		{"health minimal", "minimal", "/api/health", nil, 200},
+		{"p2p", "full", "/api/p2p", nil, 200},
+		{"p2p without addrs", "minimal", "/api/p2p", nil, 200},
+		{"view", "full", "/api/view", nil, 200},
+		{"networks", "full", "/api/networks", nil, 200},
+		{"network with config", "full", "/api/networks/prod", nil, 200},
+		{"network of one", "full", "/api/networks/solo", nil, 200},
+		{"unknown network", "full", "/api/networks/nope", nil, 404},
+		{"unknown network, odd characters", "full", "/api/networks/" + url.PathEscape("a b/../c"), nil, 404},
+		{"events", "full", "/api/events", nil, 200},
+		{"events page", "full", "/api/events?limit=5&before=20", nil, 200},
+		{"events filtered", "full", "/api/events?network=prod&severity=error&limit=1000", nil, 200},
+		{"events none match", "full", "/api/events?network=nope", nil, 200},
+		{"events limit 0", "full", "/api/events?limit=0", nil, 400},
+		{"events limit too big", "full", "/api/events?limit=1001", nil, 400},
+		{"events limit not a number", "full", "/api/events?limit=ten", nil, 400},
+		{"events limit empty", "full", "/api/events?limit=", nil, 400},
+		{"events before 0", "full", "/api/events?before=0", nil, 400},
+		{"events before negative", "full", "/api/events?before=-3", nil, 400},
+		{"events before huge", "full", "/api/events?before=99999999999999999999999", nil, 400},
+		{"events bad severity", "full", "/api/events?severity=fatal", nil, 400},
+		{"stream", "full", "/api/events/stream", nil, 200},
+		{"stream resumed", "full", "/api/events/stream", http.Header{"Last-Event-ID": {"25"}}, 200},
+		{"stream bad Last-Event-ID", "full", "/api/events/stream", http.Header{"Last-Event-ID": {"x"}}, 400},
+		{"notification clusters", "full", "/api/notification_cluster", nil, 200},
+		{"notification clusters without source", "minimal", "/api/notification_cluster", nil, 200},
+		{"raw", "full", "/api/raw/prod", nil, 200},
+		{"raw of one node", "full", "/api/raw/prod?node=server-02", nil, 200},
+		{"raw empty", "full", "/api/raw/solo", nil, 200},
+		{"raw unknown network", "full", "/api/raw/nope", nil, 404},
+		{"raw without source", "minimal", "/api/raw/prod", nil, 200},
+		{"raw without source, unknown network", "minimal", "/api/raw/nope", nil, 404},
+		{"metrics", "full", "/metrics", nil, 200},
+		{"metrics disabled", "minimal", "/metrics", nil, 404},
+		{"openapi", "full", "/openapi.json", nil, 200},
+		{"docs", "full", "/docs", nil, 200},
+	}
+}
+
+// TestResponsesMatchOpenAPI validates every response of the API, errors
+// included, against the OpenAPI document, and checks that every documented
+// operation and response status was exercised.
+func TestResponsesMatchOpenAPI(t *testing.T) {
+	doc, router := loadSpec(t)
+	f := newFixture(t)
+	servers := map[string]string{"full": serve(t, f.full()).URL, "minimal": serve(t, f.minimal()).URL}
+	covered := map[string]bool{}
+	for _, tc := range contractCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, servers[tc.deps]+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.header {
+				req.Header.Set(k, v[0])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("GET %s: %v", tc.path, err)
+			}
+			defer resp.Body.Close()
+			var body []byte
+			if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+				body = readSSEUntilView(t, resp.Body)
+				cancel()
+			} else if body, err = io.ReadAll(resp.Body); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.want {
+				t.Fatalf("GET %s = %d; want %d\n%s", tc.path, resp.StatusCode, tc.want, body)
+			}
+			if resp.StatusCode >= 400 && strings.HasPrefix(tc.path, "/api/") {
+				var e struct{ Error string }
+				if json.Unmarshal(body, &e) != nil || e.Error == "" {
+					t.Errorf("GET %s: error body %s; want {\"error\": \"…\"}", tc.path, body)
+				}
+			}
+
+			route, params, err := router.FindRoute(req)
+			if err != nil {
+				t.Fatalf("GET %s: no route in the document: %v", tc.path, err)
+			}
+			in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+				Options: &openapi3filter.Options{MultiError: true}}
+			reqErr := openapi3filter.ValidateRequest(ctx, in)
+			if (reqErr != nil) != (tc.want == http.StatusBadRequest) {
+				t.Errorf("GET %s: document's request validation = %v; the server answered %d", tc.path, reqErr, resp.StatusCode)
+			}
+			err = openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{
+				RequestValidationInput: in,
+				Status:                 resp.StatusCode,
+				Header:                 resp.Header,
+				Body:                   io.NopCloser(bytes.NewReader(body)),
+				Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+			})
+			if err != nil {
+				t.Errorf("GET %s: response %d does not match the document: %v\n%s", tc.path, resp.StatusCode, err, truncate(body))
+			}
+			covered[route.Path+" "+strconv.Itoa(resp.StatusCode)] = true
+		})
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for code := range op.Responses.Map() {
+				if !covered[path+" "+code] {
+					t.Errorf("%s %s: documented response %s is not exercised by any contract case", method, path, code)
+				}
+			}
+		}
+	}
+}
+
+// readSSEUntilView reads a stream up to the end of its first view message.
+func readSSEUntilView(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	br := bufio.NewReader(r)
+	sawView := false
+	for {
+		line, err := br.ReadString('\n')
+		out.WriteString(line)
+		if err != nil {
+			t.Fatalf("stream ended before a view: %v\n%s", err, out.String())
+		}
+		if line == "event: view\n" {
+			sawView = true
+		}
+		if sawView && line == "\n" {
+			return out.Bytes()
+		}
+	}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 2000 {
+		return fmt.Sprintf("%s… (%d bytes)", b[:2000], len(b))
+	}
+	return string(b)
+}

@@ -1,0 +1,227 @@
+package web
+
+import (
+	"crypto/ed25519"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/p2p"
+	"github.com/meshmon/meshmon/p2p/pb"
+)
+
+// t0 is the fixtures' wall clock.
+var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// fixture is a node's worth of fake Deps built from real health types.
+type fixture struct {
+	events *health.EventLog
+	view   *health.View
+	raw    map[string][]RawMessage
+}
+
+// newFixture builds a view of two networks: "prod" (hand-made, every
+// status, every optional field) and "solo" (a real health.Engine's first
+// view of a one-member network), and an event log with events of both.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	clock := t0
+	now := func() time.Time { clock = clock.Add(time.Second); return clock }
+	events := health.NewEventLog(1000, now)
+
+	synced := t0.Add(-30 * time.Second)
+	prod := &health.NetworkView{
+		NetworkID: "prod", Self: "server-01", UpdatedAt: t0.Add(500 * time.Millisecond),
+		Nodes: map[string]*health.NodeView{
+			"server-01": {NodeID: "server-01", Status: health.StatusOnline, Confirmed: true, AgreedBy: 3, LiveObservers: 3,
+				Version: "v0.3.0", PeerID: "12D3KooWLk4RwGp6V2Hb3aZ6b5pyDMa7EJRo6Yb1oKbKB5qS2pEq",
+				URL: "https://server-01.example.com:8000", BootID: 1748779100000,
+				Observers: map[string]health.ObserverView{
+					"server-01": {Opinion: "reachable"},
+					"server-02": {Opinion: "reachable", RTTMs: 1.84, Connected: true},
+					"server-03": {Opinion: "reachable", RTTMs: 40.2, Connected: true, Relayed: true},
+				}},
+			"server-02": {NodeID: "server-02", Status: health.StatusDegraded, Confirmed: true, AgreedBy: 1, LiveObservers: 2,
+				Version: "v0.3.0", PeerID: "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", LastHeardMs: 412,
+				BootID: 1748779200000,
+				Observers: map[string]health.ObserverView{
+					"server-01": {Opinion: "reachable", RTTMs: 1.79, Connected: true},
+					"server-03": {Opinion: "suspect"},
+				}},
+			"server-03": {NodeID: "server-03", Status: health.StatusOffline, Confirmed: true, AgreedBy: 2, LiveObservers: 2,
+				LastHeardMs: 9120, Observers: map[string]health.ObserverView{
+					"server-01": {Opinion: "suspect"}, "server-02": {Opinion: "suspect"},
+				}},
+			"server-04": {NodeID: "server-04", Status: health.StatusUnknown, KeyMissing: "no pubkeys/server-04.pub",
+				LastHeardMs: -1, Observers: map[string]health.ObserverView{}},
+			"server-05": {NodeID: "server-05", Status: health.StatusLeft, LastHeardMs: 60000,
+				Observers: map[string]health.ObserverView{"server-01": {Opinion: "none"}}},
+		},
+		Connections: []health.Connection{
+			{Src: "server-01", Dst: "server-02", RTTMs: 1.84, Status: "up"},
+			{Src: "server-02", Dst: "server-01", RTTMs: 1.79, Status: "up"},
+			{Src: "server-01", Dst: "server-03", Status: "down"},
+			{Src: "server-03", Dst: "server-01", RTTMs: 40.2, Status: "up", Relayed: true},
+			{Src: "server-01", Dst: "server-04", Status: "unknown"},
+		},
+		Config: &health.ConfigSource{Type: "git", Directory: "prod", Commit: "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+			Ref: "refs/heads/main", SyncedAt: &synced, LastError: "fetch: connection refused",
+			HeartbeatMS: 1000, SuspectAfterMS: 3000},
+	}
+	solo := health.NewEngine(health.EngineConfig{
+		NetworkID: "solo", Self: "lonely", Members: []health.Member{{NodeID: "lonely", PeerID: "12D3KooWLk4RwGp6V2Hb3aZ6b5pyDMa7EJRo6Yb1oKbKB5qS2pEq"}},
+		Heartbeat: time.Second, SuspectAfter: 3 * time.Second, Version: "dev", BootID: 1,
+		Now: func() time.Time { return t0 }, Events: events,
+	}, nil).View()
+
+	for i := range 30 {
+		e := health.Event{Network: "prod", Node: "server-03", Kind: "status", Severity: health.SeverityError,
+			Message: "server-03 is offline", From: health.StatusOnline, To: health.StatusOffline, Confirmed: true}
+		if i%3 == 1 {
+			e = health.Event{Network: "solo", Kind: "config", Severity: health.SeverityWarning, Message: "url is a placeholder"}
+		}
+		if i%3 == 2 {
+			e = health.Event{Kind: "config", Severity: health.SeverityInfo, Message: "config reloaded"}
+		}
+		events.Add(e)
+	}
+
+	return &fixture{
+		events: events,
+		view:   &health.View{Networks: map[string]*health.NetworkView{"prod": prod, "solo": solo}},
+		raw: map[string][]RawMessage{
+			"prod": {signedRaw(t, "server-02", 7, heartbeatBody()), signedRaw(t, "server-01", 3, reportBody())},
+			"solo": {},
+		},
+	}
+}
+
+func heartbeatBody() *pb.Envelope {
+	return &pb.Envelope{Body: &pb.Envelope_Heartbeat{Heartbeat: &pb.Heartbeat{State: pb.State_STATE_RUNNING, Version: "v0.3.0"}}}
+}
+
+func reportBody() *pb.Envelope {
+	return &pb.Envelope{Body: &pb.Envelope_Report{Report: &pb.Report{Peers: []*pb.PeerObservation{
+		{NodeId: "server-02", Reachability: pb.Reachability_REACHABILITY_REACHABLE, RttUs: 1840, Connected: true},
+	}}}}
+}
+
+// signedRaw signs env as pubsub's StrictSign does, with a key derived from
+// node, and decodes it as the node would serve it.
+func signedRaw(t *testing.T, node string, seq uint64, env *pb.Envelope) RawMessage {
+	t.Helper()
+	b := signedMessage(t, node, seq, env)
+	m, err := DecodeRaw(b, t0.Add(time.Duration(seq)*time.Second))
+	if err != nil {
+		t.Fatalf("DecodeRaw: %v", err)
+	}
+	return m
+}
+
+func signedMessage(t *testing.T, node string, seq uint64, env *pb.Envelope) []byte {
+	t.Helper()
+	seed := make([]byte, ed25519.SeedSize)
+	copy(seed, node)
+	priv, err := p2p.PrivKey(ed25519.NewKeyFromSeed(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Header = &pb.Header{NetworkId: "prod", NodeId: node, BootId: 1748779200000, Seq: seq, SentUnixMs: t0.UnixMilli()}
+	data, err := proto.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := p2p.PeerIDFromPublicKey(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := p2p.TopicName("prod")
+	msg := &pubsubpb.Message{From: []byte(pid), Data: data, Seqno: []byte{0, 0, 0, 0, 0, 0, 0, byte(seq)}, Topic: &topic}
+	unsigned, err := proto.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg.Signature, err = priv.Sign(append([]byte(pubsub.SignPrefix), unsigned...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := proto.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// full returns Deps with every optional function set.
+func (f *fixture) full() Deps {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshmon_test_gauge", Help: "A test gauge."}))
+	return Deps{
+		Version: "v0.3.0",
+		P2P: func() p2p.P2PInfo {
+			return p2p.P2PInfo{PeerID: "12D3KooWLk4RwGp6V2Hb3aZ6b5pyDMa7EJRo6Yb1oKbKB5qS2pEq",
+				Addrs:     []string{"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/udp/4001/quic-v1"},
+				Bandwidth: &p2p.Bandwidth{TotalIn: 10, TotalOut: 20, GossipIn: 5, GossipOut: 6, GossipRateIn: 1.5, GossipRateOut: 2.5}}
+		},
+		View:    func() *health.View { return f.view },
+		Events:  f.events,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		NotificationClusters: func() []NotificationCluster {
+			return []NotificationCluster{
+				{Network: "solo", Webhook: "lab", Type: "json", Hash: "00aa", Waiting: true,
+					Members: []NotificationClusterMember{{NodeID: "lonely", PeerID: "12D3KooWLk4RwGp6V2Hb3aZ6b5pyDMa7EJRo6Yb1oKbKB5qS2pEq", State: "WAITING_FOR_CONSENSUS"}}},
+				{Network: "prod", Webhook: "ops", Type: "discord", Hash: "9f2c4e01b7a3d865", Leader: "server-01",
+					Members: []NotificationClusterMember{
+						{NodeID: "server-01", PeerID: "12D3KooWLk4RwGp6V2Hb3aZ6b5pyDMa7EJRo6Yb1oKbKB5qS2pEq", State: "LEADER"},
+						{NodeID: "server-02", PeerID: "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", State: "FOLLOWER"},
+						{NodeID: "server-03", State: "OFFLINE"},
+						{NodeID: "server-04", State: "NOT_PARTICIPATING"},
+					}},
+			}
+		},
+		Raw: func(network string) ([]RawMessage, bool) {
+			m, ok := f.raw[network]
+			return m, ok
+		},
+		StreamInterval: 20 * time.Millisecond,
+	}
+}
+
+// minimal returns Deps with only the required fields.
+func (f *fixture) minimal() Deps {
+	d := f.full()
+	return Deps{Version: "", P2P: func() p2p.P2PInfo { return p2p.P2PInfo{PeerID: "12D3KooWLk4RwGp6V2Hb3aZ6b5pyDMa7EJRo6Yb1oKbKB5qS2pEq"} },
+		View: d.View, Events: d.Events, StreamInterval: d.StreamInterval}
+}
+
+// serve starts an httptest server over NewServer(d).
+func serve(t *testing.T, d Deps) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(NewServer(d))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, url string, header http.Header) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v[0])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp
+}

@@ -1,0 +1,104 @@
+// components.js: small pieces the screens share.
+
+import { h } from './dom.js';
+import { STATUS_LABEL, HEALTH_LABEL, fmtAgo } from './model.js';
+
+/** dot is a coloured status dot; the status is also in text for screen readers. */
+export function dot(status) {
+  return h('span', { class: ['dot', 'st-' + status], 'aria-hidden': 'true' });
+}
+
+/** statusText is the dot and the word, e.g. "● Online". */
+export function statusText(status) {
+  return h('span', { class: ['status', 'st-' + status], 'data-status': status },
+    dot(status), STATUS_LABEL[status] || status);
+}
+
+/** healthBadge is the Online / Degraded / Offline badge of a network. */
+export function healthBadge(health) {
+  return h('span', { class: ['badge', 'health-' + health], 'data-health': health }, HEALTH_LABEL[health] || health);
+}
+
+/** severityBadge is an info / warning / error chip. */
+export function severityBadge(sev) {
+  return h('span', { class: ['badge', 'sev-' + sev] }, sev);
+}
+
+/** stat is one stat card. */
+export function stat(label, value, { tone = '', testid = '', sub = '' } = {}) {
+  return h('div', { class: ['stat', tone && 'tone-' + tone], 'data-testid': testid || null },
+    h('div', { class: 'stat-label' }, label),
+    h('div', { class: 'stat-value' }, value),
+    sub ? h('div', { class: 'stat-sub' }, sub) : null);
+}
+
+/** emptyState is a friendly "nothing here" box. */
+export function emptyState(title, ...body) {
+  return h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, title), ...body.map((b) => h('p', null, b)));
+}
+
+/** loading is shown until the first view arrives. */
+export function loading(what = 'Loading…') {
+  return h('div', { class: 'empty', 'aria-busy': 'true' }, h('p', { class: 'empty-title' }, what));
+}
+
+/** updated says how fresh the view is. */
+export function updated(state) {
+  if (!state.viewAt) return '';
+  return 'updated ' + fmtAgo(Date.now() - state.viewAt) + ' ago';
+}
+
+/** chevron is the expand arrow of a row. */
+export function chevron() {
+  return h('span', { class: 'chev', 'aria-hidden': 'true' });
+}
+
+/** domID turns arbitrary text into something safe for an id attribute. */
+export function domID(...parts) {
+  return parts.map((p) => String(p).replace(/[^A-Za-z0-9_-]/g, (c) => '_' + c.charCodeAt(0).toString(16))).join('--');
+}
+
+/** fmtTime formats an ISO time as local HH:MM:SS (and the date when not today). */
+export function fmtTime(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return '';
+  const now = new Date();
+  const t = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  if (d.toDateString() === now.toDateString()) return t;
+  return d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + t;
+}
+
+/**
+ * rowList is a list of expandable rows with column headers. Each row is a
+ * button (aria-expanded) and a detail panel rendered only while open.
+ * rows: [{key, node, status, open, cells: [...], detail: () => Node}].
+ */
+export function rowList({ label, head, rows, cls, testid }) {
+  return h('div', { class: ['rows', cls], 'data-testid': testid || null },
+    h('div', { class: 'rows-head', 'aria-hidden': 'true' }, head.map((x, i) => h('span', { class: 'c c' + i }, x)), h('span')),
+    h('ul', { class: 'rows-list', 'aria-label': label },
+      rows.map((r) => {
+        const detailID = domID('detail', r.key);
+        return h('li', { class: ['row', r.open && 'open'], 'data-key': r.key, 'data-node': r.node, 'data-status': r.status },
+          h('button', {
+            type: 'button', class: 'row-main', 'aria-expanded': r.open ? 'true' : 'false',
+            'aria-controls': detailID, 'data-action': 'toggle', 'data-id': r.key,
+          },
+          r.cells.map((c, i) => h('span', { class: 'c c' + i, 'data-label': i > 0 ? head[i] : null }, c)),
+          chevron()),
+          h('div', { class: 'row-detail', id: detailID, hidden: !r.open }, r.open ? r.detail() : null));
+      })));
+}
+
+/** problemList shows the active problems, each linking to its network. */
+export function problemList(problems, { limit = 8 } = {}) {
+  const shown = problems.slice(0, limit);
+  return h('section', { class: 'card problems', 'aria-labelledby': 'problems-h', 'data-testid': 'problem-list' },
+    h('h2', { id: 'problems-h', class: 'card-title' }, 'Active problems'),
+    h('ul', { class: 'problem-items' },
+      shown.map((p, i) => h('li', { class: ['problem', 'sev-' + p.severity], 'data-key': p.net + '|' + p.text + '|' + i },
+        severityBadge(p.severity),
+        h('a', { href: '/networks/' + encodeURIComponent(p.net) + (p.node ? '?node=' + encodeURIComponent(p.node) : '') }, p.text),
+        h('span', { class: 'muted small' }, p.net)))),
+    problems.length > limit ? h('p', { class: 'muted small' }, `and ${problems.length - limit} more`) : null);
+}

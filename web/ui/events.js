@@ -1,0 +1,107 @@
+// events.js: what happened, newest first, live, filtered by network and
+// severity (the filters are in the URL, so a filtered list can be shared).
+
+import { h } from './dom.js';
+import { morphPage } from './page.js';
+import { networks } from './model.js';
+import { severityBadge, emptyState, fmtTime } from './components.js';
+
+const PAGE = 100;
+
+export function eventsPage(ctx) {
+  // older: events fetched with the current filter; the store's live list
+  // is merged on top, so new events appear without a fetch.
+  let older = [];
+  let nextBefore = 0;
+  let loaded = false;
+  let failed = '';
+  let gen = 0;
+  const filter = () => ({
+    network: ctx.route.query.get('network') || '',
+    severity: ctx.route.query.get('severity') || '',
+  });
+  async function load(append) {
+    const f = filter();
+    const my = ++gen;
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (f.network) q.set('network', f.network);
+    if (f.severity) q.set('severity', f.severity);
+    if (append && nextBefore) q.set('before', String(nextBefore));
+    try {
+      const page = await ctx.store.getJSON('/api/events?' + q);
+      if (my !== gen) return;
+      older = append ? older.concat(page.events || []) : page.events || [];
+      nextBefore = page.next_before || 0;
+      loaded = true;
+      failed = '';
+    } catch (e) {
+      if (my !== gen) return;
+      failed = String(e.message || e);
+    }
+    p.rerender();
+  }
+  const keep = (f) => (e) => (!f.network || e.network === f.network) && (!f.severity || e.severity === f.severity);
+
+  const p = morphPage(ctx, {
+    title: () => 'Events',
+    mount: () => setTimeout(() => load(false), 0),
+    routeChanged: () => {
+      loaded = false;
+      older = [];
+      load(false);
+    },
+    render(state) {
+      const f = filter();
+      const nets = networks(state.view).map((n) => n.network_id);
+      if (f.network && !nets.includes(f.network)) nets.push(f.network);
+      const seen = new Set();
+      const list = [];
+      for (const e of state.events.filter(keep(f)).concat(older)) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+        list.push(e);
+      }
+      list.sort((a, b) => b.id - a.id);
+      return h('section', { class: 'events-page' },
+        h('div', { class: 'page-head' }, h('h1', null, 'Events'),
+          h('span', { class: 'muted small' }, state.conn === 'live' ? 'live' : 'refreshing every 2 s')),
+        h('form', { class: 'toolbar filters', role: 'search', 'aria-label': 'Filter events' },
+          h('label', { class: 'field', for: 'ev-net' }, h('span', null, 'Network'),
+            h('select', { id: 'ev-net', name: 'network', 'data-filter': 'network' },
+              h('option', { value: '', selected: !f.network }, 'All networks'),
+              nets.map((n) => h('option', { value: n, selected: f.network === n }, n)))),
+          h('label', { class: 'field', for: 'ev-sev' }, h('span', null, 'Severity'),
+            h('select', { id: 'ev-sev', name: 'severity', 'data-filter': 'severity' },
+              [['', 'All severities'], ['error', 'Errors'], ['warning', 'Warnings'], ['info', 'Info']].map(([v, t]) =>
+                h('option', { value: v, selected: f.severity === v }, t)))),
+          h('span', { class: 'muted small', 'aria-live': 'polite' }, `${list.length} event${list.length === 1 ? '' : 's'}`)),
+        failed ? h('p', { class: 'text-bad' }, 'Could not load events: ', failed) : null,
+        !loaded && !list.length ? h('p', { class: 'muted' }, 'Loading events…') : null,
+        loaded && !list.length ? emptyState('No events' + (f.network || f.severity ? ' match these filters.' : ' yet.'),
+          'Status changes, config problems and missing keys show here as they happen.') : null,
+        list.length ? h('ol', { class: 'events', 'data-testid': 'events' },
+          list.map((e) => h('li', { class: ['event', 'sev-' + e.severity], 'data-key': String(e.id), 'data-id': String(e.id) },
+            h('time', { class: 'ev-time', datetime: e.time, title: new Date(e.time).toLocaleString() }, fmtTime(e.time)),
+            severityBadge(e.severity),
+            h('span', { class: 'ev-msg' }, e.message,
+              e.kind === 'status' && e.from ? h('span', { class: 'muted' }, ` (was ${e.from}${e.confirmed ? '' : ', unconfirmed'})`) : null),
+            h('span', { class: 'ev-where muted small' },
+              e.network ? h('a', { href: '/networks/' + encodeURIComponent(e.network) + (e.node ? '?node=' + encodeURIComponent(e.node) : '') }, e.network) : 'node',
+              ' · ', e.kind)))) : null,
+        nextBefore ? h('p', null, h('button', { type: 'button', class: 'btn', 'data-action': 'older' }, 'Load older events')) : null);
+    },
+    onAction(action) {
+      if (action === 'older') load(true);
+    },
+    onChange(el) {
+      const k = el.getAttribute('data-filter');
+      if (!k) return;
+      const q = new URLSearchParams(ctx.route.query);
+      if (el.value) q.set(k, el.value);
+      else q.delete(k);
+      ctx.setQuery(q, true);
+    },
+  });
+  p.el.addEventListener('submit', (e) => e.preventDefault());
+  return p;
+}

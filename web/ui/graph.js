@@ -1,0 +1,494 @@
+// graph.js: the network as a directed graph in SVG. Members are circles
+// coloured by status; every directed link is a curve with an arrow and its
+// RTT; failed links are red and dashed. Hover, focus or click a member to
+// see only its links; drag members, drag the background to pan, scroll or
+// use the buttons to zoom.
+
+import { h, s, morph, clear } from './dom.js';
+import { networks, nodes, nodeStats, edgeIndex, edge, summary, fmtRTT, STATUS_LABEL } from './model.js';
+import { healthBadge, statusText, emptyState, loading, updated } from './components.js';
+import { layout } from './layout.js';
+
+const DENSE = 12; // above this many members: smaller circles, labels on demand
+
+export function graphPage(ctx) {
+  const el = h('div', { class: 'page graph-page' });
+
+  // --- chrome -------------------------------------------------------------
+  const select = h('select', { id: 'graph-net', 'data-testid': 'graph-network' });
+  const labels = h('input', { type: 'checkbox', id: 'graph-labels' });
+  const btn = (label, text, action) => h('button', { type: 'button', class: 'btn btn-icon', 'aria-label': label, title: label, 'data-action': action }, text);
+  const head = h('div', { class: 'page-head' }, h('h1', null, 'Graph'), h('span', { class: 'muted small graph-updated' }));
+  const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Graph controls' },
+    h('label', { class: 'field', for: 'graph-net' }, h('span', null, 'Network'), select),
+    h('label', { class: 'check', for: 'graph-labels' }, labels, h('span', null, 'RTT labels')),
+    h('span', { class: 'toolbar-sp' }),
+    btn('Zoom out', '−', 'zoom-out'), btn('Zoom in', '+', 'zoom-in'), btn('Fit to screen', '⤢', 'fit'));
+  const svg = s('svg', { class: 'graph', 'data-testid': 'graph', role: 'group', 'aria-label': 'Network graph', tabindex: '-1' });
+  const defs = s('defs', null,
+    ['up', 'down', 'unknown', 'hl'].map((k) => s('marker', {
+      id: 'arrow-' + k, class: 'arrow arrow-' + k, viewBox: '0 0 10 10', refX: '8', refY: '5',
+      markerWidth: '7', markerHeight: '7', markerUnits: 'userSpaceOnUse', orient: 'auto',
+    }, s('path', { d: 'M0,1 L9,5 L0,9 z' }))));
+  const viewport = s('g', { class: 'viewport' });
+  const edgesG = s('g', { class: 'edges' });
+  const labelsG = s('g', { class: 'edge-labels' });
+  const nodesG = s('g', { class: 'nodes' });
+  viewport.append(edgesG, labelsG, nodesG);
+  svg.append(defs, viewport);
+  const stage = h('div', { class: 'graph-stage card' }, svg,
+    h('p', { class: 'graph-hint muted small' }, 'Hover or click a node to show only its links · drag to move · scroll to zoom · Esc clears'));
+  const info = h('aside', { class: 'graph-info card', 'aria-live': 'polite', 'data-testid': 'graph-info' });
+  const empty = h('div', { class: 'graph-empty' });
+  el.append(head, toolbar, empty, h('div', { class: 'graph-layout' }, stage, info));
+
+  // --- state ----------------------------------------------------------------
+  let net = ctx.route.query.get('network') || '';
+  let selected = ctx.route.query.get('node') || '';
+  let hover = '';
+  let layoutKey = '';
+  let pos = new Map(); // id → {x, y, fixed}
+  const nodeEls = new Map(); // id → {g, circle, label, ring}
+  const edgeEls = new Map(); // "a\0b" → {g, path, label, src, dst}
+  let tf = { x: 0, y: 0, k: 1 };
+  let userView = false; // the user panned or zoomed: do not refit
+  let labelsPref = null; // null: automatic (on for small networks)
+  let current = null; // the network view drawn
+  let infoRoot = null;
+
+  function setQuery() {
+    const q = new URLSearchParams();
+    if (net) q.set('network', net);
+    if (selected) q.set('node', selected);
+    ctx.setQuery(q);
+  }
+
+  // --- geometry -------------------------------------------------------------
+  function radius() {
+    return nodeEls.size > DENSE ? 13 : 20;
+  }
+
+  function applyTransform() {
+    viewport.setAttribute('transform', `translate(${tf.x.toFixed(1)},${tf.y.toFixed(1)}) scale(${tf.k.toFixed(4)})`);
+  }
+
+  function fit() {
+    const r = svg.getBoundingClientRect();
+    if (!r.width || !pos.size) return;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const p of pos.values()) {
+      x0 = Math.min(x0, p.x); y0 = Math.min(y0, p.y);
+      x1 = Math.max(x1, p.x); y1 = Math.max(y1, p.y);
+    }
+    const pad = radius() + 44;
+    const w = x1 - x0 + 2 * pad, hgt = y1 - y0 + 2 * pad;
+    const k = Math.min(r.width / w, r.height / hgt, 1.6);
+    tf = { k, x: r.width / 2 - ((x0 + x1) / 2) * k, y: r.height / 2 - ((y0 + y1) / 2) * k };
+    applyTransform();
+  }
+
+  function centroid() {
+    let x = 0, y = 0;
+    for (const p of pos.values()) { x += p.x; y += p.y; }
+    return { x: x / (pos.size || 1), y: y / (pos.size || 1) };
+  }
+
+  function geometry() {
+    const r = radius();
+    const c = centroid();
+    for (const [id, ne] of nodeEls) {
+      const p = pos.get(id);
+      ne.g.setAttribute('transform', `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})`);
+      // The name sits outside the node, away from the centre of the drawing.
+      let dx = p.x - c.x, dy = p.y - c.y;
+      const d = Math.hypot(dx, dy);
+      if (d < 1) { dx = 0; dy = 1; } else { dx /= d; dy /= d; }
+      const lx = dx * (r + 10), ly = dy * (r + 10) + 4;
+      ne.label.setAttribute('x', lx.toFixed(1));
+      ne.label.setAttribute('y', (dy > 0.5 ? ly + 6 : dy < -0.5 ? ly - 2 : ly).toFixed(1));
+      ne.label.setAttribute('text-anchor', dx > 0.35 ? 'start' : dx < -0.35 ? 'end' : 'middle');
+    }
+    for (const e of edgeEls.values()) {
+      const a = pos.get(e.src), b = pos.get(e.dst);
+      const dx = b.x - a.x, dy = b.y - a.y;
+      const len = Math.hypot(dx, dy) || 1;
+      const ux = dx / len, uy = dy / len;
+      const bend = Math.min(28, len * 0.12);
+      // Each direction bends to its own right, so A→B and B→A never overlap.
+      const cx = (a.x + b.x) / 2 - uy * bend, cy = (a.y + b.y) / 2 + ux * bend;
+      const sx0 = cx - a.x, sy0 = cy - a.y, sl = Math.hypot(sx0, sy0) || 1;
+      const ex0 = b.x - cx, ey0 = b.y - cy, el0 = Math.hypot(ex0, ey0) || 1;
+      const sx = a.x + (sx0 / sl) * (r + 2), sy = a.y + (sy0 / sl) * (r + 2);
+      const ex = b.x - (ex0 / el0) * (r + 3), ey = b.y - (ey0 / el0) * (r + 3);
+      e.path.setAttribute('d', `M${sx.toFixed(1)},${sy.toFixed(1)} Q${cx.toFixed(1)},${cy.toFixed(1)} ${ex.toFixed(1)},${ey.toFixed(1)}`);
+      // Label at the curve's midpoint, a little further out than the curve.
+      const mx = 0.25 * sx + 0.5 * cx + 0.25 * ex - uy * 7;
+      const my = 0.25 * sy + 0.5 * cy + 0.25 * ey + ux * 7;
+      e.label.setAttribute('x', mx.toFixed(1));
+      e.label.setAttribute('y', (my + 3.5).toFixed(1));
+    }
+  }
+
+  // --- building -------------------------------------------------------------
+  function rebuild(nv) {
+    const ids = nodes(nv).map((n) => n.node_id);
+    const index = edgeIndex(nv);
+    const links = [];
+    for (let i = 0; i < ids.length; i++) {
+      for (let j = i + 1; j < ids.length; j++) {
+        if (edge(index, ids[i], ids[j]).status === 'up' || edge(index, ids[j], ids[i]).status === 'up') links.push([ids[i], ids[j]]);
+      }
+    }
+    const keep = new Map();
+    for (const id of ids) if (pos.has(id)) keep.set(id, pos.get(id));
+    pos = layout(ids, links, keep);
+
+    clear(edgesG); clear(labelsG); clear(nodesG);
+    nodeEls.clear(); edgeEls.clear();
+    for (const a of ids) {
+      for (const b of ids) {
+        if (a === b) continue;
+        const path = s('path', { class: 'edge-line' });
+        const label = s('text', { class: 'edge-label' });
+        const g = s('g', { class: 'edge', 'data-src': a, 'data-dst': b }, path, s('title', null, `${a} → ${b}`));
+        edgesG.append(g);
+        labelsG.append(label);
+        edgeEls.set(a + '\u0000' + b, { g, path, label, src: a, dst: b });
+      }
+    }
+    for (const id of ids) {
+      const circle = s('circle', { r: '0', class: 'node-circle' });
+      const ring = s('circle', { r: '0', class: 'self-ring' });
+      const label = s('text', { class: 'node-label' }, id);
+      const title = s('title');
+      const g = s('g', { class: 'node', 'data-id': id, tabindex: '0', role: 'button' }, title, ring, circle, label);
+      nodesG.append(g);
+      nodeEls.set(id, { g, circle, ring, label, title });
+    }
+    const r = radius();
+    for (const ne of nodeEls.values()) {
+      ne.circle.setAttribute('r', r);
+      ne.ring.setAttribute('r', r + 5);
+    }
+    svg.classList.toggle('dense', ids.length > DENSE);
+    geometry();
+  }
+
+  function paint(nv) {
+    const index = edgeIndex(nv);
+    for (const n of nodes(nv)) {
+      const ne = nodeEls.get(n.node_id);
+      if (!ne) continue;
+      const st = nodeStats(nv, n.node_id, index);
+      ne.g.setAttribute('class', `node st-${n.status}` + (n.node_id === nv.self ? ' self' : ''));
+      ne.g.setAttribute('data-status', n.status);
+      const text = `${n.node_id}: ${STATUS_LABEL[n.status] || n.status}, receives from ${st.in}/${st.peers}, sends to ${st.out}/${st.peers}`;
+      ne.g.setAttribute('aria-label', text);
+      ne.g.setAttribute('aria-pressed', selected === n.node_id ? 'true' : 'false');
+      ne.title.textContent = text;
+    }
+    for (const e of edgeEls.values()) {
+      const c = edge(index, e.src, e.dst);
+      const back = edge(index, e.dst, e.src);
+      const oneWay = (c.status === 'up') !== (back.status === 'up');
+      e.g.setAttribute('class', `edge es-${c.status}` + (oneWay ? ' one-way' : '') + (c.relayed ? ' relayed' : ''));
+      e.g.setAttribute('data-status', c.status);
+      e.path.setAttribute('marker-end', `url(#arrow-${c.status === 'up' || c.status === 'down' ? c.status : 'unknown'})`);
+      const text = c.status === 'up' ? fmtRTT(c.rtt_ms) : c.status === 'down' ? 'down' : '';
+      if (e.label.textContent !== text) e.label.textContent = text;
+      e.label.setAttribute('class', `edge-label es-${c.status}`);
+      e.label.setAttribute('data-src', e.src);
+      e.label.setAttribute('data-dst', e.dst);
+    }
+    focus();
+  }
+
+  function focus() {
+    const f = hover || selected;
+    svg.classList.toggle('focusing', !!f && nodeEls.has(f));
+    const showLabels = labelsPref != null ? labelsPref : nodeEls.size <= DENSE;
+    svg.classList.toggle('no-labels', !showLabels);
+    if (labels.checked !== showLabels) labels.checked = showLabels;
+    const nb = new Set();
+    for (const e of edgeEls.values()) {
+      const on = !!f && (e.src === f || e.dst === f);
+      e.g.classList.toggle('hl', on);
+      e.label.classList.toggle('hl', on);
+      if (on) nb.add(e.src === f ? e.dst : e.src);
+    }
+    for (const [id, ne] of nodeEls) {
+      ne.g.classList.toggle('focus', id === f);
+      ne.g.classList.toggle('sel', id === selected);
+      ne.g.classList.toggle('nb', nb.has(id));
+    }
+  }
+
+  // --- side panel -----------------------------------------------------------
+  function infoPanel(state, nv) {
+    const f = selected || hover;
+    const n = f && nv.nodes[f];
+    if (!n) {
+      const sm = summary(nv);
+      return h('div', null,
+        h('h2', { class: 'card-title' }, nv.network_id, ' ', healthBadge(sm.health)),
+        h('p', null, h('strong', null, `${sm.online}/${sm.members}`), ' online · ', `${sm.linksUp}/${sm.links} links up · avg ${fmtRTT(sm.avgRTT)}`),
+        legend(),
+        h('p', { class: 'muted small' }, 'Select a node to see its links.'));
+    }
+    const index = edgeIndex(nv);
+    const st = nodeStats(nv, f, index);
+    const others = nodes(nv).map((x) => x.node_id).filter((x) => x !== f);
+    const line = (dir, c) => h('li', { class: ['es-' + c.status], 'data-key': dir + (dir === 'out' ? c.dst : c.src) },
+      h('span', { class: 'ln-dir' }, dir === 'out' ? `→ ${c.dst}` : `← ${c.src}`),
+      h('span', { class: 'ln-rtt' }, c.status === 'up' ? fmtRTT(c.rtt_ms) + (c.relayed ? ' · relay' : '') : c.status));
+    return h('div', null,
+      h('h2', { class: 'card-title' }, f, n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
+      h('p', null, statusText(n.status), ` · agreed by ${n.agreed_by}/${n.live_observers}`),
+      h('p', { class: 'small' }, `Receives from ${st.in}/${st.peers} · sends to ${st.out}/${st.peers} · ping ${fmtRTT(st.avgRTT)}`, n.version ? ` · ${n.version}` : ''),
+      h('div', { class: 'links-cols' },
+        h('div', null, h('h3', null, 'Sends to'), h('ul', { class: 'link-list' }, others.map((o) => line('out', edge(index, f, o))))),
+        h('div', null, h('h3', null, 'Receives from'), h('ul', { class: 'link-list' }, others.map((o) => line('in', edge(index, o, f)))))),
+      h('p', { class: 'small' },
+        h('a', { href: `/networks/${encodeURIComponent(nv.network_id)}?node=${encodeURIComponent(f)}` }, 'Details →'), ' ',
+        selected ? h('button', { type: 'button', class: 'linkish', 'data-action': 'clear' }, 'Show all links') : null));
+  }
+
+  function legend() {
+    const sample = (cls, text) => h('li', null,
+      s('svg', { width: '34', height: '10', 'aria-hidden': 'true', class: 'legend-line' }, s('line', { x1: '1', y1: '5', x2: '33', y2: '5', class: 'edge-line ' + cls })),
+      text);
+    return h('ul', { class: 'legend legend-graph', 'aria-label': 'Legend' },
+      h('li', null, h('span', { class: 'dot st-online' }), 'online'),
+      h('li', null, h('span', { class: 'dot st-degraded' }), 'degraded'),
+      h('li', null, h('span', { class: 'dot st-offline' }), 'offline'),
+      sample('es-up', 'link up (RTT)'),
+      sample('es-down', 'link down'),
+      sample('es-unknown', 'no data'));
+  }
+
+  // --- update -----------------------------------------------------------------
+  function update(state) {
+    const v = state.view;
+    const upd = head.querySelector('.graph-updated');
+    upd.textContent = updated(state);
+    if (!v) {
+      morphEmpty(loading('Connecting to this node…'));
+      return;
+    }
+    const nets = networks(v);
+    const want = nets.map((n) => n.network_id).join('\u0000');
+    if (select.getAttribute('data-nets') !== want) {
+      clear(select);
+      for (const n of nets) select.append(h('option', { value: n.network_id }, n.network_id));
+      select.setAttribute('data-nets', want);
+    }
+    if (!net || !v.networks[net]) net = nets.length ? nets[0].network_id : '';
+    if (select.value !== net) select.value = net;
+    const nv = net && v.networks[net];
+    if (!nv) {
+      morphEmpty(emptyState('This node is in no network yet.'));
+      stage.hidden = true;
+      info.hidden = true;
+      return;
+    }
+    morphEmpty(null);
+    stage.hidden = false;
+    info.hidden = false;
+    const key = net + '\u0001' + nodes(nv).map((n) => n.node_id).join('\u0000');
+    if (key !== layoutKey) {
+      if (!layoutKey.startsWith(net + '\u0001')) pos = new Map();
+      layoutKey = key;
+      rebuild(nv);
+      if (!userView) fit();
+    }
+    if (selected && !nv.nodes[selected]) selected = '';
+    current = nv;
+    paint(nv);
+    const next = infoPanel(state, nv);
+    if (!infoRoot) {
+      info.append(next);
+      infoRoot = next;
+    } else infoRoot = morph(infoRoot, next);
+  }
+
+  let emptyRoot = null;
+  function morphEmpty(node) {
+    if (!node) {
+      clear(empty);
+      emptyRoot = null;
+      return;
+    }
+    if (!emptyRoot) {
+      empty.append(node);
+      emptyRoot = node;
+    } else emptyRoot = morph(emptyRoot, node);
+  }
+
+  function rerender() {
+    update(ctx.store.state);
+  }
+
+  // --- interaction ------------------------------------------------------------
+  select.addEventListener('change', () => {
+    net = select.value;
+    selected = '';
+    hover = '';
+    userView = false;
+    setQuery();
+    rerender();
+  });
+  labels.addEventListener('change', () => {
+    labelsPref = labels.checked;
+    focus();
+  });
+  function zoomAt(px, py, factor) {
+    const k = Math.min(6, Math.max(0.15, tf.k * factor));
+    tf = { k, x: px - ((px - tf.x) * k) / tf.k, y: py - ((py - tf.y) * k) / tf.k };
+    userView = true;
+    applyTransform();
+  }
+  el.addEventListener('click', (e) => {
+    const t = e.target.closest('[data-action]');
+    if (!t) return;
+    const r = svg.getBoundingClientRect();
+    const a = t.getAttribute('data-action');
+    if (a === 'zoom-in') zoomAt(r.width / 2, r.height / 2, 1.3);
+    else if (a === 'zoom-out') zoomAt(r.width / 2, r.height / 2, 1 / 1.3);
+    else if (a === 'fit') {
+      userView = false;
+      fit();
+    } else if (a === 'clear') select1('');
+  });
+  function select1(id) {
+    selected = id;
+    setQuery();
+    rerender();
+  }
+  svg.addEventListener('wheel', (e) => {
+    e.preventDefault();
+    const r = svg.getBoundingClientRect();
+    zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 0.0015));
+  }, { passive: false });
+
+  const pointers = new Map(); // pointerId → {x, y}
+  let drag = null; // {kind: 'node'|'pan'|'pinch', id, sx, sy, moved, ...}
+  svg.addEventListener('pointerdown', (e) => {
+    if (e.button !== 0 && e.pointerType === 'mouse') return;
+    pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+    svg.setPointerCapture(e.pointerId);
+    if (pointers.size === 2) {
+      const [p1, p2] = [...pointers.values()];
+      drag = { kind: 'pinch', d: Math.hypot(p1.x - p2.x, p1.y - p2.y), moved: true };
+      return;
+    }
+    const g = e.target.closest('.node');
+    drag = g
+      ? { kind: 'node', id: g.getAttribute('data-id'), sx: e.clientX, sy: e.clientY, moved: false }
+      : { kind: 'pan', sx: e.clientX, sy: e.clientY, tx: tf.x, ty: tf.y, moved: false };
+  });
+  svg.addEventListener('pointermove', (e) => {
+    if (pointers.has(e.pointerId)) pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+    if (!drag) {
+      const g = e.target.closest && e.target.closest('.node');
+      const id = g ? g.getAttribute('data-id') : '';
+      if (id !== hover && e.pointerType === 'mouse') {
+        hover = id;
+        focus();
+        if (current) infoRoot = morph(infoRoot, infoPanel(ctx.store.state, current));
+      }
+      return;
+    }
+    if (drag.kind === 'pinch') {
+      if (pointers.size < 2) return;
+      const [p1, p2] = [...pointers.values()];
+      const d = Math.hypot(p1.x - p2.x, p1.y - p2.y);
+      const r = svg.getBoundingClientRect();
+      zoomAt((p1.x + p2.x) / 2 - r.left, (p1.y + p2.y) / 2 - r.top, d / (drag.d || d));
+      drag.d = d;
+      return;
+    }
+    const dx = e.clientX - drag.sx, dy = e.clientY - drag.sy;
+    if (!drag.moved && Math.hypot(dx, dy) < 4) return;
+    drag.moved = true;
+    if (drag.kind === 'pan') {
+      tf = { ...tf, x: drag.tx + dx, y: drag.ty + dy };
+      userView = true;
+      applyTransform();
+    } else {
+      const r = svg.getBoundingClientRect();
+      const p = pos.get(drag.id);
+      if (!p) return;
+      p.x = (e.clientX - r.left - tf.x) / tf.k;
+      p.y = (e.clientY - r.top - tf.y) / tf.k;
+      p.fixed = true;
+      geometry();
+    }
+  });
+  function endPointer(e) {
+    pointers.delete(e.pointerId);
+    if (!drag) return;
+    const d = drag;
+    if (pointers.size === 0) drag = null;
+    if (d.kind === 'pinch' || d.moved) return;
+    if (d.kind === 'node') select1(selected === d.id ? '' : d.id);
+    else if (selected) select1('');
+  }
+  svg.addEventListener('pointerup', endPointer);
+  svg.addEventListener('pointercancel', (e) => {
+    pointers.delete(e.pointerId);
+    drag = null;
+  });
+  svg.addEventListener('pointerleave', (e) => {
+    if (e.pointerType === 'mouse' && hover && !drag) {
+      hover = '';
+      focus();
+      if (current) infoRoot = morph(infoRoot, infoPanel(ctx.store.state, current));
+    }
+  });
+  svg.addEventListener('focusin', (e) => {
+    const g = e.target.closest('.node');
+    hover = g ? g.getAttribute('data-id') : '';
+    focus();
+    if (current) infoRoot = morph(infoRoot, infoPanel(ctx.store.state, current));
+  });
+  svg.addEventListener('focusout', () => {
+    hover = '';
+    focus();
+  });
+  svg.addEventListener('keydown', (e) => {
+    const g = e.target.closest('.node');
+    if (g && (e.key === 'Enter' || e.key === ' ')) {
+      e.preventDefault();
+      const id = g.getAttribute('data-id');
+      select1(selected === id ? '' : id);
+    }
+  });
+  function onKey(e) {
+    if (e.key === 'Escape' && (selected || hover)) {
+      hover = '';
+      select1('');
+    }
+  }
+  document.addEventListener('keydown', onKey);
+  const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(() => { if (!userView) fit(); }) : null;
+  if (ro) ro.observe(svg);
+
+  return {
+    el,
+    title: () => 'Graph',
+    update,
+    routeChanged() {
+      const qn = ctx.route.query.get('network') || '';
+      if (qn && qn !== net) {
+        net = qn;
+        userView = false;
+      }
+      selected = ctx.route.query.get('node') || '';
+      rerender();
+    },
+    destroy() {
+      document.removeEventListener('keydown', onKey);
+      if (ro) ro.disconnect();
+    },
+  };
+}

@@ -1,0 +1,191 @@
+// model.js: pure functions from the API's JSON (/api/view) to what the
+// screens show. No DOM, no fetch: easy to reason about.
+
+/** Statuses from worst to best, for sorting and for the legend. */
+export const STATUSES = ['offline', 'degraded', 'unknown', 'online', 'left'];
+
+/** Human labels of the node statuses. */
+export const STATUS_LABEL = {
+  online: 'Online', degraded: 'Degraded', offline: 'Offline', left: 'Left', unknown: 'Unknown',
+};
+
+/** Human labels of a network's health (the API's online / warning / offline). */
+export const HEALTH_LABEL = { online: 'Online', warning: 'Degraded', offline: 'Offline' };
+
+const byID = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** networks returns the view's networks sorted by id. */
+export function networks(view) {
+  if (!view || !view.networks) return [];
+  return Object.values(view.networks).filter(Boolean).sort((a, b) => byID(a.network_id, b.network_id));
+}
+
+/** nodes returns a network's members sorted by node_id. */
+export function nodes(nv) {
+  return Object.values(nv.nodes || {}).sort((a, b) => byID(a.node_id, b.node_id));
+}
+
+/** edgeIndex maps "src\u0000dst" to the directed connection. */
+export function edgeIndex(nv) {
+  const m = new Map();
+  for (const c of nv.connections || []) m.set(c.src + '\u0000' + c.dst, c);
+  return m;
+}
+
+/** edge returns the connection src → dst, or a synthetic unknown one. */
+export function edge(index, src, dst) {
+  return index.get(src + '\u0000' + dst) || { src, dst, status: 'unknown', rtt_ms: 0 };
+}
+
+const mean = (xs) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : null);
+
+/**
+ * nodeStats tells how a member is linked: in = peers with an up link to it
+ * ("receives"), out = peers it has an up link to ("sends to"), both out of
+ * the other members; avgRTT is the mean RTT peers measure to it (ms, null
+ * when none); relayed lists its links that go through a relay.
+ */
+export function nodeStats(nv, id, index = edgeIndex(nv)) {
+  let inUp = 0, outUp = 0, peers = 0;
+  const rtts = [];
+  const relayed = [];
+  for (const other of Object.keys(nv.nodes || {})) {
+    if (other === id) continue;
+    peers++;
+    const i = edge(index, other, id);
+    const o = edge(index, id, other);
+    if (i.status === 'up') {
+      inUp++;
+      if (i.rtt_ms > 0) rtts.push(i.rtt_ms);
+      if (i.relayed) relayed.push(i);
+    }
+    if (o.status === 'up') {
+      outUp++;
+      if (o.relayed) relayed.push(o);
+    }
+  }
+  return { in: inUp, out: outUp, peers, avgRTT: mean(rtts), relayed };
+}
+
+/**
+ * health grades a network as the API's /api/networks does: online when
+ * every member that has not left is online, offline when more than half
+ * of them are offline, warning otherwise.
+ */
+export function health(counts) {
+  let present = 0;
+  for (const [st, n] of Object.entries(counts)) if (st !== 'left') present += n;
+  if ((counts.online || 0) === present) return 'online';
+  if (2 * (counts.offline || 0) > present) return 'offline';
+  return 'warning';
+}
+
+/** summary counts a network's members per status and its links. */
+export function summary(nv) {
+  const counts = { online: 0, degraded: 0, offline: 0, left: 0, unknown: 0 };
+  const list = nodes(nv);
+  for (const n of list) counts[n.status] = (counts[n.status] || 0) + 1;
+  const conns = nv.connections || [];
+  const up = conns.filter((c) => c.status === 'up');
+  const rtts = up.filter((c) => c.rtt_ms > 0).map((c) => c.rtt_ms);
+  return {
+    id: nv.network_id,
+    members: list.length,
+    online: counts.online,
+    counts,
+    health: health(counts),
+    links: conns.length,
+    linksUp: up.length,
+    linksDown: conns.filter((c) => c.status === 'down').length,
+    avgRTT: mean(rtts),
+  };
+}
+
+/** totals sums the summaries of every network of the view. */
+export function totals(view) {
+  const nets = networks(view);
+  let members = 0, online = 0;
+  const rtts = [];
+  for (const nv of nets) {
+    const s = summary(nv);
+    members += s.members;
+    online += s.online;
+    for (const c of nv.connections || []) if (c.status === 'up' && c.rtt_ms > 0) rtts.push(c.rtt_ms);
+  }
+  return { networks: nets.length, members, online, avgRTT: mean(rtts), problems: problems(view) };
+}
+
+/**
+ * problems lists what needs attention, worst first: members not online,
+ * members without a key, config errors, and links down between two
+ * members that are both online.
+ */
+export function problems(view) {
+  const out = [];
+  for (const nv of networks(view)) {
+    const net = nv.network_id;
+    for (const n of nodes(nv)) {
+      if (n.status === 'offline') out.push({ severity: 'error', net, node: n.node_id, text: `${n.node_id} is offline` });
+      else if (n.status === 'degraded') out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} is degraded` });
+      else if (n.status === 'unknown') out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} has not been heard from` });
+      if (n.key_missing) out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} has no usable key: ${n.key_missing}` });
+    }
+    if (nv.config && nv.config.last_error) {
+      out.push({ severity: 'error', net, node: '', text: `config: ${nv.config.last_error}` });
+    }
+    for (const c of nv.connections || []) {
+      const a = nv.nodes[c.src], b = nv.nodes[c.dst];
+      if (c.status === 'down' && a && b && a.status === 'online' && b.status === 'online') {
+        out.push({ severity: 'warning', net, node: c.src, text: `link ${c.src} → ${c.dst} is down` });
+      }
+    }
+  }
+  const rank = { error: 0, warning: 1, info: 2 };
+  return out.sort((x, y) => rank[x.severity] - rank[y.severity]);
+}
+
+/**
+ * pairs lists every unordered pair of members with both directions:
+ * kind is "bidirectional" (both up), "partial" (one up) or "none".
+ */
+export function pairs(nv, index = edgeIndex(nv)) {
+  const ids = nodes(nv).map((n) => n.node_id);
+  const out = [];
+  for (let i = 0; i < ids.length; i++) {
+    for (let j = i + 1; j < ids.length; j++) {
+      const ab = edge(index, ids[i], ids[j]);
+      const ba = edge(index, ids[j], ids[i]);
+      const up = (ab.status === 'up') + (ba.status === 'up');
+      out.push({ a: ids[i], b: ids[j], ab, ba, kind: up === 2 ? 'bidirectional' : up === 1 ? 'partial' : 'none' });
+    }
+  }
+  return out;
+}
+
+/** fmtRTT formats a round-trip time in ms ("—" when unknown). */
+export function fmtRTT(ms) {
+  if (ms == null || !(ms > 0)) return '—';
+  if (ms < 10) return ms.toFixed(1) + ' ms';
+  return Math.round(ms) + ' ms';
+}
+
+/** fmtAgo formats a duration in ms as "0.4 s", "12 s", "3 min", "2 h". */
+export function fmtAgo(ms) {
+  if (ms == null || ms < 0) return 'never';
+  if (ms < 10000) return (ms / 1000).toFixed(1) + ' s';
+  if (ms < 120000) return Math.round(ms / 1000) + ' s';
+  if (ms < 7200000) return Math.round(ms / 60000) + ' min';
+  if (ms < 172800000) return Math.round(ms / 3600000) + ' h';
+  return Math.round(ms / 86400000) + ' d';
+}
+
+/** shortCommit returns the first 10 hex digits of a commit. */
+export function shortCommit(c) {
+  return c ? c.slice(0, 10) : '';
+}
+
+/** shortPeer abbreviates a libp2p peer ID: 12D3Koo…Xo2 */
+export function shortPeer(p) {
+  if (!p) return '';
+  return p.length > 16 ? p.slice(0, 8) + '…' + p.slice(-6) : p;
+}

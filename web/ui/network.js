@@ -1,0 +1,186 @@
+// network.js: one network in detail: totals and health, every member with
+// the evidence for its status, the pairwise A ↔ B tiles and the config.
+
+import { h } from './dom.js';
+import { morphPage } from './page.js';
+import {
+  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, shortPeer, STATUS_LABEL,
+} from './model.js';
+import {
+  stat, healthBadge, statusText, dot, emptyState, loading, updated, rowList, fmtTime, domID,
+} from './components.js';
+
+const MANY = 12; // above this many members the tiles show problem pairs first
+
+export function networkPage(ctx) {
+  const open = new Set();
+  let allPairs = false;
+  let scrolled = '';
+  const netID = () => ctx.route.params.id;
+  function fromQuery() {
+    const n = ctx.route.query.get('node');
+    if (n) open.add(n);
+  }
+  fromQuery();
+  return morphPage(ctx, {
+    title: () => netID(),
+    routeChanged: fromQuery,
+    render(state) {
+      const id = netID();
+      const v = state.view;
+      if (!v) return h('section', { class: 'network' }, loading('Connecting to this node…'));
+      const nv = v.networks && v.networks[id];
+      if (!nv) {
+        return h('section', { class: 'network' },
+          h('div', { class: 'page-head' }, h('h1', null, id)),
+          emptyState('This node is not in a network called “' + id + '”.',
+            h('a', { href: '/' }, '← Back to the overview')));
+      }
+      const s = summary(nv);
+      const index = edgeIndex(nv);
+      return h('section', { class: 'network', 'data-network': id },
+        h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/' }, 'Overview'), ' / ', h('span', null, id)),
+        h('div', { class: 'page-head' },
+          h('h1', null, id),
+          healthBadge(s.health),
+          h('span', { class: 'net-online' }, h('strong', { 'data-testid': 'net-online' }, `${s.online}/${s.members}`), ' online'),
+          h('span', { class: 'muted small' }, updated(state)),
+          h('a', { class: 'btn', href: '/graph?network=' + encodeURIComponent(id) }, 'Graph →')),
+        h('div', { class: 'stats' },
+          stat('Members', String(s.members)),
+          stat('Online', String(s.counts.online), { tone: s.counts.online === s.members ? 'ok' : '' }),
+          stat('Degraded', String(s.counts.degraded), { tone: s.counts.degraded ? 'warn' : '' }),
+          stat('Offline', String(s.counts.offline), { tone: s.counts.offline ? 'bad' : '' }),
+          stat('Links up', `${s.linksUp}/${s.links}`, { tone: s.linksUp === s.links ? 'ok' : 'warn', testid: 'links-up' }),
+          stat('Average RTT', fmtRTT(s.avgRTT))),
+        h('h2', { class: 'section-title' }, 'Nodes'),
+        rowList({
+          label: 'Members of ' + id, cls: 'rows-network', testid: 'node-list',
+          head: ['Node', 'Status', 'Ping', 'Receives', 'Sends to', 'Version'],
+          rows: nodes(nv).map((n) => {
+            const st = nodeStats(nv, n.node_id, index);
+            return {
+              key: n.node_id, node: n.node_id, status: n.status, open: open.has(n.node_id),
+              cells: [
+                h('span', { class: 'node-name' }, dot(n.status), h('span', { class: 'name' }, n.node_id),
+                  n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null,
+                  n.key_missing ? h('span', { class: 'tag tag-warn' }, 'no key') : null),
+                statusText(n.status),
+                h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
+                h('span', { class: 'num', 'data-testid': 'receives' }, `${st.in}/${st.peers}`),
+                h('span', { class: 'num', 'data-testid': 'sends' }, `${st.out}/${st.peers}`),
+                h('span', { class: 'version' }, n.version || '—'),
+              ],
+              detail: () => nodeDetail(nv, n, st),
+            };
+          }),
+        }),
+        pairSection(nv, index, allPairs),
+        configSection(nv));
+    },
+    afterRender() {
+      const n = ctx.route.query.get('node');
+      if (n && scrolled !== n) {
+        const el = document.getElementById(domID('detail', n));
+        if (el) {
+          scrolled = n;
+          el.parentElement.scrollIntoView({ block: 'center' });
+        }
+      }
+    },
+    onAction(action, el, e, page) {
+      if (action === 'toggle') {
+        const id = el.getAttribute('data-id');
+        if (open.has(id)) open.delete(id);
+        else open.add(id);
+        page.rerender();
+      } else if (action === 'all-pairs') {
+        allPairs = !allPairs;
+        page.rerender();
+      }
+    },
+  });
+}
+
+function kv(k, ...v) {
+  return [h('dt', null, k), h('dd', null, ...v)];
+}
+
+function nodeDetail(nv, n, st) {
+  const obs = Object.entries(n.observers || {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  const boot = n.boot_id ? new Date(Number(n.boot_id)) : null;
+  const relayInfo = st.relayed.length
+    ? st.relayed.map((c) => `${c.src} → ${c.dst}`).join(', ') + ' go through a relay'
+    : st.in + st.out > 0 ? 'every live link is direct' : 'no live link';
+  return h('div', { class: 'node-detail' },
+    h('dl', { class: 'kv' },
+      kv('Verdict', STATUS_LABEL[n.status] || n.status, ` — agreed by ${n.agreed_by}/${n.live_observers} live observers`,
+        n.confirmed ? ' (confirmed)' : ' (not confirmed: fewer than 2 observers)'),
+      kv('Peer ID', n.peer_id ? h('code', { class: 'wrap', title: n.peer_id }, n.peer_id) : h('span', { class: 'muted' }, 'unknown')),
+      n.url ? kv('URL', h('a', { href: n.url, rel: 'noopener' }, n.url)) : kv('URL', h('span', { class: 'muted' }, 'none (behind NAT: it dials out)')),
+      kv('Relay / NAT', relayInfo),
+      kv('Last heard', n.node_id === nv.self ? 'now (this node)' : n.last_heard_ms >= 0 ? fmtAgo(n.last_heard_ms) + ' ago' : 'never'),
+      boot ? kv('Running since', boot.toLocaleString()) : null,
+      n.key_missing ? kv('Key', h('span', { class: 'text-warn' }, n.key_missing)) : null),
+    obs.length
+      ? h('table', { class: 'obs' },
+        h('caption', null, 'What each observer says of ' + n.node_id),
+        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Observer'), h('th', { scope: 'col' }, 'Opinion'),
+          h('th', { scope: 'col' }, 'RTT'), h('th', { scope: 'col' }, 'Connection'))),
+        h('tbody', null, obs.map(([o, ov]) => h('tr', { 'data-key': o },
+          h('th', { scope: 'row' }, o),
+          h('td', null, h('span', { class: ['op', 'op-' + ov.opinion] }, ov.opinion)),
+          h('td', { class: 'num' }, fmtRTT(ov.rtt_ms)),
+          h('td', null, ov.connected ? (ov.relayed ? 'relayed' : 'direct') : 'not connected')))))
+      : h('p', { class: 'muted' }, 'No live observer has an opinion of ' + n.node_id + ' yet.'));
+}
+
+function dirLine(from, to, e) {
+  const label = e.status === 'up' ? fmtRTT(e.rtt_ms) : e.status;
+  return h('div', { class: ['dir', 'es-' + e.status], 'data-status': e.status },
+    h('span', { class: 'dir-name' }, from, ' → ', to),
+    h('span', { class: 'dir-rtt' }, label, e.relayed ? ' · relay' : ''));
+}
+
+function pairSection(nv, index, all) {
+  const list = pairs(nv, index);
+  const many = Object.keys(nv.nodes || {}).length > MANY;
+  const bad = list.filter((p) => p.kind !== 'bidirectional');
+  const shown = many && !all ? bad : list;
+  const counts = { bidirectional: 0, partial: 0, none: 0 };
+  for (const p of list) counts[p.kind]++;
+  return h('section', { class: 'pairs-section', 'aria-labelledby': 'pairs-h' },
+    h('div', { class: 'section-head' },
+      h('h2', { class: 'section-title', id: 'pairs-h' }, 'Links between members'),
+      h('ul', { class: 'legend', 'aria-label': 'Legend' },
+        h('li', null, h('span', { class: 'swatch kind-bidirectional' }), `bidirectional (${counts.bidirectional})`),
+        h('li', null, h('span', { class: 'swatch kind-partial' }), `partial (${counts.partial})`),
+        h('li', null, h('span', { class: 'swatch kind-none' }), `none (${counts.none})`))),
+    list.length === 0 ? h('p', { class: 'muted' }, 'A network of one has no links.') : null,
+    many ? h('p', { class: 'muted small' },
+      all ? `All ${list.length} pairs. ` : `${list.length - bad.length} of ${list.length} pairs are fine in both directions; showing the others. `,
+      h('button', { type: 'button', class: 'linkish', 'data-action': 'all-pairs' }, all ? 'Show problems only' : 'Show all pairs')) : null,
+    h('ul', { class: 'pairs', 'data-testid': 'pairs' },
+      shown.map((p) => h('li', {
+        class: ['pair', 'kind-' + p.kind], 'data-key': p.a + '\u0000' + p.b, 'data-kind': p.kind, 'data-a': p.a, 'data-b': p.b,
+      },
+      h('div', { class: 'pair-title' }, h('span', null, p.a), h('span', { class: 'pair-sym', 'aria-label': 'and' }, ' ↔ '), h('span', null, p.b),
+        h('span', { class: 'sr-only' }, ': ' + p.kind)),
+      dirLine(p.a, p.b, p.ab),
+      dirLine(p.b, p.a, p.ba)))));
+}
+
+function configSection(nv) {
+  const c = nv.config;
+  if (!c) return null;
+  return h('section', { class: 'card config', 'aria-labelledby': 'config-h' },
+    h('h2', { class: 'card-title', id: 'config-h' }, 'Config'),
+    h('dl', { class: 'kv' },
+      kv('Source', c.type === 'git' ? 'git repository' : 'local files'),
+      kv('Directory', h('code', null, 'config/networks/' + c.directory)),
+      c.type === 'git' ? kv('Commit', c.commit ? h('code', { title: c.commit, 'data-testid': 'commit' }, shortCommit(c.commit)) : h('span', { class: 'muted' }, 'not synced yet')) : null,
+      c.ref ? kv('Ref', h('code', null, c.ref)) : null,
+      c.synced_at ? kv('Last sync', fmtTime(c.synced_at)) : null,
+      kv('Timing', `heartbeat ${c.heartbeat_ms} ms · suspect after ${c.suspect_after_ms} ms`),
+      c.last_error ? kv('Problem', h('span', { class: 'text-bad' }, c.last_error)) : null));
+}
