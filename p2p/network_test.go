@@ -3,6 +3,8 @@ package p2p
 import (
 	"context"
 	"crypto/ed25519"
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"google.golang.org/protobuf/proto"
 	"log/slog"
 	"sync"
 	"testing"
@@ -219,6 +221,18 @@ func TestSyncOnJoin(t *testing.T) {
 	}
 	if m.Raw == nil || len(m.Raw.GetSignature()) == 0 {
 		t.Error("synced message carries no signature")
+	}
+	// What c keeps for audit is a's message exactly as signed.
+	latest := c.net.Latest()
+	if len(latest) != 1 {
+		t.Fatalf("c's Latest() = %d messages; want a's heartbeat only", len(latest))
+	}
+	var got pubsubpb.Message
+	if err := proto.Unmarshal(latest[0].Raw, &got); err != nil {
+		t.Fatalf("Latest()[0] is not a pubsub message: %v", err)
+	}
+	if _, err := verifySigned(&got); err != nil {
+		t.Errorf("Latest()[0] does not verify: %v", err)
 	}
 }
 

@@ -114,3 +114,23 @@ func (n *Network) acceptSynced(e *pb.SyncEntry) {
 	n.remember(env, raw, time.Now().Add(-age))
 	n.handler.HandleMessage(Message{From: from, Env: env, Raw: raw, Age: age})
 }
+
+// Received is one admitted message as it came off the wire.
+type Received struct {
+	// Raw is the marshalled pubsub message, signature included.
+	Raw []byte
+	// At is when this node admitted it.
+	At time.Time
+}
+
+// Latest returns the latest admitted heartbeat and report of every author
+// (this node's own included), as received, for audit through the API.
+func (n *Network) Latest() []Received {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]Received, 0, len(n.latest))
+	for _, e := range n.latest {
+		out = append(out, Received{Raw: e.raw, At: e.at})
+	}
+	return out
+}
