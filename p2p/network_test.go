@@ -3,14 +3,14 @@ package p2p
 import (
 	"context"
 	"crypto/ed25519"
-	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
-	"google.golang.org/protobuf/proto"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/meshmon/meshmon/p2p/pb"
 )
