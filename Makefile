@@ -14,7 +14,7 @@ RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 
 .PHONY: help
 help: ## show this help
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## build bin/meshmon (static, version stamped)
@@ -47,6 +47,51 @@ lint: ## go vet, gofmt and staticcheck
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
 
+.PHONY: vendor
+vendor: ## re-fetch the pinned Swagger UI (swagger-ui-dist) from the npm registry and check its hashes
+	scripts/vendor-swagger.sh
+
 .PHONY: clean
 clean: ## remove build outputs
 	rm -rf bin
+
+# --- Docker -----------------------------------------------------------------
+# `make docker` builds the image offline: a static linux binary plus the
+# rootfs files (passwd/group for uid 10001, CA roots, tzdata) go into
+# $(DOCKER_CONTEXT), and the Dockerfile's runtime-local stage, FROM scratch,
+# copies them. No image is pulled. The classic builder is the default because
+# it needs no buildx plugin; DOCKER_BUILDKIT=1 works where BuildKit does.
+DOCKER          ?= docker
+IMAGE           ?= meshmon:latest
+DOCKER_BUILDKIT ?= 0
+DOCKER_CONTEXT  := bin/docker-context
+DOCKER_GOARCH   ?= $(shell $(GO) env GOARCH)
+CA_BUNDLE       ?= /etc/ssl/certs/ca-certificates.crt
+ZONEINFO_DIR    ?= /usr/share/zoneinfo
+
+.PHONY: docker-context
+docker-context: ## prepare bin/docker-context: linux binary and rootfs for the offline image
+	@test -r $(CA_BUNDLE) || { echo "no CA bundle at $(CA_BUNDLE) (apt-get install ca-certificates, or set CA_BUNDLE)" >&2; exit 1; }
+	@test -e $(ZONEINFO_DIR)/UTC || { echo "no tzdata at $(ZONEINFO_DIR) (apt-get install tzdata, or set ZONEINFO_DIR)" >&2; exit 1; }
+	rm -rf $(DOCKER_CONTEXT)
+	mkdir -p $(DOCKER_CONTEXT)/rootfs/etc/ssl/certs $(DOCKER_CONTEXT)/rootfs/usr/share $(DOCKER_CONTEXT)/rootfs/tmp $(DOCKER_CONTEXT)/rootfs/app/config
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DOCKER_GOARCH) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DOCKER_CONTEXT)/meshmon ./cmd/meshmon
+	@# The same files as the Dockerfile's builder stage; keep the two in step.
+	printf 'root:x:0:0:root:/root:/sbin/nologin\nmeshmon:x:10001:10001:meshmon:/app:/sbin/nologin\n' > $(DOCKER_CONTEXT)/rootfs/etc/passwd
+	printf 'root:x:0:\nmeshmon:x:10001:\n' > $(DOCKER_CONTEXT)/rootfs/etc/group
+	cp -L $(CA_BUNDLE) $(DOCKER_CONTEXT)/rootfs/etc/ssl/certs/ca-certificates.crt
+	cp -a $(ZONEINFO_DIR) $(DOCKER_CONTEXT)/rootfs/usr/share/zoneinfo
+	rm -rf $(DOCKER_CONTEXT)/rootfs/usr/share/zoneinfo/right
+	chmod 0755 $(DOCKER_CONTEXT)/rootfs/app $(DOCKER_CONTEXT)/rootfs/app/config
+	chmod 1777 $(DOCKER_CONTEXT)/rootfs/tmp
+
+.PHONY: docker
+docker: docker-context ## build the image meshmon:latest (IMAGE=...) offline: FROM scratch, no pull; see docs/docker.md
+	DOCKER_BUILDKIT=$(DOCKER_BUILDKIT) $(DOCKER) build --target runtime-local \
+		--build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+		-t $(IMAGE) -f Dockerfile $(DOCKER_CONTEXT)
+	@$(DOCKER) image inspect $(IMAGE) --format '$(IMAGE): {{.Size}} bytes'
+
+.PHONY: e2e
+e2e: docker ## Docker end-to-end tests: the image, the quick start, 3 containers (needs a running dockerd)
+	MESHMON_E2E_DOCKER=1 MESHMON_IMAGE=$(IMAGE) MESHMON_DOCKER=$(DOCKER) $(GO) test -count=1 -v -timeout 15m ./e2e/...

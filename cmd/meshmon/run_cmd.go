@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/urfave/cli/v2"
+	"strings"
 
 	"github.com/meshmon/meshmon/node"
 )
@@ -36,12 +37,24 @@ func runAction(c *cli.Context) error {
 		ConfigDir:   c.String("config-dir"),
 		ConfigFile:  c.String("config-file"),
 		HTTPListen:  c.String("http-listen"),
-		P2PListen:   c.StringSlice("p2p-listen"),
-		P2PAnnounce: c.StringSlice("p2p-announce"),
+		P2PListen:   nonEmpty(c.StringSlice("p2p-listen")),
+		P2PAnnounce: nonEmpty(c.StringSlice("p2p-announce")),
 		Logger:      log,
 	})
 	if err != nil {
 		return err
 	}
 	return n.Run(c.Context)
+}
+
+// nonEmpty drops empty entries, so an empty MESHMON_P2P_ANNOUNCE= (as a
+// compose file may set) means "not set" rather than an invalid address.
+func nonEmpty(list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
