@@ -13,11 +13,11 @@ import (
 )
 
 // uiFS holds the dashboard (DESIGN.md §8): plain HTML, CSS and ES modules
-// under ui/, served as they are. There is no build step and nothing comes
+// under ui/, served as they are (ui/README.md describes them). There is no build step and nothing comes
 // from elsewhere, so `go build` always embeds the real UI and it works
 // offline.
 //
-//go:embed ui
+//go:embed ui/*.html ui/*.js ui/*.css ui/*.svg
 var uiFS embed.FS
 
 // uiCSP is the dashboard's Content-Security-Policy: only this origin's

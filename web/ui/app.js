@@ -155,7 +155,8 @@ function showConn(state) {
     offline: 'This node does not answer; retrying every second; ' + since,
     connecting: 'Connecting to this node…',
   }[state.conn];
-  const stale = state.conn === 'offline' && state.view;
+  const stale = !!(state.conn === 'offline' && state.view);
+  document.body.classList.toggle('stale', stale);
   if (stale) {
     banner.hidden = false;
     banner.textContent = `This node is not answering. Showing what it said ${fmtAgo(Date.now() - state.lastContact)} ago; retrying every second.`;

@@ -16,6 +16,7 @@ export function eventsPage(ctx) {
   let loaded = false;
   let failed = '';
   let gen = 0;
+  let baseline = -1; // events above this id arrived while the page was open
   const filter = () => ({
     network: ctx.route.query.get('network') || '',
     severity: ctx.route.query.get('severity') || '',
@@ -62,6 +63,7 @@ export function eventsPage(ctx) {
         list.push(e);
       }
       list.sort((a, b) => b.id - a.id);
+      if (baseline < 0 && loaded) baseline = list.length ? list[0].id : 0;
       return h('section', { class: 'events-page' },
         h('div', { class: 'page-head' }, h('h1', null, 'Events'),
           h('span', { class: 'muted small' }, state.conn === 'live' ? 'live' : 'refreshing every 2 s')),
@@ -80,7 +82,7 @@ export function eventsPage(ctx) {
         loaded && !list.length ? emptyState('No events' + (f.network || f.severity ? ' match these filters.' : ' yet.'),
           'Status changes, config problems and missing keys show here as they happen.') : null,
         list.length ? h('ol', { class: 'events', 'data-testid': 'events' },
-          list.map((e) => h('li', { class: ['event', 'sev-' + e.severity], 'data-key': String(e.id), 'data-id': String(e.id) },
+          list.map((e) => h('li', { class: ['event', 'sev-' + e.severity, baseline >= 0 && e.id > baseline && 'fresh'], 'data-key': String(e.id), 'data-id': String(e.id) },
             h('time', { class: 'ev-time', datetime: e.time, title: new Date(e.time).toLocaleString() }, fmtTime(e.time)),
             severityBadge(e.severity),
             h('span', { class: 'ev-msg' }, e.message,

@@ -11,6 +11,12 @@ import { layout } from './layout.js';
 
 const DENSE = 12; // above this many members: smaller circles, labels on demand
 
+/** set changes an attribute only when its value differs (cheap repaints of big graphs). */
+function set(el, name, value) {
+  const v = String(value);
+  if (el.getAttribute(name) !== v) el.setAttribute(name, v);
+}
+
 export function graphPage(ctx) {
   const el = h('div', { class: 'page graph-page' });
 
@@ -23,7 +29,7 @@ export function graphPage(ctx) {
     h('label', { class: 'field', for: 'graph-net' }, h('span', null, 'Network'), select),
     h('label', { class: 'check', for: 'graph-labels' }, labels, h('span', null, 'RTT labels')),
     h('span', { class: 'toolbar-sp' }),
-    btn('Zoom out', '−', 'zoom-out'), btn('Zoom in', '+', 'zoom-in'), btn('Fit to screen', '⤢', 'fit'));
+    h('span', { class: 'btn-group' }, btn('Zoom out', '−', 'zoom-out'), btn('Zoom in', '+', 'zoom-in'), btn('Fit to screen', '⤢', 'fit')));
   const svg = s('svg', { class: 'graph', 'data-testid': 'graph', role: 'group', 'aria-label': 'Network graph', tabindex: '-1' });
   const defs = s('defs', null,
     ['up', 'down', 'unknown', 'hl'].map((k) => s('marker', {
@@ -37,7 +43,7 @@ export function graphPage(ctx) {
   viewport.append(edgesG, labelsG, nodesG);
   svg.append(defs, viewport);
   const stage = h('div', { class: 'graph-stage card' }, svg,
-    h('p', { class: 'graph-hint muted small' }, 'Hover or click a node to show only its links · drag to move · scroll to zoom · Esc clears'));
+    h('p', { class: 'graph-hint muted small' }, 'Hover or tap a node to show only its links · drag to move it or the view · scroll or pinch to zoom · Esc clears'));
   const info = h('aside', { class: 'graph-info card', 'aria-live': 'polite', 'data-testid': 'graph-info' });
   const empty = h('div', { class: 'graph-empty' });
   el.append(head, toolbar, empty, h('div', { class: 'graph-layout' }, stage, info));
@@ -75,14 +81,23 @@ export function graphPage(ctx) {
   function fit() {
     const r = svg.getBoundingClientRect();
     if (!r.width || !pos.size) return;
+    // The drawn extent: circles and names (and the curves between them).
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    for (const p of pos.values()) {
-      x0 = Math.min(x0, p.x); y0 = Math.min(y0, p.y);
-      x1 = Math.max(x1, p.x); y1 = Math.max(y1, p.y);
+    try {
+      const b = nodesG.getBBox();
+      if (b.width > 0) {
+        x0 = b.x; y0 = b.y; x1 = b.x + b.width; y1 = b.y + b.height;
+      }
+    } catch (e) {
+      // Not rendered yet: fall back to the centres.
     }
-    const pad = radius() + 44;
-    const w = x1 - x0 + 2 * pad, hgt = y1 - y0 + 2 * pad;
-    const k = Math.min(r.width / w, r.height / hgt, 1.6);
+    for (const p of pos.values()) {
+      const pad = radius() + 6;
+      x0 = Math.min(x0, p.x - pad); y0 = Math.min(y0, p.y - pad);
+      x1 = Math.max(x1, p.x + pad); y1 = Math.max(y1, p.y + pad);
+    }
+    const m = 18; // margin inside the frame, px
+    const k = Math.min((r.width - 2 * m) / (x1 - x0), (r.height - 2 * m) / (y1 - y0), 1.25);
     tf = { k, x: r.width / 2 - ((x0 + x1) / 2) * k, y: r.height / 2 - ((y0 + y1) / 2) * k };
     applyTransform();
   }
@@ -121,12 +136,50 @@ export function graphPage(ctx) {
       const sx = a.x + (sx0 / sl) * (r + 2), sy = a.y + (sy0 / sl) * (r + 2);
       const ex = b.x - (ex0 / el0) * (r + 3), ey = b.y - (ey0 / el0) * (r + 3);
       e.path.setAttribute('d', `M${sx.toFixed(1)},${sy.toFixed(1)} Q${cx.toFixed(1)},${cy.toFixed(1)} ${ex.toFixed(1)},${ey.toFixed(1)}`);
-      // Label at the curve's midpoint, a little further out than the curve.
-      const mx = 0.25 * sx + 0.5 * cx + 0.25 * ex - uy * 7;
-      const my = 0.25 * sy + 0.5 * cy + 0.25 * ey + ux * 7;
-      e.label.setAttribute('x', mx.toFixed(1));
-      e.label.setAttribute('y', (my + 3.5).toFixed(1));
+      // A label sits beside its curve, on the first third (near the member
+      // that measured it, clear of the crowded middle) or, while a member
+      // is picked, near the other end (spread around the picked one).
+      const at = (t) => {
+        const a0 = (1 - t) * (1 - t), a1 = 2 * (1 - t) * t, a2 = t * t;
+        return [a0 * sx + a1 * cx + a2 * ex - uy * 8, a0 * sy + a1 * cy + a2 * ey + ux * 8 + 3.5];
+      };
+      e.cands = (len > 150 ? [0.3, 0.37, 0.23, 0.44, 0.16, 0.51, 0.58, 0.65] : [0.4, 0.32, 0.48, 0.56]).map(at);
+      e.nearSrc = e.cands[0];
+      e.peerSrc = at(len > 300 ? 0.18 : len > 150 ? 0.3 : 0.4);
+      e.peerDst = at(len > 300 ? 0.82 : len > 150 ? 0.7 : 0.6);
     }
+    // In a small graph, slide each label along its curve to the first spot
+    // where it overlaps no other label and no member (greedy; a big graph
+    // shows labels only for the picked member, spread out already).
+    if (nodeEls.size <= DENSE) {
+      const W = 50, H = 14; // a label's box: "0.14 ms" at 10.5px, with a margin
+      const centres = [...pos.values()];
+      const placed = [];
+      const clashes = ([x, y]) => placed.filter(([px, py]) => Math.abs(px - x) < W && Math.abs(py - y) < H).length +
+        3 * centres.filter((p) => Math.abs(p.x - x) < r + W / 2 && Math.abs(p.y - y + 3.5) < r + H / 2).length;
+      for (const e of edgeEls.values()) {
+        let best = e.cands[0], least = Infinity;
+        for (const c of e.cands) {
+          const n = clashes(c);
+          if (n < least) {
+            best = c;
+            least = n;
+            if (n === 0) break;
+          }
+        }
+        e.nearSrc = best;
+        placed.push(best);
+      }
+    }
+    for (const e of edgeEls.values()) placeLabel(e);
+  }
+
+  function placeLabel(e) {
+    if (!e.nearSrc) return;
+    const f = hover || selected;
+    const [x, y] = !f ? e.nearSrc : e.src === f ? e.peerDst : e.dst === f ? e.peerSrc : e.nearSrc;
+    set(e.label, 'x', x.toFixed(1));
+    set(e.label, 'y', y.toFixed(1));
   }
 
   // --- building -------------------------------------------------------------
@@ -180,25 +233,34 @@ export function graphPage(ctx) {
       const ne = nodeEls.get(n.node_id);
       if (!ne) continue;
       const st = nodeStats(nv, n.node_id, index);
-      ne.g.setAttribute('class', `node st-${n.status}` + (n.node_id === nv.self ? ' self' : ''));
-      ne.g.setAttribute('data-status', n.status);
+      // Base classes only when they change; focus() adds focus, sel and nb.
+      const base = `node st-${n.status}` + (n.node_id === nv.self ? ' self' : '');
+      if (ne.base !== base) {
+        ne.base = base;
+        ne.g.setAttribute('class', base);
+      }
+      set(ne.g, 'data-status', n.status);
       const text = `${n.node_id}: ${STATUS_LABEL[n.status] || n.status}, receives from ${st.in}/${st.peers}, sends to ${st.out}/${st.peers}`;
-      ne.g.setAttribute('aria-label', text);
-      ne.g.setAttribute('aria-pressed', selected === n.node_id ? 'true' : 'false');
-      ne.title.textContent = text;
+      set(ne.g, 'aria-label', text);
+      set(ne.g, 'aria-pressed', selected === n.node_id ? 'true' : 'false');
+      if (ne.title.textContent !== text) ne.title.textContent = text;
     }
     for (const e of edgeEls.values()) {
       const c = edge(index, e.src, e.dst);
       const back = edge(index, e.dst, e.src);
       const oneWay = (c.status === 'up') !== (back.status === 'up');
-      e.g.setAttribute('class', `edge es-${c.status}` + (oneWay ? ' one-way' : '') + (c.relayed ? ' relayed' : ''));
-      e.g.setAttribute('data-status', c.status);
-      e.path.setAttribute('marker-end', `url(#arrow-${c.status === 'up' || c.status === 'down' ? c.status : 'unknown'})`);
-      const text = c.status === 'up' ? fmtRTT(c.rtt_ms) : c.status === 'down' ? 'down' : '';
+      const base = `edge es-${c.status}` + (oneWay ? ' one-way' : '') + (c.relayed ? ' relayed' : '');
+      if (e.base !== base) {
+        e.base = base;
+        e.g.setAttribute('class', base);
+        e.label.setAttribute('class', `edge-label es-${c.status}`);
+      }
+      set(e.g, 'data-status', c.status);
+      set(e.path, 'marker-end', `url(#arrow-${c.status === 'up' || c.status === 'down' ? c.status : 'unknown'})`);
+      const text = c.status === 'up' ? fmtRTT(c.rtt_ms) : c.status === 'down' ? '✕' : '';
       if (e.label.textContent !== text) e.label.textContent = text;
-      e.label.setAttribute('class', `edge-label es-${c.status}`);
-      e.label.setAttribute('data-src', e.src);
-      e.label.setAttribute('data-dst', e.dst);
+      set(e.label, 'data-src', e.src);
+      set(e.label, 'data-dst', e.dst);
     }
     focus();
   }
@@ -215,6 +277,7 @@ export function graphPage(ctx) {
       e.g.classList.toggle('hl', on);
       e.label.classList.toggle('hl', on);
       if (on) nb.add(e.src === f ? e.dst : e.src);
+      placeLabel(e);
     }
     for (const [id, ne] of nodeEls) {
       ne.g.classList.toggle('focus', id === f);
@@ -238,16 +301,17 @@ export function graphPage(ctx) {
     const index = edgeIndex(nv);
     const st = nodeStats(nv, f, index);
     const others = nodes(nv).map((x) => x.node_id).filter((x) => x !== f);
-    const line = (dir, c) => h('li', { class: ['es-' + c.status], 'data-key': dir + (dir === 'out' ? c.dst : c.src) },
-      h('span', { class: 'ln-dir' }, dir === 'out' ? `→ ${c.dst}` : `← ${c.src}`),
-      h('span', { class: 'ln-rtt' }, c.status === 'up' ? fmtRTT(c.rtt_ms) + (c.relayed ? ' · relay' : '') : c.status));
+    const cell = (c) => h('td', { class: ['num', 'es-' + c.status] },
+      c.status === 'up' ? fmtRTT(c.rtt_ms) + (c.relayed ? ' ⇢' : '') : c.status === 'down' ? 'down' : '—');
     return h('div', null,
       h('h2', { class: 'card-title' }, f, n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
       h('p', null, statusText(n.status), ` · agreed by ${n.agreed_by}/${n.live_observers}`),
       h('p', { class: 'small' }, `Receives from ${st.in}/${st.peers} · sends to ${st.out}/${st.peers} · ping ${fmtRTT(st.avgRTT)}`, n.version ? ` · ${n.version}` : ''),
-      h('div', { class: 'links-cols' },
-        h('div', null, h('h3', null, 'Sends to'), h('ul', { class: 'link-list' }, others.map((o) => line('out', edge(index, f, o))))),
-        h('div', null, h('h3', null, 'Receives from'), h('ul', { class: 'link-list' }, others.map((o) => line('in', edge(index, o, f)))))),
+      h('table', { class: 'link-table', 'data-testid': 'graph-links' },
+        h('caption', { class: 'sr-only' }, `Links of ${f}: the RTT ${f} measures to each peer, and each peer to ${f}`),
+        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Peer'), h('th', { scope: 'col', class: 'num' }, `${f} →`), h('th', { scope: 'col', class: 'num' }, `→ ${f}`))),
+        h('tbody', null, others.map((o) => h('tr', { 'data-key': o, 'data-peer': o },
+          h('th', { scope: 'row' }, o), cell(edge(index, f, o)), cell(edge(index, o, f)))))),
       h('p', { class: 'small' },
         h('a', { href: `/networks/${encodeURIComponent(nv.network_id)}?node=${encodeURIComponent(f)}` }, 'Details →'), ' ',
         selected ? h('button', { type: 'button', class: 'linkish', 'data-action': 'clear' }, 'Show all links') : null));
@@ -262,7 +326,7 @@ export function graphPage(ctx) {
       h('li', null, h('span', { class: 'dot st-degraded' }), 'degraded'),
       h('li', null, h('span', { class: 'dot st-offline' }), 'offline'),
       sample('es-up', 'link up (RTT)'),
-      sample('es-down', 'link down'),
+      sample('es-down', 'link down (✕)'),
       sample('es-unknown', 'no data'));
   }
 

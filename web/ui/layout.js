@@ -11,8 +11,8 @@
 export function layout(ids, links, keep = new Map(), iterations = 300) {
   const n = ids.length;
   const pos = new Map();
-  const spacing = n > 12 ? 46 : 110; // wanted distance between neighbours, px
-  const radius = Math.max(n > 1 ? 90 : 0, (n * spacing) / (2 * Math.PI));
+  const spacing = n > 12 ? 46 : 170; // wanted distance between neighbours, px
+  const radius = Math.max(n > 1 ? 140 : 0, (n * spacing) / (2 * Math.PI));
   ids.forEach((id, i) => {
     const k = keep.get(id);
     if (k) pos.set(id, { x: k.x, y: k.y, fixed: !!k.fixed });
@@ -21,10 +21,11 @@ export function layout(ids, links, keep = new Map(), iterations = 300) {
       pos.set(id, { x: radius * Math.cos(a), y: radius * Math.sin(a), fixed: false });
     }
   });
-  if (n < 3) return pos;
-  // A complete or nearly complete mesh is best drawn as the circle itself.
+  // A small network, or a complete or nearly complete mesh, is best drawn
+  // as the circle itself: every member on the rim, no link hidden behind
+  // another member.
   const possible = (n * (n - 1)) / 2;
-  if (links.length >= possible * 0.9 || keep.size === n) return pos;
+  if (n <= 12 || links.length >= possible * 0.9 || keep.size === n) return pos;
 
   const ideal = spacing * 1.6;
   const pts = ids.map((id) => pos.get(id));

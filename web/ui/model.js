@@ -165,6 +165,8 @@ export function pairs(nv, index = edgeIndex(nv)) {
 /** fmtRTT formats a round-trip time in ms ("—" when unknown). */
 export function fmtRTT(ms) {
   if (ms == null || !(ms > 0)) return '—';
+  if (ms < 0.01) return '<0.01 ms';
+  if (ms < 1) return ms.toFixed(2) + ' ms';
   if (ms < 10) return ms.toFixed(1) + ' ms';
   return Math.round(ms) + ' ms';
 }
@@ -182,10 +184,4 @@ export function fmtAgo(ms) {
 /** shortCommit returns the first 10 hex digits of a commit. */
 export function shortCommit(c) {
   return c ? c.slice(0, 10) : '';
-}
-
-/** shortPeer abbreviates a libp2p peer ID: 12D3Koo…Xo2 */
-export function shortPeer(p) {
-  if (!p) return '';
-  return p.length > 16 ? p.slice(0, 8) + '…' + p.slice(-6) : p;
 }

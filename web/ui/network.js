@@ -4,7 +4,7 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, shortPeer, STATUS_LABEL,
+  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL,
 } from './model.js';
 import {
   stat, healthBadge, statusText, dot, emptyState, loading, updated, rowList, fmtTime, domID,
@@ -128,10 +128,10 @@ function nodeDetail(nv, n, st) {
         h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Observer'), h('th', { scope: 'col' }, 'Opinion'),
           h('th', { scope: 'col' }, 'RTT'), h('th', { scope: 'col' }, 'Connection'))),
         h('tbody', null, obs.map(([o, ov]) => h('tr', { 'data-key': o },
-          h('th', { scope: 'row' }, o),
+          h('th', { scope: 'row' }, o, o === n.node_id ? h('span', { class: 'muted' }, ' (itself)') : null),
           h('td', null, h('span', { class: ['op', 'op-' + ov.opinion] }, ov.opinion)),
-          h('td', { class: 'num' }, fmtRTT(ov.rtt_ms)),
-          h('td', null, ov.connected ? (ov.relayed ? 'relayed' : 'direct') : 'not connected')))))
+          h('td', { class: 'num' }, o === n.node_id ? '—' : fmtRTT(ov.rtt_ms)),
+          h('td', null, o === n.node_id ? '—' : ov.connected ? (ov.relayed ? 'relayed' : 'direct') : 'not connected')))))
       : h('p', { class: 'muted' }, 'No live observer has an opinion of ' + n.node_id + ' yet.'));
 }
 

@@ -65,8 +65,25 @@ export function createStore({ onStatusChange } = {}) {
   }
 
   // --- view ---------------------------------------------------------------
+  // bootOf is this node's boot id (process start) as its first network
+  // tells it; a change means the node restarted with a new event log.
+  function bootOf(v) {
+    for (const nv of Object.values((v && v.networks) || {})) {
+      const me = nv && nv.nodes && nv.nodes[nv.self];
+      if (me && me.boot_id) return me.boot_id;
+    }
+    return 0;
+  }
+
   function setView(v) {
     const prev = state.view;
+    const boot = bootOf(v), prevBoot = bootOf(prev);
+    if (boot && prevBoot && boot !== prevBoot) {
+      // New process, new event ids: resuming the stream from our last id
+      // would skip its first events. Start afresh.
+      openStream();
+      loadEvents();
+    }
     state.view = v;
     state.viewAt = Date.now();
     state.lastContact = state.viewAt;
@@ -139,6 +156,10 @@ export function createStore({ onStatusChange } = {}) {
     if (typeof EventSource === 'undefined') return;
     clearTimeout(retryTimer);
     if (es) es.close();
+    if (streamOpen) {
+      streamOpen = false;
+      updateConn();
+    }
     es = new EventSource('/api/events/stream');
     lastStreamMsg = Date.now();
     es.addEventListener('open', () => {
