@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -17,6 +18,30 @@ import (
 // a crash apart from a transient drop in one round trip. Anything else (a
 // connect that succeeds, a timeout, no TCP address) is not evidence.
 func tcpRefused(ctx context.Context, addrs []ma.Multiaddr) bool {
+	refused := probeTCP(ctx, addrs)
+	if refused || ctx.Err() != nil {
+		return refused
+	}
+	// A process being killed closes its established connections and its
+	// listener one after the other, so a connect made at once on the
+	// reset can still reach the dying listener. Ask once more, a moment
+	// later.
+	t := time.NewTimer(probeAgain)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	return probeTCP(ctx, addrs)
+}
+
+// probeAgain is how long tcpRefused waits before its second probe.
+const probeAgain = 100 * time.Millisecond
+
+// probeTCP connects to every direct TCP address of addrs and reports
+// whether there was at least one and all refused.
+func probeTCP(ctx context.Context, addrs []ma.Multiaddr) bool {
 	var d net.Dialer
 	probed := 0
 	for _, a := range addrs {
