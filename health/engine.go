@@ -55,6 +55,14 @@ type EngineConfig struct {
 	Logger *slog.Logger
 	// Events receives status transitions. Required.
 	Events *EventLog
+	// Clusters are announced in every heartbeat (Heartbeat.clusters): the
+	// salted hashes of the notification clusters this node takes part in,
+	// as raw bytes. The engine does not interpret them; see SetClusters.
+	Clusters [][]byte
+	// OnDelivered, when set, receives every admitted Delivered message:
+	// the author's node_id and the message's alert_id. It is called on the
+	// engine's goroutine and must not block.
+	OnDelivered func(from, alertID string)
 }
 
 // refreshEvery is how many heartbeats pass between two refresh Reports.
@@ -75,7 +83,11 @@ type Engine struct {
 	// Counters, read by metrics.
 	HeartbeatsSent atomic.Uint64
 	ReportsSent    atomic.Uint64
+	DeliveredSent  atomic.Uint64
 	PublishErrors  atomic.Uint64
+
+	// heartbeats are the other members' latest heartbeats as of the view.
+	heartbeats atomic.Pointer[map[string]*pb.Heartbeat]
 }
 
 // NewEngine returns an engine; call Run to start it.
@@ -94,7 +106,7 @@ func NewEngine(cfg EngineConfig, pub Publisher) *Engine {
 		done:  make(chan struct{}),
 	}
 	st := newEngineState(e)
-	e.view.Store(st.buildView(cfg.Now(), st.consensus(cfg.Now())))
+	st.storeView(st.buildView(cfg.Now(), st.consensus(cfg.Now())))
 	return e
 }
 
@@ -103,6 +115,17 @@ func (e *Engine) SetPublisher(p Publisher) { e.pub = p }
 
 // View returns the latest computed view (never nil; do not modify it).
 func (e *Engine) View() *NetworkView { return e.view.Load() }
+
+// Heartbeats returns the latest heartbeat admitted from each other member,
+// by node_id, as of the latest view (never nil; do not modify it or the
+// heartbeats). A member never heard from has no entry; one that went
+// silent keeps its last heartbeat.
+func (e *Engine) Heartbeats() map[string]*pb.Heartbeat {
+	if m := e.heartbeats.Load(); m != nil {
+		return *m
+	}
+	return map[string]*pb.Heartbeat{}
+}
 
 // enqueue hands f to the state owner; it drops f when the engine has stopped.
 func (e *Engine) enqueue(f func(*engineState)) {
@@ -130,6 +153,33 @@ func (e *Engine) HandleRTT(node string, rtt time.Duration) {
 // SetMembers replaces the member list (config reload).
 func (e *Engine) SetMembers(members []Member) {
 	e.enqueue(func(s *engineState) { s.members = slices.Clone(members) })
+}
+
+// SetClusters replaces the cluster hashes announced in heartbeats (config
+// reload); the next heartbeat carries them.
+func (e *Engine) SetClusters(clusters [][]byte) {
+	c := cloneClusters(clusters)
+	e.enqueue(func(s *engineState) { s.clusters = c })
+}
+
+// PublishDelivered publishes a Delivered message for alertID on the
+// network's topic, without waiting for it to go out. It does nothing once
+// the engine has stopped.
+func (e *Engine) PublishDelivered(alertID string) {
+	e.enqueue(func(s *engineState) {
+		s.send(&pb.Envelope{
+			Header: s.header(p2p.KindDelivered),
+			Body:   &pb.Envelope_Delivered{Delivered: &pb.Delivered{AlertId: alertID}},
+		})
+	})
+}
+
+func cloneClusters(c [][]byte) [][]byte {
+	out := make([][]byte, len(c))
+	for i, b := range c {
+		out[i] = slices.Clone(b)
+	}
+	return out
 }
 
 // errStopped is returned by Leave when the engine is not running.
@@ -222,6 +272,8 @@ func (e *Engine) publishLoop(ctx context.Context, out <-chan *pb.Envelope) {
 				e.HeartbeatsSent.Add(1)
 			case *pb.Envelope_Report:
 				e.ReportsSent.Add(1)
+			case *pb.Envelope_Delivered:
+				e.DeliveredSent.Add(1)
 			}
 		}
 	}
@@ -232,8 +284,10 @@ type engineState struct {
 	e       *Engine
 	out     chan<- *pb.Envelope
 	members []Member
-	seq     [3]uint64
-	dirty   bool
+	// clusters are announced in heartbeats.
+	clusters [][]byte
+	seq      [3]uint64
+	dirty    bool
 	// left is set once this node announced that it leaves: no running
 	// heartbeat may follow, or peers would take it back as running.
 	left bool
@@ -262,6 +316,7 @@ func newEngineState(e *Engine) *engineState {
 	return &engineState{
 		e:          e,
 		members:    slices.Clone(e.cfg.Members),
+		clusters:   cloneClusters(e.cfg.Clusters),
 		lastHeard:  map[string]time.Time{},
 		heartbeat0: map[string]*pb.Heartbeat{},
 		boot:       map[string]uint64{},
@@ -300,7 +355,9 @@ func (s *engineState) heartbeat(state pb.State) *pb.Envelope {
 	}
 	return &pb.Envelope{
 		Header: s.header(p2p.KindHeartbeat),
-		Body:   &pb.Envelope_Heartbeat{Heartbeat: &pb.Heartbeat{State: state, Version: s.e.cfg.Version}},
+		Body: &pb.Envelope_Heartbeat{Heartbeat: &pb.Heartbeat{
+			State: state, Version: s.e.cfg.Version, Clusters: s.clusters,
+		}},
 	}
 }
 
@@ -364,6 +421,10 @@ func (s *engineState) onMessage(m p2p.Message) {
 			obs[o.GetNodeId()] = o
 		}
 		s.reports[node] = obs
+	case *pb.Envelope_Delivered:
+		if s.e.cfg.OnDelivered != nil {
+			s.e.cfg.OnDelivered(node, b.Delivered.GetAlertId())
+		}
 	}
 }
 
@@ -451,7 +512,14 @@ func (s *engineState) evaluate() {
 			s.transition(m.NodeID, old, v)
 		}
 	}
-	s.e.view.Store(s.buildView(now, verdicts))
+	s.storeView(s.buildView(now, verdicts))
+}
+
+// storeView publishes nv together with the heartbeats it was built from.
+func (s *engineState) storeView(nv *NetworkView) {
+	hbs := maps.Clone(s.heartbeat0)
+	s.e.heartbeats.Store(&hbs)
+	s.e.view.Store(nv)
 }
 
 // timeSensitive reports whether some heartbeat crossed the suspect_after

@@ -501,3 +501,89 @@ func TestEngineRunPublishErrors(t *testing.T) {
 		t.Errorf("HeartbeatsSent = %d after only failed publishes; want 0", got)
 	}
 }
+
+// TestEngineNotificationHooks covers what notification clusters need of the
+// engine: clusters announced in every heartbeat (and replaced by
+// SetClusters), peers' latest heartbeats exposed with the view, Delivered
+// messages handed to OnDelivered and published with their own sequence.
+func TestEngineNotificationHooks(t *testing.T) {
+	pub := &recordingPublisher{}
+	e, _ := testEngine(t, time.Now, pub, "a", "b")
+	e.cfg.Heartbeat = 20 * time.Millisecond
+	c1, c2 := []byte("cluster-one"), []byte("cluster-two")
+	e.cfg.Clusters = [][]byte{c1}
+	type delivered struct{ from, id string }
+	got := make(chan delivered, 4)
+	e.cfg.OnDelivered = func(from, id string) { got <- delivered{from, id} }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- e.Run(ctx) }()
+
+	hbClusters := func() [][]byte {
+		pub.mu.Lock()
+		defer pub.mu.Unlock()
+		for i := len(pub.envs) - 1; i >= 0; i-- {
+			if hb := pub.envs[i].GetHeartbeat(); hb != nil {
+				return hb.GetClusters()
+			}
+		}
+		return nil
+	}
+	waitFor(t, "a heartbeat announcing cluster one", func() bool {
+		c := hbClusters()
+		return len(c) == 1 && string(c[0]) == string(c1)
+	})
+	e.SetClusters([][]byte{c2})
+	waitFor(t, "a heartbeat announcing cluster two", func() bool {
+		c := hbClusters()
+		return len(c) == 1 && string(c[0]) == string(c2)
+	})
+
+	hb := heartbeatMsg("b", pb.State_STATE_RUNNING, 0)
+	hb.Env.GetHeartbeat().Clusters = [][]byte{c1}
+	e.HandleMessage(hb)
+	waitFor(t, "b's heartbeat exposed", func() bool {
+		h := e.Heartbeats()["b"]
+		return h != nil && len(h.GetClusters()) == 1 && string(h.GetClusters()[0]) == string(c1)
+	})
+	if _, ok := e.Heartbeats()["a"]; ok {
+		t.Error("Heartbeats lists this node itself")
+	}
+
+	e.HandleMessage(p2p.Message{Env: &pb.Envelope{
+		Header: &pb.Header{NetworkId: testNetwork, NodeId: "b", BootId: 42, Seq: 1},
+		Body:   &pb.Envelope_Delivered{Delivered: &pb.Delivered{AlertId: "h:x"}},
+	}})
+	select {
+	case d := <-got:
+		if d != (delivered{"b", "h:x"}) {
+			t.Errorf("OnDelivered(%q, %q); want (b, h:x)", d.from, d.id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnDelivered not called")
+	}
+
+	e.PublishDelivered("h:1")
+	e.PublishDelivered("h:2")
+	waitFor(t, "two Delivered published", func() bool { return e.DeliveredSent.Load() == 2 })
+	pub.mu.Lock()
+	var seqs []uint64
+	var ids []string
+	for _, env := range pub.envs {
+		if d := env.GetDelivered(); d != nil {
+			seqs = append(seqs, env.GetHeader().GetSeq())
+			ids = append(ids, d.GetAlertId())
+		}
+	}
+	pub.mu.Unlock()
+	if !slices.Equal(seqs, []uint64{1, 2}) || !slices.Equal(ids, []string{"h:1", "h:2"}) {
+		t.Errorf("Delivered published with seqs %v ids %v; want [1 2] [h:1 h:2]", seqs, ids)
+	}
+
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Errorf("Run = %v; want nil", err)
+	}
+}

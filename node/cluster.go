@@ -5,8 +5,11 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 
 	"github.com/meshmon/meshmon/configsync"
 )
@@ -27,6 +30,10 @@ type ClusterSpec struct {
 	// P2PListen are the nodes' listen multiaddrs. Default: TCP and QUIC on
 	// 127.0.0.1 with ports chosen by the system.
 	P2PListen []string
+	// DiscordWebhooks and Webhooks, when set, are parallel to Names: each
+	// node's discord_webhook and webhook entries (name → URL) on the
+	// network. Nil or short: none.
+	DiscordWebhooks, Webhooks []map[string]string
 }
 
 // WriteCluster writes every node's config dir (key, nodeconf.yml, network
@@ -68,7 +75,10 @@ func WriteCluster(spec ClusterSpec) ([]string, error) {
 	}
 	for i, name := range spec.Names {
 		var nc bytes.Buffer
-		fmt.Fprintf(&nc, "networks:\n  - directory: %s\n    node_id: %s\nlisten:\n  p2p:\n", spec.NetworkID, name)
+		fmt.Fprintf(&nc, "networks:\n  - directory: %s\n    node_id: %s\n", spec.NetworkID, name)
+		writeWebhooks(&nc, "discord_webhook", spec.DiscordWebhooks, i)
+		writeWebhooks(&nc, "webhook", spec.Webhooks, i)
+		nc.WriteString("listen:\n  p2p:\n")
 		for _, l := range spec.P2PListen {
 			fmt.Fprintf(&nc, "    - %s\n", l)
 		}
@@ -89,4 +99,16 @@ func WriteCluster(spec ClusterSpec) ([]string, error) {
 		}
 	}
 	return dirs, nil
+}
+
+// writeWebhooks writes node i's webhooks of kind key, if any, into a
+// nodeconf network entry.
+func writeWebhooks(b *bytes.Buffer, key string, hooks []map[string]string, i int) {
+	if i >= len(hooks) || len(hooks[i]) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "    %s:\n", key)
+	for _, name := range slices.Sorted(maps.Keys(hooks[i])) {
+		fmt.Fprintf(b, "      %s: %s\n", name, strconv.Quote(hooks[i][name]))
+	}
 }

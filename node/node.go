@@ -14,9 +14,11 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshmon/meshmon/configsync"
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/notify"
 	"github.com/meshmon/meshmon/p2p"
 	"github.com/meshmon/meshmon/version"
 	"github.com/meshmon/meshmon/web"
@@ -45,6 +47,8 @@ type Options struct {
 	// LeaveGrace is how long a stopping node lets its leave message flush
 	// before closing connections. Default 300ms.
 	LeaveGrace time.Duration
+	// Alerts tunes alert delivery (alerts.go); zero values are production's.
+	Alerts AlertOptions
 }
 
 // Node is one running meshmon node.
@@ -61,6 +65,9 @@ type Node struct {
 
 	reloadCh chan struct{}
 	rewatch  chan struct{}
+	// httpDone closes when the HTTP server shuts down, ending SSE streams.
+	httpDone     chan struct{}
+	httpDoneOnce sync.Once
 
 	// mu protects the following fields.
 	mu     sync.Mutex
@@ -72,6 +79,9 @@ type Node struct {
 	abort     chan struct{}
 	abortOnce sync.Once
 	closeOnce sync.Once
+
+	// alertGate is shared by every Discord sender of the node (alerts.go).
+	alertGate notify.RateGate
 }
 
 // New prepares a node: it loads or creates the key, scaffolds missing local
@@ -104,8 +114,11 @@ func New(opts Options) (*Node, error) {
 		reloadCh: make(chan struct{}, 1),
 		rewatch:  make(chan struct{}, 1),
 		nets:     map[string]*netRuntime{},
-		gits:     map[string]*gitStatus{},
-		abort:    make(chan struct{}),
+		httpDone: make(chan struct{}),
+		// Until the first apply, the loaded config counts as a success.
+		reload: ReloadStatus{OK: true, LastSuccess: time.Now()},
+		gits:   map[string]*gitStatus{},
+		abort:  make(chan struct{}),
 	}
 	key, created, adopted, err := configsync.LoadOrCreateNodeKey(opts.ConfigDir)
 	if err != nil {
@@ -133,7 +146,9 @@ func New(opts Options) (*Node, error) {
 	if len(opts.P2PAnnounce) > 0 {
 		announce = opts.P2PAnnounce
 	}
-	n.host, err = p2p.NewHost(p2p.HostConfig{Key: key, Listen: listen, Announce: announce, Logger: log, Gater: opts.Gater})
+	// One registry for our metrics and libp2p's own, never the global one.
+	reg := prometheus.NewRegistry()
+	n.host, err = p2p.NewHost(p2p.HostConfig{Key: key, Listen: listen, Announce: announce, Logger: log, Gater: opts.Gater, Registerer: reg})
 	if err != nil {
 		return nil, err
 	}
@@ -150,8 +165,14 @@ func New(opts Options) (*Node, error) {
 			return nil, fmt.Errorf("http listen %s: %w", addr, err)
 		}
 	}
+	metricsHandler, err := n.newMetrics(reg)
+	if err != nil {
+		n.host.Close()
+		n.ln.Close()
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	n.http = &http.Server{
-		Handler:           web.NewServer(n.webDeps()),
+		Handler:           web.NewServer(n.webDeps(metricsHandler)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	return n, nil
@@ -182,8 +203,11 @@ func (n *Node) View() *health.View {
 	return v
 }
 
-func (n *Node) webDeps() web.Deps {
+func (n *Node) webDeps(metricsHandler http.Handler) web.Deps {
 	return web.Deps{
+		Metrics: metricsHandler,
+		Raw:     n.raw,
+		Done:    n.httpDone,
 		Version: n.opts.Version,
 		P2P: func() p2p.P2PInfo {
 			bw := n.host.Bandwidth()
@@ -191,6 +215,8 @@ func (n *Node) webDeps() web.Deps {
 		},
 		View:   n.View,
 		Events: n.events,
+		// Notification clusters (alerts.go).
+		NotificationClusters: n.webNotificationClusters,
 	}
 }
 
@@ -246,6 +272,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	n.endStreams()
 	_ = n.http.Shutdown(shutdownCtx)
 	n.log.Info("node stopped")
 	return err
@@ -271,6 +298,9 @@ func (n *Node) leave() {
 	wg.Wait()
 }
 
+// endStreams ends every open event stream (they would hold Shutdown).
+func (n *Node) endStreams() { n.httpDoneOnce.Do(func() { close(n.httpDone) }) }
+
 // Kill stops the node abruptly, as a crash would: no leave message is sent and
 // every connection closes at once. Run returns soon after.
 func (n *Node) Kill() {
@@ -288,6 +318,7 @@ func (n *Node) Close() error {
 		for _, r := range nets {
 			r.stop(false, 0)
 		}
+		n.endStreams()
 		_ = n.http.Close()
 		_ = n.host.Close()
 	})

@@ -47,6 +47,11 @@ func (n *Node) reloadLoop(ctx context.Context) {
 			return
 		case <-n.reloadCh:
 			n.reloadNow(ctx)
+			// The set of local network directories may have changed.
+			select {
+			case n.rewatch <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -138,6 +143,9 @@ func (n *Node) apply(cfg *configsync.Config) {
 
 // configChanged tells whether anything a running network uses differs.
 func configChanged(a, b configsync.Network) bool {
+	if webhooksChanged(a, b) {
+		return true
+	}
 	if !slices.EqualFunc(a.Config.NodeConfig, b.Config.NodeConfig, func(x, y configsync.Member) bool {
 		return x.NodeID == y.NodeID && x.URL == y.URL && x.Reachability == y.Reachability && slices.Equal(x.Addrs, y.Addrs)
 	}) {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -12,18 +13,22 @@ import (
 	"github.com/meshmon/meshmon/p2p"
 )
 
-// netRuntime is one joined network: its liveness engine and gossip topic.
+// netRuntime is one joined network: its liveness engine, gossip topic and
+// notification clusters.
 type netRuntime struct {
 	cfg    configsync.Network
 	engine *health.Engine
 	net    *p2p.Network
+	alerts *alertRuntime
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// startNetwork joins nw and starts its engine.
+// startNetwork joins nw and starts its engine and alert loop.
 func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 	members, set := n.members(nw)
+	alerts := n.newAlertRuntime(nw)
+	clusters := webhookClusters(nw, n.log)
 	e := health.NewEngine(health.EngineConfig{
 		NetworkID:    nw.Config.NetworkID,
 		Self:         nw.Ref.NodeID,
@@ -34,6 +39,8 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 		BootID:       n.boot,
 		Logger:       n.log,
 		Events:       n.events,
+		Clusters:     clusterHashes(clusters),
+		OnDelivered:  alerts.onDelivered,
 	}, nil)
 	pn, err := n.host.Join(p2p.NetworkConfig{
 		ID:        nw.Config.NetworkID,
@@ -48,19 +55,21 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 	}
 	e.SetPublisher(pn)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &netRuntime{cfg: nw, engine: e, net: pn, cancel: cancel, done: make(chan struct{})}
+	r := &netRuntime{cfg: nw, engine: e, net: pn, alerts: alerts, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		if err := e.Run(ctx); err != nil {
 			n.log.Error("network engine stopped", "network", nw.Config.NetworkID, "err", err)
 		}
 	}()
+	alerts.start(e, clusters)
 	n.log.Info("joined network", "network", nw.Config.NetworkID, "node", nw.Ref.NodeID, "members", len(members))
 	return r, nil
 }
 
 // stop leaves the network: with leave, peers are told first (they show this
-// node as left); then the engine stops and the topic is left.
+// node as left); then alert delivery and the engine stop and the topic is
+// left.
 func (r *netRuntime) stop(leave bool, grace time.Duration) {
 	if leave {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -69,6 +78,7 @@ func (r *netRuntime) stop(leave bool, grace time.Duration) {
 		t := time.NewTimer(grace)
 		<-t.C
 	}
+	r.alerts.stop()
 	r.cancel()
 	<-r.done
 	r.net.Close()
@@ -80,7 +90,15 @@ func (n *Node) update(r *netRuntime, nw configsync.Network) {
 	members, set := n.members(nw)
 	r.engine.SetMembers(members)
 	r.net.SetMembers(set, endpoints(nw))
+	if webhooksChanged(r.cfg, nw) {
+		r.alerts.setWebhooks(webhookClusters(nw, n.log))
+	}
 	r.cfg = nw
+}
+
+// webhooksChanged tells whether a network's webhooks differ between configs.
+func webhooksChanged(a, b configsync.Network) bool {
+	return !maps.Equal(a.Ref.DiscordWebhook, b.Ref.DiscordWebhook) || !maps.Equal(a.Ref.Webhook, b.Ref.Webhook)
 }
 
 // sameIdentity tells whether a running network can take config b in place:

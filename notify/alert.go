@@ -38,7 +38,9 @@ type Alert struct {
 	Node string
 	// Kind is what happened.
 	Kind Kind
-	// From is the last confirmed status before the transition.
+	// From is the last confirmed status before the transition; for online
+	// alerts, the worst status of the outage (offline rather than the
+	// degraded a node passes through as observers see it return).
 	From health.Status
 	// At is when this node's consensus confirmed the transition (its clock).
 	At time.Time
@@ -171,6 +173,40 @@ type Known struct {
 	// ID buckets, so that a flapping node's repeated transitions of one kind
 	// within a bucket get distinct IDs.
 	Recent []string
+	// Outage is set while a node moves between statuses other than online
+	// (offline → degraded as it comes back): the worst of them so far and
+	// since when. Nil when the node has had a single status since it was
+	// last online (Status and Since say it all).
+	Outage *Outage
+}
+
+// Outage is the worst status of a node since it was last online.
+type Outage struct {
+	// Worst is the most severe status: left, then offline, then degraded.
+	Worst health.Status
+	// Since is when Worst began; zero when it began before this node knew.
+	Since time.Time
+}
+
+// severity ranks the statuses an outage may pass through.
+func severity(s health.Status) int {
+	switch s {
+	case health.StatusDegraded:
+		return 1
+	case health.StatusOffline:
+		return 2
+	case health.StatusLeft:
+		return 3
+	}
+	return 0
+}
+
+// outageOf returns k's outage: its Outage, or its own status since Since.
+func outageOf(k Known) Outage {
+	if k.Outage != nil {
+		return *k.Outage
+	}
+	return Outage{Worst: k.Status, Since: k.Since}
 }
 
 // TransitionInput is everything Transitions looks at.
@@ -219,7 +255,15 @@ func Transitions(in TransitionInput) ([]Alert, map[string]Known) {
 		if prev.Status == v.Status {
 			continue
 		}
-		next[node] = Known{Status: v.Status, Since: in.Now}
+		nk := Known{Status: v.Status, Since: in.Now}
+		if v.Status != health.StatusOnline && prev.Status != health.StatusOnline {
+			o := outageOf(prev)
+			if severity(v.Status) > severity(o.Worst) {
+				o = Outage{Worst: v.Status, Since: in.Now}
+			}
+			nk.Outage = &o
+		}
+		next[node] = nk
 		kind := kindOf(v.Status)
 		a := Alert{
 			Network:    in.Network,
@@ -235,7 +279,8 @@ func Transitions(in TransitionInput) ([]Alert, map[string]Known) {
 			LastRTT:    in.LastRTT[node],
 		}
 		if kind == KindOnline {
-			a.Since, a.Until = prev.Since, in.Now
+			o := outageOf(prev)
+			a.From, a.Since, a.Until = o.Worst, o.Since, in.Now
 		}
 		a.ID, next[node] = nextID(a, prev.Recent, next[node])
 		out = append(out, a)

@@ -27,12 +27,19 @@
 //	alerts := tracker.Observe(snapshot, now)          // one Tracker per network
 //	for each cluster c:                               // one per configured webhook
 //		ledger[c].Add(now, alerts...)
-//		el := Elect(ElectionInput{Self, Members, Verdicts})  // Participating from heartbeats
+//		el := Elect(ElectionInput{Self, Members, tracker.Verdicts()})  // Participating from heartbeats
 //		sender[c].Enqueue(ledger[c].Take(self, el, tracker.UpSince())...)
 //
 // and feeds back, as messages to the same goroutine: Sender.OnDelivered →
 // ledger.MarkDelivered and publish c.Delivered(id) for each ID; a Delivered
-// gossip message → c.DeliveredAlert → ledger.MarkDelivered; Sender.OnFailed
-// → ledger.GiveUp and an event; IDs returned by Enqueue → ledger.Release.
-// Heartbeats announce HeartbeatClusters of the clusters' hashes.
+// gossip message → c.DeliveredAlert → ledger.MarkDelivered; after either,
+// ledger.Supersede; Sender.OnFailed → ledger.GiveUp and an event; IDs
+// returned by Enqueue → ledger.Release. Heartbeats announce
+// HeartbeatClusters of the clusters' hashes.
+//
+// A running node sets a hold on the tracker (Tracker.SetHold) and observes
+// on a timer, not only when the consensus changes: statuses that do not last
+// (a node degraded for a moment, the steps of a death as observers' reports
+// arrive, the degraded phase of a return) then raise no alert of their own.
+// The node package (node/alerts.go) is that goroutine.
 package notify

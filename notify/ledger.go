@@ -202,11 +202,47 @@ func (l *Ledger) IsDelivered(id string) bool {
 // alerts, with DefaultSettle) and marks them, and the alerts they cover, as
 // being sent. upSince is Tracker.UpSince.
 func (l *Ledger) Take(self string, el ElectionResult, upSince map[string]time.Time) []Alert {
-	send := Dispatch(DispatchInput{Self: self, Election: el, Pending: l.Pending(), UpSince: upSince})
+	return l.TakeWith(self, el, upSince, TakeOptions{})
+}
+
+// TakeOptions tunes Ledger.TakeWith. The zero value is Take's behaviour.
+type TakeOptions struct {
+	// Settle is DispatchInput.Settle (0: DefaultSettle).
+	Settle time.Duration
+}
+
+// TakeWith is Take with options.
+func (l *Ledger) TakeWith(self string, el ElectionResult, upSince map[string]time.Time, o TakeOptions) []Alert {
+	send := Dispatch(DispatchInput{Self: self, Election: el, Pending: l.Pending(), UpSince: upSince, Settle: o.Settle})
 	for _, a := range send {
 		l.MarkSending(a.IDs()...)
 	}
 	return send
+}
+
+// Supersede marks as delivered every pending alert about a node for which a
+// later alert is delivered, and returns their IDs. The delivered alert told
+// the node's newer state, and Dispatch would have folded the earlier ones
+// into it had this node held them when it was sent: a member that saw a
+// transient step the sender did not (online → degraded → offline, where
+// the sender saw online → offline) must not send that step on its own
+// should it become the leader later.
+func (l *Ledger) Supersede() []string {
+	latest := map[string]time.Time{}
+	for _, e := range l.alerts {
+		if e.state == stateDone && e.alert.At.After(latest[e.alert.Node]) {
+			latest[e.alert.Node] = e.alert.At
+		}
+	}
+	var out []string
+	for id, e := range l.alerts {
+		if e.state == statePending && e.alert.At.Before(latest[e.alert.Node]) {
+			e.state = stateDone
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Expire forgets alerts and delivered IDs older than the retention.

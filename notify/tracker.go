@@ -79,11 +79,19 @@ func opinionOf(s string) health.Opinion {
 // when each member has been up (UpSince, for Dispatch). It is not safe for
 // concurrent use: one goroutine, the network's owner, calls it.
 type Tracker struct {
-	network string
-	self    string
-	known   map[string]Known
-	lastRTT map[string]time.Duration
-	started time.Time
+	network  string
+	self     string
+	hold     time.Duration
+	recovery time.Duration
+	// stable are the verdicts taken in (held long enough), cand each
+	// node's latest status and since when it has been so.
+	stable map[string]health.Verdict
+	cand   map[string]candidate
+	// verdicts are those the last Observe took in.
+	verdicts map[string]health.Verdict
+	known    map[string]Known
+	lastRTT  map[string]time.Duration
+	started  time.Time
 
 	boots   map[string]uint64
 	seen    map[string]bool
@@ -95,23 +103,80 @@ type Tracker struct {
 	back map[string]time.Time
 }
 
+type candidate struct {
+	status health.Status
+	since  time.Time
+}
+
 // NewTracker returns a tracker for network, run by node self, with nothing
 // known yet.
 func NewTracker(network, self string) *Tracker {
 	return &Tracker{
 		network: network, self: self,
+		stable: map[string]health.Verdict{}, cand: map[string]candidate{},
 		known: map[string]Known{}, lastRTT: map[string]time.Duration{},
 		boots: map[string]uint64{}, seen: map[string]bool{}, wasLive: map[string]bool{},
 		downBoot: map[string]uint64{}, back: map[string]time.Time{},
 	}
 }
 
+// SetHold makes the tracker take in a node's new status only once it has
+// lasted hold (0, the default: at once). Statuses that do not last are
+// never seen: a node that is degraded for a moment at start-up or as one
+// observer's heartbeats arrive late raises no alert, and the steps of a
+// transition still under way (online → degraded → offline as observers'
+// reports arrive) become one. Alerts then come hold late. Observe must be
+// called regularly (not only on changes) for held statuses to come through.
+//
+// recovery (at least hold) is how long degraded must last after offline or
+// left: a node that comes back is degraded until every observer has heard
+// it again, which takes a few heartbeats, and is reported "back online"
+// once, not "degraded" first; one that stays partly unreachable is
+// reported degraded after recovery.
+func (t *Tracker) SetHold(hold, recovery time.Duration) {
+	t.hold = max(hold, 0)
+	t.recovery = max(recovery, t.hold)
+}
+
+// held returns the verdicts of s that have lasted the hold: a node whose
+// status changed more recently keeps its previous stable verdict, or is
+// left out while it has none.
+func (t *Tracker) held(s Snapshot, now time.Time) Snapshot {
+	if t.hold <= 0 {
+		return s
+	}
+	out := s
+	out.Verdicts = make(map[string]health.Verdict, len(s.Verdicts))
+	for n, v := range s.Verdicts {
+		c, ok := t.cand[n]
+		if !ok || c.status != v.Status {
+			c = candidate{status: v.Status, since: now}
+			t.cand[n] = c
+		}
+		sv, ok := t.stable[n]
+		need := t.hold
+		if ok && v.Status == health.StatusDegraded && (sv.Status == health.StatusOffline || sv.Status == health.StatusLeft) {
+			need = t.recovery
+		}
+		if now.Sub(c.since) >= need {
+			sv, ok = v, true
+			t.stable[n] = v
+		}
+		if ok {
+			out.Verdicts[n] = sv
+		}
+	}
+	return out
+}
+
 // Observe takes the snapshot evaluated at now and returns the alerts it
-// causes (see Transitions).
+// causes (see Transitions and SetHold).
 func (t *Tracker) Observe(s Snapshot, now time.Time) []Alert {
 	if t.started.IsZero() {
 		t.started = now
 	}
+	s = t.held(s, now)
+	t.verdicts = s.Verdicts
 	for n, d := range s.RTTs {
 		if d > 0 {
 			t.lastRTT[n] = d
@@ -149,6 +214,13 @@ func (t *Tracker) Observe(s Snapshot, now time.Time) []Alert {
 	t.known = next
 	return alerts
 }
+
+// Verdicts returns the verdicts the last Observe took in: the snapshot's,
+// or with a hold (SetHold) those that lasted it. Elect with these, so that
+// the cluster's leader and the alerts follow the same statuses: a member
+// that comes back counts as live when its return is reported, not before
+// (when the alerts of its outage would go out on their own). Do not modify.
+func (t *Tracker) Verdicts() map[string]health.Verdict { return t.verdicts }
 
 // Known returns a copy of the last confirmed status of each node.
 func (t *Tracker) Known() map[string]Known { return maps.Clone(t.known) }

@@ -270,10 +270,38 @@ func (n *Network) Publish(ctx context.Context, env *pb.Envelope) error {
 	if err != nil {
 		return fmt.Errorf("publish: marshal: %w", err)
 	}
-	if err := n.topic.Publish(ctx, data, pubsub.WithReadiness(pubsub.MinTopicSize(1))); err != nil {
+	if err := n.waitTopicPeer(ctx); err != nil {
+		return fmt.Errorf("publish: no peer on the topic: %w", err)
+	}
+	if err := n.topic.Publish(ctx, data); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
+}
+
+// waitTopicPeer waits until GossipSub knows a peer on the topic.
+//
+// Not pubsub.MinTopicSize: GossipSub's readiness counts mesh peers only, and
+// a member that restarts within its peers' prune backoff (they got its
+// PRUNE when it left the topic) stays out of every mesh for up to a minute,
+// so it could not publish at all, although flood publishing reaches every
+// peer on the topic, mesh or not.
+func (n *Network) waitTopicPeer(ctx context.Context) error {
+	if len(n.topic.ListPeers()) > 0 {
+		return nil
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if len(n.topic.ListPeers()) > 0 {
+				return nil
+			}
+		}
+	}
 }
 
 // validate is the topic validator: only members' fresh, well-formed messages pass.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,6 +33,14 @@ type Options struct {
 	Start func(i int) bool
 	// LogLevel of the nodes' logs (written to the test log). Default Warn.
 	LogLevel slog.Level
+	// Logs, when set, also receives every node's logs at every level
+	// (e.g. to check what they do not contain).
+	Logs io.Writer
+	// DiscordWebhooks and Webhooks, when set, are each node's
+	// discord_webhook and webhook entries (name → URL), by node index.
+	DiscordWebhooks, Webhooks []map[string]string
+	// Alerts tunes every node's alert delivery.
+	Alerts node.AlertOptions
 }
 
 // Cluster is a set of nodes on one network.
@@ -83,6 +92,7 @@ func StartCluster(t testing.TB, n int, o Options) *Cluster {
 	dirs, err := node.WriteCluster(node.ClusterSpec{
 		Dir: t.TempDir(), NetworkID: o.NetworkID, Names: c.Names, URLs: c.URLs,
 		Heartbeat: o.Heartbeat, SuspectAfter: o.SuspectAfter,
+		DiscordWebhooks: o.DiscordWebhooks, Webhooks: o.Webhooks,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,13 +134,18 @@ func (c *Cluster) Start(i int) {
 			c.t.Fatalf("restart %s: %v", c.Names[i], err)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{c.t, &c.logOff}, &slog.HandlerOptions{Level: c.opts.LogLevel})).With("test_node", c.Names[i])
+	var h slog.Handler = slog.NewTextHandler(testWriter{c.t, &c.logOff}, &slog.HandlerOptions{Level: c.opts.LogLevel})
+	if c.opts.Logs != nil {
+		h = slog.NewMultiHandler(h, slog.NewTextHandler(c.opts.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	log := slog.New(h).With("test_node", c.Names[i])
 	n, err := node.New(node.Options{
 		ConfigDir:    c.Dirs[i],
 		HTTPListener: ln,
 		Logger:       log,
 		Gater:        c.gaters[i],
 		LeaveGrace:   200 * time.Millisecond,
+		Alerts:       c.opts.Alerts,
 	})
 	if err != nil {
 		ln.Close()
