@@ -151,16 +151,17 @@ func TestPartitionAndHeal(t *testing.T) {
 func TestLateJoinerHasCompleteViewAtOnce(t *testing.T) {
 	c := nodetest.StartCluster(t, 5, nodetest.Options{
 		Start: func(i int) bool { return i < 4 },
-		// A long heartbeat: without the sync request the joiner would wait
-		// for the others' next heartbeats, up to 10s, to know they are alive.
-		Heartbeat: "10s", SuspectAfter: "30s",
+		// A one-minute heartbeat: without the sync request the joiner would
+		// wait for the others' next heartbeats, up to a minute, to know
+		// they are alive (all four within the window below: about 1%).
+		Heartbeat: "1m", SuspectAfter: "3m",
 	})
 	c.WaitStatus(c.Except(4), c.Except(4), health.StatusOnline, converge)
 	c.Start(4)
 	// Well within one heartbeat, the joiner knows every member and what
 	// every other observer says.
 	var nv *health.NetworkView
-	ok := nodetest.Eventually(5*time.Second, func() bool {
+	ok := nodetest.Eventually(20*time.Second, func() bool {
 		v, err := c.View(4)
 		if err != nil {
 			return false
@@ -174,6 +175,9 @@ func TestLateJoinerHasCompleteViewAtOnce(t *testing.T) {
 		return true
 	})
 	if !ok {
-		t.Fatalf("late joiner view never complete: %+v", nv)
+		for id, n := range nv.Nodes {
+			t.Logf("joiner's view of %s: %s, live observers %d, observers %v", id, n.Status, n.LiveObservers, n.Observers)
+		}
+		t.Fatal("late joiner's view never complete")
 	}
 }

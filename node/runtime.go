@@ -93,7 +93,10 @@ func (n *Node) update(r *netRuntime, nw configsync.Network) {
 	if webhooksChanged(r.cfg, nw) {
 		r.alerts.setWebhooks(webhookClusters(nw, n.log))
 	}
+	// Only the reload goroutine writes r.cfg; readers hold n.mu.
+	n.mu.Lock()
 	r.cfg = nw
+	n.mu.Unlock()
 }
 
 // webhooksChanged tells whether a network's webhooks differ between configs.
