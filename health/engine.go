@@ -557,7 +557,9 @@ func (s *engineState) buildView(now time.Time, verdicts map[string]Verdict) *Net
 		NetworkID: s.e.cfg.NetworkID,
 		Self:      s.e.cfg.Self,
 		Nodes:     make(map[string]*NodeView, len(s.members)),
-		UpdatedAt: now,
+		// An empty list, not null, for a network of one.
+		Connections: []Connection{},
+		UpdatedAt:   now,
 	}
 	own := s.ownObservations(now)
 	obsOf := func(observer, subject string) *pb.PeerObservation {
