@@ -306,7 +306,9 @@ func (n *Network) waitTopicPeer(ctx context.Context) error {
 
 // validate is the topic validator: only members' fresh, well-formed messages pass.
 func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-	env, reason := n.validator.Admit(msg.GetFrom(), msg.GetData(), true)
+	// This node's own messages are not peer input: a stale one (published
+	// after a newer one was admitted) is ignored and not counted.
+	env, reason := n.validator.Admit(msg.GetFrom(), msg.GetData(), !msg.Local)
 	if reason != rejectNone {
 		if reason == RejectStale && msg.Local {
 			return pubsub.ValidationIgnore
