@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -296,6 +297,9 @@ type engineState struct {
 	heartbeat0 map[string]*pb.Heartbeat
 	boot       map[string]uint64
 	leaving    map[string]bool
+	// timingSeen is the timing each member last announced, to warn once
+	// per change when it differs from this node's.
+	timingSeen map[string][2]uint32
 	reports    map[string]map[string]*pb.PeerObservation
 
 	rtt       map[string]time.Duration
@@ -321,6 +325,7 @@ func newEngineState(e *Engine) *engineState {
 		heartbeat0: map[string]*pb.Heartbeat{},
 		boot:       map[string]uint64{},
 		leaving:    map[string]bool{},
+		timingSeen: map[string][2]uint32{},
 		reports:    map[string]map[string]*pb.PeerObservation{},
 		rtt:        map[string]time.Duration{},
 		link:       map[string]p2p.Link{},
@@ -357,6 +362,8 @@ func (s *engineState) heartbeat(state pb.State) *pb.Envelope {
 		Header: s.header(p2p.KindHeartbeat),
 		Body: &pb.Envelope_Heartbeat{Heartbeat: &pb.Heartbeat{
 			State: state, Version: s.e.cfg.Version, Clusters: s.clusters,
+			HeartbeatMs:    uint32(s.e.cfg.Heartbeat.Milliseconds()),
+			SuspectAfterMs: uint32(s.e.cfg.SuspectAfter.Milliseconds()),
 		}},
 	}
 }
@@ -415,6 +422,7 @@ func (s *engineState) onMessage(m p2p.Message) {
 		s.heartbeat0[node] = b.Heartbeat
 		s.boot[node] = h.GetBootId()
 		s.leaving[node] = b.Heartbeat.GetState() == pb.State_STATE_LEAVING
+		s.checkTiming(node, b.Heartbeat)
 	case *pb.Envelope_Report:
 		obs := make(map[string]*pb.PeerObservation, len(b.Report.GetPeers()))
 		for _, o := range b.Report.GetPeers() {
@@ -550,6 +558,27 @@ func (s *engineState) transition(node string, from Status, v Verdict) {
 	})
 	s.e.log.Info("status changed", "node", node, "from", string(from), "to", string(v.Status),
 		"agreed_by", v.Agreeing(), "live_observers", v.Live, "confirmed", v.Confirmed)
+}
+
+// checkTiming warns, once per change, when a member announces a timing
+// other than this node's: their copies of config.yml disagree, so they
+// suspect at different speeds.
+func (s *engineState) checkTiming(node string, hb *pb.Heartbeat) {
+	got := [2]uint32{hb.GetHeartbeatMs(), hb.GetSuspectAfterMs()}
+	if got[0] == 0 || got == s.timingSeen[node] {
+		return
+	}
+	s.timingSeen[node] = got
+	own := [2]uint32{uint32(s.e.cfg.Heartbeat.Milliseconds()), uint32(s.e.cfg.SuspectAfter.Milliseconds())}
+	if got == own {
+		return
+	}
+	ms := func(v uint32) string { return (time.Duration(v) * time.Millisecond).String() }
+	msg := fmt.Sprintf("%s uses timing heartbeat %s, suspect_after %s; this node uses %s, %s: make timing the same in every copy of config.yml",
+		node, ms(got[0]), ms(got[1]), ms(own[0]), ms(own[1]))
+	s.e.cfg.Events.Add(Event{Network: s.e.cfg.NetworkID, Node: node, Kind: "config", Severity: SeverityWarning, Message: msg})
+	s.e.log.Warn("timing differs between members", "node", node,
+		"heartbeat", ms(got[0]), "suspect_after", ms(got[1]), "own_heartbeat", ms(own[0]), "own_suspect_after", ms(own[1]))
 }
 
 func (s *engineState) buildView(now time.Time, verdicts map[string]Verdict) *NetworkView {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -585,5 +586,36 @@ func TestEngineNotificationHooks(t *testing.T) {
 	cancel()
 	if err := <-runErr; err != nil {
 		t.Errorf("Run = %v; want nil", err)
+	}
+}
+
+// TestEngineWarnsOnTimingMismatch: a member announcing another timing than
+// this node's raises one warning event per change, none when they agree.
+func TestEngineWarnsOnTimingMismatch(t *testing.T) {
+	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	d := newDriver(t, clock, "a", "b", "c")
+	own := uint32(testSuspectAfter.Milliseconds())
+	hb := func(node string, heartbeatMS, suspectMS uint32) p2p.Message {
+		m := heartbeatMsg(node, pb.State_STATE_RUNNING, 0)
+		m.Env.GetHeartbeat().HeartbeatMs, m.Env.GetHeartbeat().SuspectAfterMs = heartbeatMS, suspectMS
+		return m
+	}
+	warnings := func() []Event {
+		return d.events.List(func(e Event) bool { return e.Kind == "config" && e.Severity == SeverityWarning })
+	}
+	d.msg(hb("b", 1000, own)) // the same timing
+	d.msg(hb("c", 0, 0))      // an older node that does not say
+	if w := warnings(); len(w) != 0 {
+		t.Fatalf("warnings = %v; want none while timings agree", w)
+	}
+	d.msg(hb("b", 2000, 6000))
+	d.msg(hb("b", 2000, 6000)) // the same again: no second warning
+	w := warnings()
+	if len(w) != 1 || w[0].Node != "b" || !strings.Contains(w[0].Message, "heartbeat 2s, suspect_after 6s") {
+		t.Fatalf("warnings = %+v; want one about b's 2s/6s", w)
+	}
+	d.msg(hb("b", 3000, 9000))
+	if got := len(warnings()); got != 2 {
+		t.Fatalf("warnings after b changed again = %d; want 2", got)
 	}
 }

@@ -216,9 +216,13 @@ type Heartbeat struct {
 	// clusters are salted hashes of the notification webhooks this node takes part in.
 	Clusters [][]byte `protobuf:"bytes,3,rep,name=clusters,proto3" json:"clusters,omitempty"`
 	// addrs are the author's announced multiaddrs; sent like version.
-	Addrs         []string `protobuf:"bytes,4,rep,name=addrs,proto3" json:"addrs,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Addrs []string `protobuf:"bytes,4,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	// heartbeat_ms and suspect_after_ms are the author's network timing, so
+	// members can warn when their copies of config.yml disagree (0: unknown).
+	HeartbeatMs    uint32 `protobuf:"varint,5,opt,name=heartbeat_ms,json=heartbeatMs,proto3" json:"heartbeat_ms,omitempty"`
+	SuspectAfterMs uint32 `protobuf:"varint,6,opt,name=suspect_after_ms,json=suspectAfterMs,proto3" json:"suspect_after_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Heartbeat) Reset() {
@@ -277,6 +281,20 @@ func (x *Heartbeat) GetAddrs() []string {
 		return x.Addrs
 	}
 	return nil
+}
+
+func (x *Heartbeat) GetHeartbeatMs() uint32 {
+	if x != nil {
+		return x.HeartbeatMs
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetSuspectAfterMs() uint32 {
+	if x != nil {
+		return x.SuspectAfterMs
+	}
+	return 0
 }
 
 // PeerObservation is what the author observes of one other member.
@@ -741,12 +759,14 @@ const file_meshmon_proto_rawDesc = "" +
 	"\aboot_id\x18\x03 \x01(\x04R\x06bootId\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12 \n" +
 	"\fsent_unix_ms\x18\x05 \x01(\x03R\n" +
-	"sentUnixMs\"\x80\x01\n" +
+	"sentUnixMs\"\xcd\x01\n" +
 	"\tHeartbeat\x12'\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x11.meshmon.v1.StateR\x05state\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1a\n" +
 	"\bclusters\x18\x03 \x03(\fR\bclusters\x12\x14\n" +
-	"\x05addrs\x18\x04 \x03(\tR\x05addrs\"\x98\x02\n" +
+	"\x05addrs\x18\x04 \x03(\tR\x05addrs\x12!\n" +
+	"\fheartbeat_ms\x18\x05 \x01(\rR\vheartbeatMs\x12(\n" +
+	"\x10suspect_after_ms\x18\x06 \x01(\rR\x0esuspectAfterMs\"\x98\x02\n" +
 	"\x0fPeerObservation\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12<\n" +
 	"\freachability\x18\x02 \x01(\x0e2\x18.meshmon.v1.ReachabilityR\freachability\x12\x15\n" +
