@@ -122,7 +122,7 @@ func New(opts Options) (*Node, error) {
 	}
 	key, created, adopted, err := configsync.LoadOrCreateNodeKey(opts.ConfigDir)
 	if err != nil {
-		return nil, err
+		return nil, explainPermission(opts.ConfigDir, err)
 	}
 	keyPath := filepath.Join(opts.ConfigDir, configsync.NodeKeyPath)
 	switch {
