@@ -115,6 +115,8 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 	t.Helper()
 	start := time.Now()
 	deadline := start.Add(timeout)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		ok, detail := cond()
 		if ok {
@@ -124,7 +126,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within %s; last: %s", what, timeout, detail)
 		}
-		time.Sleep(250 * time.Millisecond)
+		<-tick.C
 	}
 }
 
@@ -457,6 +459,7 @@ func TestQuickStart(t *testing.T) {
 	t.Run("chown", func(t *testing.T) {
 		// The image's default user 10001, on a ./config handed to it.
 		if os.Getuid() != 0 {
+			// Only root may give files to another uid; CI runs as root.
 			t.Skip("chown to 10001 needs root")
 		}
 		c, cfg := quickStart(t, "meshmon-e2e-"+runID+"-qs-chown", 10001, 10001)
