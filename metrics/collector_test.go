@@ -296,12 +296,15 @@ func TestWithLibp2pMetrics(t *testing.T) {
 		t.Fatalf("connect: %v", err)
 	}
 	// Identify runs right after the connection; wait for its metrics.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	var body string
 	for body = scrape(t, metrics.Handler(reg)); !strings.Contains(body, "libp2p_identify_"); body = scrape(t, metrics.Handler(reg)) {
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			t.Fatalf("no libp2p_identify_ metric within 10s:\n%s", body)
+		case <-tick.C:
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	checkMetrics(t, body)
 	for _, want := range []string{"libp2p_swarm_", "libp2p_identify_addrs ", "meshmon_build_info"} {

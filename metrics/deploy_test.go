@@ -241,6 +241,8 @@ scrape_configs:
 	})
 	base := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		resp, err := http.Get(base + "/-/ready")
 		if err == nil {
@@ -252,7 +254,7 @@ scrape_configs:
 		if time.Now().After(deadline) {
 			t.Fatalf("prometheus not ready within 30s\n%s", logs.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		<-tick.C
 	}
 }
 

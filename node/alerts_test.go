@@ -422,10 +422,44 @@ func startAlertCluster(t *testing.T, n int, members []int, f *fakeDiscord, logs 
 	c := nodetest.StartCluster(t, n, o)
 	c.WaitStatus(c.All(), c.All(), health.StatusOnline, converge)
 	// A status is taken in once it has lasted the hold: until then a
-	// death would go unnoticed, as of a node never seen alive.
-	time.Sleep(testAlerts.Hold + time.Second)
+	// death would go unnoticed, as of a node never seen alive. The election
+	// reads the same held statuses, so once every member agrees on a leader
+	// with every member live, the hold has passed everywhere.
+	waitHeld(t, c, members)
 	f.quiet()
 	return c
+}
+
+// waitHeld waits until every webhook member sees, in every cluster, one
+// leader that all of them agree on and every member as LEADER or FOLLOWER.
+func waitHeld(t *testing.T, c *nodetest.Cluster, members []int) {
+	t.Helper()
+	var last string
+	ok := nodetest.Eventually(converge, func() bool {
+		leader := ""
+		for _, i := range members {
+			for _, cs := range c.Node(i).NotificationClusters() {
+				last = fmt.Sprintf("%s sees leader %q, members %v", c.Names[i], cs.Leader, cs.Members)
+				if cs.Leader == "" || (leader != "" && cs.Leader != leader) {
+					return false
+				}
+				leader = cs.Leader
+				live := 0
+				for _, m := range cs.Members {
+					if m.State == notify.StateLeader || m.State == notify.StateFollower {
+						live++
+					}
+				}
+				if live != len(members) {
+					return false
+				}
+			}
+		}
+		return leader != ""
+	})
+	if !ok {
+		t.Fatalf("the cluster never settled on a leader: %s", last)
+	}
 }
 
 // Four nodes, three of which share a webhook: a follower dies and comes

@@ -122,14 +122,10 @@ func (c *Cluster) Start(i int) {
 		var err error
 		addr := c.URLs[i][len("http://"):]
 		// The port was ours a moment ago; the kernel may hold it briefly.
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		Eventually(10*time.Second, func() bool {
 			ln, err = net.Listen("tcp", addr)
-			if err == nil || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return err == nil
+		})
 		if err != nil {
 			c.t.Fatalf("restart %s: %v", c.Names[i], err)
 		}
