@@ -301,6 +301,10 @@ type engineState struct {
 	// per change when it differs from this node's.
 	timingSeen map[string][2]uint32
 	reports    map[string]map[string]*pb.PeerObservation
+	// hbAt and reportAt are the (boot_id, seq) of the heartbeat and report
+	// held per member: gossip and sync deliver concurrently, so an older
+	// message can arrive after a newer one and must not replace it.
+	hbAt, reportAt map[string][2]uint64
 
 	rtt       map[string]time.Duration
 	link      map[string]p2p.Link
@@ -327,6 +331,8 @@ func newEngineState(e *Engine) *engineState {
 		leaving:    map[string]bool{},
 		timingSeen: map[string][2]uint32{},
 		reports:    map[string]map[string]*pb.PeerObservation{},
+		hbAt:       map[string][2]uint64{},
+		reportAt:   map[string][2]uint64{},
 		rtt:        map[string]time.Duration{},
 		link:       map[string]p2p.Link{},
 		downSince:  map[string]time.Time{},
@@ -419,11 +425,17 @@ func (s *engineState) onMessage(m p2p.Message) {
 		if at.After(s.lastHeard[node]) {
 			s.lastHeard[node] = at
 		}
+		if !newer(s.hbAt, node, h) {
+			return
+		}
 		s.heartbeat0[node] = b.Heartbeat
 		s.boot[node] = h.GetBootId()
 		s.leaving[node] = b.Heartbeat.GetState() == pb.State_STATE_LEAVING
 		s.checkTiming(node, b.Heartbeat)
 	case *pb.Envelope_Report:
+		if !newer(s.reportAt, node, h) {
+			return
+		}
 		obs := make(map[string]*pb.PeerObservation, len(b.Report.GetPeers()))
 		for _, o := range b.Report.GetPeers() {
 			obs[o.GetNodeId()] = o
@@ -434,6 +446,17 @@ func (s *engineState) onMessage(m p2p.Message) {
 			s.e.cfg.OnDelivered(node, b.Delivered.GetAlertId())
 		}
 	}
+}
+
+// newer records h's (boot_id, seq) for node in held and reports whether it
+// is newer than the one held before.
+func newer(held map[string][2]uint64, node string, h *pb.Header) bool {
+	p := [2]uint64{h.GetBootId(), h.GetSeq()}
+	if q, ok := held[node]; ok && (p[0] < q[0] || (p[0] == q[0] && p[1] <= q[1])) {
+		return false
+	}
+	held[node] = p
+	return true
 }
 
 func (s *engineState) onLink(node string, l p2p.Link) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,10 +41,14 @@ func testEngine(t *testing.T, clock func() time.Time, pub Publisher, members ...
 	return e, events
 }
 
+// testSeq numbers the test messages: like the validator, the engine keeps
+// only a member's newest heartbeat and report.
+var testSeq atomic.Uint64
+
 func heartbeatMsg(node string, state pb.State, age time.Duration) p2p.Message {
 	return p2p.Message{
 		Env: &pb.Envelope{
-			Header: &pb.Header{NetworkId: testNetwork, NodeId: node, BootId: 42},
+			Header: &pb.Header{NetworkId: testNetwork, NodeId: node, BootId: 42, Seq: testSeq.Add(1)},
 			Body:   &pb.Envelope_Heartbeat{Heartbeat: &pb.Heartbeat{State: state, Version: "v-" + node}},
 		},
 		Age: age,
@@ -62,7 +67,7 @@ func reportMsg(node string, ops map[string]Opinion) p2p.Message {
 		})
 	}
 	return p2p.Message{Env: &pb.Envelope{
-		Header: &pb.Header{NetworkId: testNetwork, NodeId: node, BootId: 42},
+		Header: &pb.Header{NetworkId: testNetwork, NodeId: node, BootId: 42, Seq: testSeq.Add(1)},
 		Body:   &pb.Envelope_Report{Report: r},
 	}}
 }
@@ -587,6 +592,41 @@ func TestEngineNotificationHooks(t *testing.T) {
 	if err := <-runErr; err != nil {
 		t.Errorf("Run = %v; want nil", err)
 	}
+}
+
+// TestEngineKeepsNewestMessages: gossip and sync deliver concurrently, so a
+// member's older report or heartbeat can arrive after its newer one; it must
+// not replace it. A new boot is newer whatever its seq.
+func TestEngineKeepsNewestMessages(t *testing.T) {
+	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	d := newDriver(t, clock, "a", "b", "c")
+	older := reportMsg("b", map[string]Opinion{"c": OpinionSuspect})
+	newer := reportMsg("b", map[string]Opinion{"c": OpinionReachable})
+	d.msg(newer)
+	d.msg(older)
+	d.step(func(s *engineState) {
+		if got := Opinion(s.reports["b"]["c"].GetReachability()); got != OpinionReachable {
+			t.Errorf("b's report on c = %v after an older one arrived late; want reachable", got)
+		}
+	})
+	hbNew := heartbeatMsg("b", pb.State_STATE_LEAVING, 0)
+	hbOld := heartbeatMsg("b", pb.State_STATE_RUNNING, 0)
+	hbOld.Env.Header.Seq = hbNew.Env.Header.Seq - 1
+	d.msg(hbNew)
+	d.msg(hbOld)
+	d.step(func(s *engineState) {
+		if !s.leaving["b"] {
+			t.Error("an older running heartbeat undid b's newer leaving one")
+		}
+	})
+	reboot := heartbeatMsg("b", pb.State_STATE_RUNNING, 0)
+	reboot.Env.Header.BootId, reboot.Env.Header.Seq = 43, 1
+	d.msg(reboot)
+	d.step(func(s *engineState) {
+		if s.leaving["b"] {
+			t.Error("b's heartbeat from a new boot was not taken")
+		}
+	})
 }
 
 // TestEngineWarnsOnTimingMismatch: a member announcing another timing than

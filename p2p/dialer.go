@@ -25,8 +25,6 @@ const (
 	// fastRedialTimeout bounds the redial right after a disconnect; a crashed
 	// process refuses it at once, a cut link lets it run out.
 	fastRedialTimeout = 2 * time.Second
-	// syncPeers is how many members a node asks for their state after joining.
-	syncPeers = 2
 )
 
 // P2PInfo is the JSON document served at /api/p2p and fetched from members'
@@ -58,13 +56,12 @@ type dialResult struct {
 
 // dialLoop keeps a connection to every member: it dials members that are not
 // connected with exponential backoff, redials at once after a disconnect
-// (reporting a failed redial as fast crash evidence), pings connected members,
-// and asks the first members it connects to for their state (sync).
+// (reporting a failed redial as fast crash evidence) and pings connected
+// members.
 func (n *Network) dialLoop() {
 	defer n.wg.Done()
 	states := map[peer.ID]*dialState{}
 	results := make(chan dialResult, 64)
-	synced := 0
 	tick := time.NewTicker(minRedial)
 	defer tick.Stop()
 	defer func() {
@@ -99,16 +96,6 @@ func (n *Network) dialLoop() {
 			n.wg.Add(1)
 			go n.pingLoop(ctx, p, st.node)
 			n.handler.HandleLink(st.node, l)
-			if synced < syncPeers {
-				synced++
-				n.wg.Add(1)
-				go func() {
-					defer n.wg.Done()
-					if err := n.requestSync(p); err != nil {
-						n.log.Debug("sync failed", "peer", p.String(), "node", st.node, "err", err)
-					}
-				}()
-			}
 			return
 		}
 		if st.stopPing != nil {

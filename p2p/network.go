@@ -119,6 +119,7 @@ type Network struct {
 type syncEntry struct {
 	raw []byte
 	at  time.Time
+	pos position
 }
 
 // Join subscribes to a network's topic and starts keeping connections to its
@@ -181,6 +182,13 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		_ = h.ps.UnregisterTopicValidator(n.topicName)
 		return fail(fmt.Errorf("p2p: join %s: subscribe: %w", cfg.ID, err))
 	}
+	events, err := topic.EventHandler()
+	if err != nil {
+		sub.Cancel()
+		_ = topic.Close()
+		_ = h.ps.UnregisterTopicValidator(n.topicName)
+		return fail(fmt.Errorf("p2p: join %s: topic events: %w", cfg.ID, err))
+	}
 	n.topic, n.sub = topic, sub
 	n.ctx, n.cancel = context.WithCancel(h.ctx)
 	for _, p := range cfg.Members.Peers() {
@@ -189,9 +197,10 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		}
 	}
 	n.evictNonMembers(nil)
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.readLoop()
 	go n.dialLoop()
+	go n.syncLoop(events)
 	return n, nil
 }
 
@@ -346,10 +355,16 @@ func (n *Network) remember(env *pb.Envelope, raw *pubsubpb.Message, at time.Time
 	if err != nil {
 		return
 	}
-	k := freshKey{env.GetHeader().GetNodeId(), kind}
+	h := env.GetHeader()
+	k := freshKey{h.GetNodeId(), kind}
+	pos := position{h.GetBootId(), h.GetSeq()}
 	n.mu.Lock()
-	n.latest[k] = syncEntry{raw: b, at: at}
-	n.mu.Unlock()
+	defer n.mu.Unlock()
+	// Gossip and sync deliver concurrently: never replace a newer message.
+	if old, ok := n.latest[k]; ok && !pos.after(old.pos) {
+		return
+	}
+	n.latest[k] = syncEntry{raw: b, at: at, pos: pos}
 }
 
 func (n *Network) connectivity(p peer.ID) {

@@ -236,6 +236,51 @@ func TestSyncOnJoin(t *testing.T) {
 	}
 }
 
+// TestSyncWithEveryMemberThatJoins: a message published before two members
+// saw each other on the topic, and gone from GossipSub's gossip window, still
+// reaches the other member through the push-pull exchange both start when
+// they see each other join the topic — whatever members each met before.
+func TestSyncWithEveryMemberThatJoins(t *testing.T) {
+	nodes := newKeys(t, "a", "b", "c", "d", "x")
+	for _, n := range []string{"a", "b", "c", "d", "x"} {
+		nodes[n].start(t, nodes)
+	}
+	a, c, x := nodes["a"], nodes["c"], nodes["x"]
+	a.connect(t, nodes["b"])
+	a.connect(t, nodes["d"])
+	c.connect(t, x)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.net.Publish(ctx, heartbeat("net", "c", 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	published := time.Now()
+	if err := a.net.Publish(ctx, heartbeat("net", "a", 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "x to receive c's heartbeat", func() bool {
+		_, ok := x.rec.find("c", nil)
+		return ok
+	})
+	// GossipSub gossips message IDs for HistoryGossip heartbeats (1s each)
+	// only; past that, only sync can carry the message.
+	waitFor(t, 10*time.Second, "c's heartbeat to leave the gossip window", func() bool {
+		return time.Since(published) > 3*time.Second
+	})
+	if _, ok := a.rec.find("c", nil); ok {
+		t.Fatal("a has c's heartbeat before meeting c or anyone who has it")
+	}
+	c.connect(t, a)
+	waitFor(t, 30*time.Second, "a to get c's heartbeat through sync", func() bool {
+		_, ok := a.rec.find("c", nil)
+		return ok
+	})
+	waitFor(t, 30*time.Second, "c to get a's heartbeat through sync", func() bool {
+		_, ok := c.rec.find("a", nil)
+		return ok
+	})
+}
+
 // TestSyncRejectsTampered: a synced message whose payload was altered fails
 // the signature check and is counted, never delivered.
 func TestSyncRejectsTampered(t *testing.T) {

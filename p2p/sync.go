@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -15,23 +16,30 @@ import (
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 
-// SyncProtocol is the request/response protocol a node uses to get a member's
-// latest admitted messages, so its first view is complete at once.
+// SyncProtocol is the push-pull protocol two members use to swap their latest
+// admitted messages, so a joiner's first view is complete at once and no
+// message published before two members saw each other on the topic is
+// missed until its author's next one.
+//
+// Every node starts an exchange with each member it sees join the topic
+// (GossipSub's PeerJoin). Flood publishing reaches exactly the peers known
+// on the topic, so a message of this node's published before it saw the
+// member join reaches the member through the exchange, and one published
+// after reaches it through gossip.
 const SyncProtocol = protocol.ID("/meshmon/sync/1")
 
 const (
-	maxSyncRequest  = 1 << 10
-	maxSyncResponse = 8 << 20
-	syncTimeout     = 5 * time.Second
+	maxSyncMessage = 8 << 20
+	syncTimeout    = 5 * time.Second
 )
 
-// handleSync answers a member's SyncRequest with the latest heartbeat and
-// report of every author this node has admitted.
+// handleSync takes in a member's pushed messages and answers with the latest
+// heartbeat and report of every author this node has admitted.
 func (h *Host) handleSync(s network.Stream) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(syncTimeout))
 	var req pb.SyncRequest
-	if err := pbio.NewDelimitedReader(s, maxSyncRequest).ReadMsg(&req); err != nil {
+	if err := pbio.NewDelimitedReader(s, maxSyncMessage).ReadMsg(&req); err != nil {
 		_ = s.Reset()
 		return
 	}
@@ -44,25 +52,62 @@ func (h *Host) handleSync(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
+	// Answer first: what the requester pushed cannot be in the answer anyway.
 	resp := n.syncResponse(time.Now())
 	if err := pbio.NewDelimitedWriter(s).WriteMsg(resp); err != nil {
 		_ = s.Reset()
 	}
+	for _, e := range req.GetEntries() {
+		n.acceptSynced(e)
+	}
 }
 
 func (n *Network) syncResponse(now time.Time) *pb.SyncResponse {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	resp := &pb.SyncResponse{Entries: make([]*pb.SyncEntry, 0, len(n.latest))}
-	for _, e := range n.latest {
-		age := now.Sub(e.at).Milliseconds()
-		resp.Entries = append(resp.Entries, &pb.SyncEntry{Message: e.raw, AgeMs: uint32(max(age, 0))})
-	}
-	return resp
+	return &pb.SyncResponse{Entries: n.syncEntries(now)}
 }
 
-// requestSync asks member p for its latest messages and feeds every one that
-// verifies and is newer than what this node has through the handler.
+// syncEntries is the latest admitted heartbeat and report of every author.
+func (n *Network) syncEntries(now time.Time) []*pb.SyncEntry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]*pb.SyncEntry, 0, len(n.latest))
+	for _, e := range n.latest {
+		age := now.Sub(e.at).Milliseconds()
+		out = append(out, &pb.SyncEntry{Message: e.raw, AgeMs: uint32(min(max(age, 0), 1<<31))})
+	}
+	return out
+}
+
+// syncLoop starts a push-pull exchange with every member GossipSub sees join
+// the topic (at start, after a reconnect, after a partition heals).
+func (n *Network) syncLoop(events *pubsub.TopicEventHandler) {
+	defer n.wg.Done()
+	defer events.Cancel()
+	for {
+		ev, err := events.NextPeerEvent(n.ctx)
+		if err != nil {
+			return
+		}
+		if ev.Type != pubsub.PeerJoin || ev.Peer == n.host.ID() {
+			continue
+		}
+		node, ok := n.validator.Members().NodeID(ev.Peer)
+		if !ok {
+			continue
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := n.requestSync(ev.Peer); err != nil && n.ctx.Err() == nil {
+				n.log.Debug("sync failed", "peer", ev.Peer.String(), "node", node, "err", err)
+			}
+		}()
+	}
+}
+
+// requestSync pushes this node's latest messages to member p and feeds every
+// one of p's that verifies and is newer than what this node has through the
+// handler.
 func (n *Network) requestSync(p peer.ID) error {
 	ctx, cancel := context.WithTimeout(n.ctx, syncTimeout)
 	defer cancel()
@@ -72,11 +117,12 @@ func (n *Network) requestSync(p peer.ID) error {
 	}
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(syncTimeout))
-	if err := pbio.NewDelimitedWriter(s).WriteMsg(&pb.SyncRequest{NetworkId: n.id}); err != nil {
+	req := &pb.SyncRequest{NetworkId: n.id, Entries: n.syncEntries(time.Now())}
+	if err := pbio.NewDelimitedWriter(s).WriteMsg(req); err != nil {
 		return fmt.Errorf("request: %w", err)
 	}
 	var resp pb.SyncResponse
-	if err := pbio.NewDelimitedReader(s, maxSyncResponse).ReadMsg(&resp); err != nil {
+	if err := pbio.NewDelimitedReader(s, maxSyncMessage).ReadMsg(&resp); err != nil {
 		return fmt.Errorf("response: %w", err)
 	}
 	for _, e := range resp.GetEntries() {

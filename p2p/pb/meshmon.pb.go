@@ -601,10 +601,12 @@ func (*Envelope_Report) isEnvelope_Body() {}
 
 func (*Envelope_Delivered) isEnvelope_Body() {}
 
-// SyncRequest asks a member for the latest messages it accepted on a network.
+// SyncRequest asks a member for the latest messages it accepted on a network
+// and pushes the requester's own (a push-pull exchange).
 type SyncRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NetworkId     string                 `protobuf:"bytes,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	Entries       []*SyncEntry           `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -644,6 +646,13 @@ func (x *SyncRequest) GetNetworkId() string {
 		return x.NetworkId
 	}
 	return ""
+}
+
+func (x *SyncRequest) GetEntries() []*SyncEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
 }
 
 // SyncEntry is one signed pubsub message as the responder received it.
@@ -785,10 +794,11 @@ const file_meshmon_proto_rawDesc = "" +
 	"\theartbeat\x18\x02 \x01(\v2\x15.meshmon.v1.HeartbeatH\x00R\theartbeat\x12,\n" +
 	"\x06report\x18\x03 \x01(\v2\x12.meshmon.v1.ReportH\x00R\x06report\x125\n" +
 	"\tdelivered\x18\x04 \x01(\v2\x15.meshmon.v1.DeliveredH\x00R\tdeliveredB\x06\n" +
-	"\x04body\",\n" +
+	"\x04body\"]\n" +
 	"\vSyncRequest\x12\x1d\n" +
 	"\n" +
-	"network_id\x18\x01 \x01(\tR\tnetworkId\"<\n" +
+	"network_id\x18\x01 \x01(\tR\tnetworkId\x12/\n" +
+	"\aentries\x18\x02 \x03(\v2\x15.meshmon.v1.SyncEntryR\aentries\"<\n" +
 	"\tSyncEntry\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\fR\amessage\x12\x15\n" +
 	"\x06age_ms\x18\x02 \x01(\rR\x05ageMs\"?\n" +
@@ -838,12 +848,13 @@ var file_meshmon_proto_depIdxs = []int32{
 	3, // 4: meshmon.v1.Envelope.heartbeat:type_name -> meshmon.v1.Heartbeat
 	5, // 5: meshmon.v1.Envelope.report:type_name -> meshmon.v1.Report
 	6, // 6: meshmon.v1.Envelope.delivered:type_name -> meshmon.v1.Delivered
-	9, // 7: meshmon.v1.SyncResponse.entries:type_name -> meshmon.v1.SyncEntry
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	9, // 7: meshmon.v1.SyncRequest.entries:type_name -> meshmon.v1.SyncEntry
+	9, // 8: meshmon.v1.SyncResponse.entries:type_name -> meshmon.v1.SyncEntry
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_meshmon_proto_init() }
