@@ -48,6 +48,8 @@ type EngineConfig struct {
 	SuspectAfter time.Duration
 	// Version is announced in heartbeats.
 	Version string
+	// Reachability ("public" or "private") is announced in heartbeats.
+	Reachability string
 	// BootID orders this process's messages after those of earlier runs (process start, unix ms).
 	BootID uint64
 	// Now is the clock. Default time.Now.
@@ -367,7 +369,7 @@ func (s *engineState) heartbeat(state pb.State) *pb.Envelope {
 	return &pb.Envelope{
 		Header: s.header(p2p.KindHeartbeat),
 		Body: &pb.Envelope_Heartbeat{Heartbeat: &pb.Heartbeat{
-			State: state, Version: s.e.cfg.Version, Clusters: s.clusters,
+			State: state, Version: s.e.cfg.Version, Clusters: s.clusters, Reachability: s.e.cfg.Reachability,
 			HeartbeatMs:    uint32(s.e.cfg.Heartbeat.Milliseconds()),
 			SuspectAfterMs: uint32(s.e.cfg.SuspectAfter.Milliseconds()),
 		}},
@@ -640,11 +642,13 @@ func (s *engineState) buildView(now time.Time, verdicts map[string]Verdict) *Net
 		}
 		if m.NodeID == s.e.cfg.Self {
 			n.Version = s.e.cfg.Version
+			n.Reachability = s.e.cfg.Reachability
 			n.LastHeardMs = 0
 			n.BootID = s.e.cfg.BootID
 		} else {
 			if hb := s.heartbeat0[m.NodeID]; hb != nil {
 				n.Version = hb.GetVersion()
+				n.Reachability = hb.GetReachability()
 			}
 			if t := s.lastHeard[m.NodeID]; !t.IsZero() {
 				n.LastHeardMs = max(now.Sub(t).Milliseconds(), 0)

@@ -64,6 +64,9 @@ type NodeView struct {
 	KeyMissing string `json:"key_missing,omitempty"`
 	// LastHeardMs is how long ago this node admitted the member's heartbeat (-1: never).
 	LastHeardMs int64 `json:"last_heard_ms"`
+	// Reachability is how the member says it is reached: "public" (dialled
+	// directly) or "private" (behind NAT, through relays); empty: unknown.
+	Reachability string `json:"reachability,omitempty"`
 	// BootID is the member's current boot (process start, unix ms).
 	BootID uint64 `json:"boot_id,omitempty"`
 	// Observers is what each live observer says of the member.

@@ -148,7 +148,10 @@ func New(opts Options) (*Node, error) {
 	}
 	// One registry for our metrics and libp2p's own, never the global one.
 	reg := prometheus.NewRegistry()
-	n.host, err = p2p.NewHost(p2p.HostConfig{Key: key, Listen: listen, Announce: announce, Logger: log, Gater: opts.Gater, Registerer: reg})
+	reach := reachabilityOf(cfg)
+	log.Info("p2p reachability", "reachability", string(reach))
+	n.host, err = p2p.NewHost(p2p.HostConfig{Key: key, Listen: listen, Announce: announce, Logger: log,
+		Gater: opts.Gater, Registerer: reg, Reachability: reach})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +214,8 @@ func (n *Node) webDeps(metricsHandler http.Handler) web.Deps {
 		Version: n.opts.Version,
 		P2P: func() p2p.P2PInfo {
 			bw := n.host.Bandwidth()
-			return p2p.P2PInfo{PeerID: n.host.ID().String(), Addrs: n.host.Addrs(), Bandwidth: &bw}
+			return p2p.P2PInfo{PeerID: n.host.ID().String(), Addrs: n.host.Addrs(), Bandwidth: &bw,
+				Reachability: string(n.host.Reachability()), RelayService: n.host.RelayService()}
 		},
 		View:   n.View,
 		Events: n.events,

@@ -127,6 +127,11 @@ func (n *Node) apply(cfg *configsync.Config) {
 		n.mu.Unlock()
 	}
 	n.noteConfig(old, cfg)
+	if r := reachabilityOf(cfg); r != n.host.Reachability() {
+		msg := fmt.Sprintf("p2p reachability is now %s by config (was %s): restart the node to apply it", r, n.host.Reachability())
+		n.events.Add(health.Event{Kind: "config", Severity: health.SeverityWarning, Message: msg})
+		n.log.Warn(msg)
+	}
 	n.mu.Lock()
 	n.cfg = cfg
 	if len(failed) > 0 {

@@ -36,6 +36,7 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 		Heartbeat:    time.Duration(nw.Config.Timing.Heartbeat),
 		SuspectAfter: time.Duration(nw.Config.Timing.SuspectAfter),
 		Version:      n.opts.Version,
+		Reachability: string(n.host.Reachability()),
 		BootID:       n.boot,
 		Logger:       n.log,
 		Events:       n.events,

@@ -37,21 +37,28 @@ type P2PInfo struct {
 	// Bandwidth is the node's libp2p traffic so far (absent when fetched from
 	// an older node).
 	Bandwidth *Bandwidth `json:"bandwidth,omitempty"`
+	// Reachability is "public" (members dial it) or "private" (behind NAT,
+	// reached through relays); empty from an older node.
+	Reachability string `json:"reachability,omitempty"`
+	// RelayService tells whether the node relays for members.
+	RelayService bool `json:"relay_service"`
 }
 
 type dialState struct {
-	node      string
-	connected bool
-	next      time.Time
-	backoff   time.Duration
-	dialing   bool
-	stopPing  context.CancelFunc
+	node     string
+	link     Link
+	next     time.Time
+	backoff  time.Duration
+	dialing  bool
+	stopPing context.CancelFunc
 }
 
 type dialResult struct {
-	p    peer.ID
-	err  error
-	fast bool
+	p   peer.ID
+	err error
+	// evidence: the failed dial was a fast redial by addresses this node
+	// can trust, so the failure is evidence of a crash or a cut link.
+	evidence bool
 }
 
 // dialLoop keeps a connection to every member: it dials members that are not
@@ -76,19 +83,25 @@ func (n *Network) dialLoop() {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			err := n.dial(p, st.node, fast)
+			evidence, err := n.dial(p, st.node, fast)
 			select {
-			case results <- dialResult{p, err, fast}:
+			case results <- dialResult{p, err, evidence}:
 			case <-n.ctx.Done():
 			}
 		}()
 	}
 	update := func(p peer.ID, st *dialState) {
 		l := n.linkOf(p)
-		if l.Connected == st.connected {
+		if l == st.link {
 			return
 		}
-		st.connected = l.Connected
+		was := st.link.Connected
+		st.link = l
+		if l.Connected && was {
+			// Relayed became direct (hole punching) or the other way round.
+			n.handler.HandleLink(st.node, l)
+			return
+		}
 		if l.Connected {
 			st.backoff = 0
 			ctx, cancel := context.WithCancel(n.ctx)
@@ -129,7 +142,7 @@ func (n *Network) dialLoop() {
 				states[p] = st
 			}
 			update(p, st)
-			if !st.connected && !st.dialing && !now.Before(st.next) {
+			if !st.link.Connected && !st.dialing && !now.Before(st.next) {
 				startDial(p, st, false)
 			}
 		}
@@ -159,7 +172,7 @@ func (n *Network) dialLoop() {
 				update(r.p, st)
 				continue
 			}
-			if r.fast {
+			if r.evidence {
 				n.handler.HandleLink(st.node, Link{DialFailed: true})
 			}
 			st.backoff = min(max(2*st.backoff, minRedial), maxRedial)
@@ -173,9 +186,11 @@ func (n *Network) dialLoop() {
 // refused: its process is gone.
 var errRefused = errors.New("every tcp address refused the connection")
 
-// dial connects to member p, first with known addresses, then with addresses
-// fetched from its URL.
-func (n *Network) dial(p peer.ID, node string, fast bool) error {
+// dial connects to member p: first with known addresses, then with addresses
+// fetched from its URL, or, for a member without one (behind NAT), through
+// the relays among connected members. evidence tells whether a failure
+// counts as fast crash evidence (see dialResult).
+func (n *Network) dial(p peer.ID, node string, fast bool) (evidence bool, err error) {
 	timeout := dialTimeout
 	if fast {
 		timeout = fastRedialTimeout
@@ -194,32 +209,37 @@ func (n *Network) dial(p peer.ID, node string, fast bool) error {
 			h.Peerstore().AddAddr(p, a, peerstore.PermanentAddrTTL)
 		}
 	}
-	if fast && tcpRefused(ctx, h.Peerstore().Addrs(p)) {
-		return errRefused
+	hasURL := ep.URL != "" && !strings.EqualFold(ep.URL, "replace_me")
+	// A member reached by its url or configured addresses is dialled on
+	// addresses this node trusts. A member behind NAT is known by what it
+	// told us over a relay, e.g. its LAN address, which may belong to
+	// another machine here: its refusal proves nothing.
+	direct := hasURL || len(ep.Addrs) > 0
+	if fast && direct && tcpRefused(ctx, h.Peerstore().Addrs(p)) {
+		return true, errRefused
 	}
-	var err error
 	if len(h.Peerstore().Addrs(p)) > 0 {
 		if err = h.Connect(ctx, peer.AddrInfo{ID: p}); err == nil {
-			return nil
+			return false, nil
 		}
-		if fast {
+		if fast && direct {
 			// After a disconnect the known addresses are the right ones; a
 			// refused redial is the crash evidence we want, fast.
-			return err
+			return true, err
 		}
 	}
-	if ep.URL == "" || strings.EqualFold(ep.URL, "replace_me") {
-		if err == nil {
-			err = fmt.Errorf("no known addresses and no url")
+	if !hasURL {
+		if rerr := n.dialRelayed(ctx, p); rerr != nil {
+			return false, errors.Join(err, rerr)
 		}
-		return err
+		return false, nil
 	}
 	info, ferr := FetchP2PInfo(ctx, n.client, ep.URL)
 	if ferr != nil {
-		return fmt.Errorf("bootstrap %s: %w", ep.URL, ferr)
+		return false, fmt.Errorf("bootstrap %s: %w", ep.URL, ferr)
 	}
 	if info.PeerID != p.String() {
-		return fmt.Errorf("bootstrap %s: peer_id %s does not match the member's key (%s)", ep.URL, info.PeerID, p)
+		return false, fmt.Errorf("bootstrap %s: peer_id %s does not match the member's key (%s)", ep.URL, info.PeerID, p)
 	}
 	for _, s := range info.Addrs {
 		if a, err := ma.NewMultiaddr(s); err == nil {
@@ -229,7 +249,24 @@ func (n *Network) dial(p peer.ID, node string, fast bool) error {
 	if sw, ok := h.Network().(*swarm.Swarm); ok {
 		sw.Backoff().Clear(p)
 	}
-	return h.Connect(ctx, peer.AddrInfo{ID: p})
+	return false, h.Connect(ctx, peer.AddrInfo{ID: p})
+}
+
+// dialRelayed connects to member p through the relays among connected
+// members; p is reachable that way once it holds a reservation there.
+func (n *Network) dialRelayed(ctx context.Context, p peer.ID) error {
+	addrs := n.host.circuitAddrs(p)
+	if len(addrs) == 0 {
+		return errors.New("no url, no known address and no relay connected")
+	}
+	if sw, ok := n.host.h.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(p)
+	}
+	ctx = allowLimited(ctx, "meshmon: reach a member behind NAT")
+	if err := n.host.h.Connect(ctx, peer.AddrInfo{ID: p, Addrs: addrs}); err != nil {
+		return fmt.Errorf("through %d relay(s): %w", len(addrs), err)
+	}
+	return nil
 }
 
 // FetchP2PInfo GETs <base>/api/p2p.
@@ -258,7 +295,7 @@ func FetchP2PInfo(ctx context.Context, c *http.Client, base string) (P2PInfo, er
 func (n *Network) pingLoop(ctx context.Context, p peer.ID, node string) {
 	defer n.wg.Done()
 	for ctx.Err() == nil {
-		pctx, cancel := context.WithCancel(ctx)
+		pctx, cancel := context.WithCancel(allowLimited(ctx, "meshmon: ping a member behind NAT"))
 		results := ping.Ping(pctx, n.host.h, p)
 		t := time.NewTimer(0)
 		for ok := true; ok; {

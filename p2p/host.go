@@ -38,15 +38,19 @@ type HostConfig struct {
 	Gater connmgr.ConnectionGater
 	// Registerer, when set, receives libp2p's own metrics.
 	Registerer prometheus.Registerer
+	// Reachability says whether members can dial this host (public, the
+	// default) or it is behind NAT (private): see natOptions.
+	Reachability Reachability
 }
 
 // Host is a libp2p host with meshmon's GossipSub router and the networks
 // joined on it. Close it to leave every network and stop the host.
 type Host struct {
-	h   host.Host
-	bw  *metrics.BandwidthCounter
-	ps  *pubsub.PubSub
-	log *slog.Logger
+	h     host.Host
+	bw    *metrics.BandwidthCounter
+	ps    *pubsub.PubSub
+	log   *slog.Logger
+	reach Reachability
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -56,6 +60,8 @@ type Host struct {
 	mu       sync.Mutex
 	networks map[string]*Network // by network ID
 	closed   bool
+	// reservations are the relay slots a private host holds, by relay.
+	reservations map[peer.ID]reservation
 }
 
 // gossipParams tunes GossipSub for small meshes where every member is
@@ -99,7 +105,17 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
 	}
+	if cfg.Reachability == "" {
+		cfg.Reachability = ReachabilityPublic
+	}
 	bw := metrics.NewBandwidthCounter()
+	ctx, cancel := context.WithCancel(context.Background())
+	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{}}
+	nat, err := hh.natOptions(cfg.Reachability)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	opts := []libp2p.Option{
 		libp2p.Identity(priv),
 		libp2p.ListenAddrStrings(cfg.Listen...),
@@ -108,9 +124,8 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		libp2p.Ping(true),
 		libp2p.BandwidthReporter(bw),
 	}
-	if len(announce) > 0 {
-		opts = append(opts, libp2p.AddrsFactory(func([]ma.Multiaddr) []ma.Multiaddr { return announce }))
-	}
+	opts = append(opts, nat...)
+	opts = append(opts, libp2p.AddrsFactory(hh.addrsFactory(announce)))
 	if cfg.Gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(cfg.Gater))
 	}
@@ -121,10 +136,10 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("libp2p host: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	hh := &Host{h: h, bw: bw, log: cfg.Logger, ctx: ctx, cancel: cancel, networks: map[string]*Network{}}
+	hh.h = h
 	ps, err := pubsub.NewGossipSub(ctx, h,
 		pubsub.WithGossipSubParams(gossipParams()),
 		pubsub.WithFloodPublish(true),
@@ -142,9 +157,16 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	hh.ps = ps
 	h.SetStreamHandler(SyncProtocol, hh.handleSync)
 	h.Network().Notify(&network.NotifyBundle{
-		ConnectedF:    func(_ network.Network, c network.Conn) { hh.connectivity(c.RemotePeer()) },
-		DisconnectedF: func(_ network.Network, c network.Conn) { hh.connectivity(c.RemotePeer()) },
+		ConnectedF: func(_ network.Network, c network.Conn) { hh.connectivity(c.RemotePeer()) },
+		DisconnectedF: func(_ network.Network, c network.Conn) {
+			hh.forgetReservation(c.RemotePeer())
+			hh.connectivity(c.RemotePeer())
+		},
 	})
+	if cfg.Reachability == ReachabilityPrivate {
+		hh.wg.Add(1)
+		go hh.reserveLoop()
+	}
 	return hh, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/meshmon/meshmon/p2p/pb"
@@ -383,7 +384,7 @@ func (n *Network) linkOf(p peer.ID) Link {
 	conns := n.host.h.Network().ConnsToPeer(p)
 	l := Link{Connected: len(conns) > 0, Relayed: len(conns) > 0}
 	for _, c := range conns {
-		if !c.Stat().Limited {
+		if _, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_CIRCUIT); err != nil && !c.Stat().Limited {
 			l.Relayed = false
 		}
 	}

@@ -20,6 +20,7 @@ type recorder struct {
 	mu    sync.Mutex
 	msgs  []Message
 	links map[string]Link
+	rtts  map[string]time.Duration
 }
 
 func (r *recorder) HandleMessage(m Message) {
@@ -37,7 +38,21 @@ func (r *recorder) HandleLink(node string, l Link) {
 	r.links[node] = l
 }
 
-func (r *recorder) HandleRTT(string, time.Duration) {}
+func (r *recorder) HandleRTT(node string, rtt time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rtts == nil {
+		r.rtts = map[string]time.Duration{}
+	}
+	r.rtts[node] = rtt
+}
+
+// link returns the latest link change reported for node and its latest RTT.
+func (r *recorder) link(node string) (Link, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.links[node], r.rtts[node]
+}
 
 // find returns the first message from node matching pred.
 func (r *recorder) find(node string, pred func(Message) bool) (Message, bool) {
@@ -93,7 +108,13 @@ func newKeys(t *testing.T, names ...string) map[string]*testNode {
 // start starts n's host and joins network "net" whose members are given.
 func (n *testNode) start(t *testing.T, members map[string]*testNode) {
 	t.Helper()
-	h, err := NewHost(HostConfig{Key: n.key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.DiscardHandler)})
+	n.startWith(t, members, ReachabilityPublic, nil)
+}
+
+// startWith is start with a reachability and the members' endpoints.
+func (n *testNode) startWith(t *testing.T, members map[string]*testNode, r Reachability, eps map[string]Endpoint) {
+	t.Helper()
+	h, err := NewHost(HostConfig{Key: n.key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.DiscardHandler), Reachability: r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +123,7 @@ func (n *testNode) start(t *testing.T, members map[string]*testNode) {
 	for name, m := range members {
 		byNode[name] = m.id
 	}
-	nw, err := h.Join(NetworkConfig{ID: "net", Self: n.name, Members: NewMembers(byNode), Handler: n.rec})
+	nw, err := h.Join(NetworkConfig{ID: "net", Self: n.name, Members: NewMembers(byNode), Handler: n.rec, Endpoints: eps})
 	if err != nil {
 		t.Fatal(err)
 	}

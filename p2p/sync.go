@@ -111,7 +111,7 @@ func (n *Network) syncLoop(events *pubsub.TopicEventHandler) {
 func (n *Network) requestSync(p peer.ID) error {
 	ctx, cancel := context.WithTimeout(n.ctx, syncTimeout)
 	defer cancel()
-	s, err := n.host.h.NewStream(ctx, p, SyncProtocol)
+	s, err := n.host.h.NewStream(allowLimited(ctx, "meshmon: sync"), p, SyncProtocol)
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}

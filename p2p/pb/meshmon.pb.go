@@ -221,8 +221,11 @@ type Heartbeat struct {
 	// members can warn when their copies of config.yml disagree (0: unknown).
 	HeartbeatMs    uint32 `protobuf:"varint,5,opt,name=heartbeat_ms,json=heartbeatMs,proto3" json:"heartbeat_ms,omitempty"`
 	SuspectAfterMs uint32 `protobuf:"varint,6,opt,name=suspect_after_ms,json=suspectAfterMs,proto3" json:"suspect_after_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// reachability is how the author is reached: "public" (dialled directly)
+	// or "private" (behind NAT, through relays); empty: unknown.
+	Reachability  string `protobuf:"bytes,7,opt,name=reachability,proto3" json:"reachability,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Heartbeat) Reset() {
@@ -295,6 +298,13 @@ func (x *Heartbeat) GetSuspectAfterMs() uint32 {
 		return x.SuspectAfterMs
 	}
 	return 0
+}
+
+func (x *Heartbeat) GetReachability() string {
+	if x != nil {
+		return x.Reachability
+	}
+	return ""
 }
 
 // PeerObservation is what the author observes of one other member.
@@ -768,14 +778,15 @@ const file_meshmon_proto_rawDesc = "" +
 	"\aboot_id\x18\x03 \x01(\x04R\x06bootId\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12 \n" +
 	"\fsent_unix_ms\x18\x05 \x01(\x03R\n" +
-	"sentUnixMs\"\xcd\x01\n" +
+	"sentUnixMs\"\xf1\x01\n" +
 	"\tHeartbeat\x12'\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x11.meshmon.v1.StateR\x05state\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1a\n" +
 	"\bclusters\x18\x03 \x03(\fR\bclusters\x12\x14\n" +
 	"\x05addrs\x18\x04 \x03(\tR\x05addrs\x12!\n" +
 	"\fheartbeat_ms\x18\x05 \x01(\rR\vheartbeatMs\x12(\n" +
-	"\x10suspect_after_ms\x18\x06 \x01(\rR\x0esuspectAfterMs\"\x98\x02\n" +
+	"\x10suspect_after_ms\x18\x06 \x01(\rR\x0esuspectAfterMs\x12\"\n" +
+	"\freachability\x18\a \x01(\tR\freachability\"\x98\x02\n" +
 	"\x0fPeerObservation\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12<\n" +
 	"\freachability\x18\x02 \x01(\x0e2\x18.meshmon.v1.ReachabilityR\freachability\x12\x15\n" +

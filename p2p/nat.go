@@ -1,0 +1,146 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Reachability is whether other nodes can dial this host.
+type Reachability string
+
+// Reachability values. Small meshes have too few observers for AutoNAT to
+// trust a public address (libp2p wants 4), so reachability comes from config.
+const (
+	// ReachabilityPublic: members dial this host directly; it runs a
+	// circuit-relay v2 service for members and answers AutoNAT dial-backs.
+	ReachabilityPublic Reachability = "public"
+	// ReachabilityPrivate: behind NAT; this host dials out, reserves relay
+	// slots on public members and is reached through them (and directly
+	// once DCUtR hole punching succeeds).
+	ReachabilityPrivate Reachability = "private"
+)
+
+// hopProtocol is the circuit-relay v2 protocol a relay speaks.
+const hopProtocol = "/libp2p/circuit/relay/0.2.0/hop"
+
+// Relay limits. libp2p's defaults (2 min, 128 KiB per relayed connection)
+// suit public relays for strangers; ours serve members only, whose relayed
+// traffic is a ping a second and the occasional sync. A relayed connection
+// that reaches a limit is closed and redialled.
+const (
+	relayLimitDuration = time.Hour
+	relayLimitData     = 8 << 20
+)
+
+// natOptions are the libp2p options for reachability r: a public host runs a
+// relay service restricted to members and the AutoNAT service; a private one
+// reserves slots on the relays among connected members (reserveLoop). Both
+// hole-punch (DCUtR).
+func (h *Host) natOptions(r Reachability) ([]libp2p.Option, error) {
+	opts := []libp2p.Option{libp2p.EnableHolePunching()}
+	switch r {
+	case ReachabilityPublic:
+		res := relayv2.DefaultResources()
+		res.Limit = &relayv2.RelayLimit{Duration: relayLimitDuration, Data: relayLimitData}
+		opts = append(opts,
+			libp2p.ForceReachabilityPublic(),
+			libp2p.EnableNATService(),
+			libp2p.EnableRelayService(relayv2.WithResources(res), relayv2.WithACL(memberACL{h})),
+		)
+	case ReachabilityPrivate:
+		// Relay slots are reserved by reserveLoop.
+		opts = append(opts, libp2p.ForceReachabilityPrivate())
+	default:
+		return nil, fmt.Errorf("p2p: reachability %q: want %q or %q", r, ReachabilityPublic, ReachabilityPrivate)
+	}
+	return opts, nil
+}
+
+// memberACL lets only members of a joined network reserve a slot on this
+// relay or open circuits through it.
+type memberACL struct{ h *Host }
+
+func (a memberACL) AllowReserve(p peer.ID, _ ma.Multiaddr) bool { return a.h.isMember(p) }
+
+func (a memberACL) AllowConnect(src peer.ID, _ ma.Multiaddr, dest peer.ID) bool {
+	return a.h.isMember(src) && a.h.isMember(dest)
+}
+
+// isMember tells whether p is a member of any joined network.
+func (h *Host) isMember(p peer.ID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, n := range h.networks {
+		if _, ok := n.validator.Members().NodeID(p); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// relays returns the connected members that run a relay service.
+func (h *Host) relays() []peer.ID {
+	var out []peer.ID
+	for _, p := range h.h.Network().Peers() {
+		if p == h.ID() || !h.isMember(p) {
+			continue
+		}
+		if ok, _ := h.h.Peerstore().SupportsProtocols(p, hopProtocol); len(ok) == 0 {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// circuitAddrs are addresses of member p through every connected relay, on
+// the address this host is connected to the relay by.
+func (h *Host) circuitAddrs(p peer.ID) []ma.Multiaddr {
+	var out []ma.Multiaddr
+	for _, r := range h.relays() {
+		if r == p {
+			continue
+		}
+		for _, c := range h.h.Network().ConnsToPeer(r) {
+			if c.Stat().Limited {
+				continue
+			}
+			tail, err := ma.NewMultiaddr("/p2p/" + r.String() + "/p2p-circuit")
+			if err == nil {
+				out = append(out, c.RemoteMultiaddr().Encapsulate(tail))
+			}
+			break
+		}
+	}
+	return out
+}
+
+// Reachability is this host's configured reachability.
+func (h *Host) Reachability() Reachability { return h.reach }
+
+// RelayService tells whether this host offers a relay service to members.
+func (h *Host) RelayService() bool { return h.reach == ReachabilityPublic }
+
+// allowLimited lets a stream of ours use a relayed (limited) connection: a
+// ping or sync over a relay is what a member behind NAT is reached by.
+func allowLimited(ctx context.Context, why string) context.Context {
+	return network.WithAllowLimitedConn(ctx, why)
+}
+
+// addrsFactory is what peers are told: the announce addresses if set, else
+// the listen addresses, plus this host's relay addresses.
+func (h *Host) addrsFactory(announce []ma.Multiaddr) func([]ma.Multiaddr) []ma.Multiaddr {
+	return func(addrs []ma.Multiaddr) []ma.Multiaddr {
+		if len(announce) > 0 {
+			addrs = append([]ma.Multiaddr(nil), announce...)
+		}
+		return append(addrs, h.relayAddrs()...)
+	}
+}

@@ -1,0 +1,88 @@
+package p2p
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNATedMembersMeetThroughARelay: two private members that only know a
+// public member's address reserve relay slots on it, reach each other through
+// it (a relayed link with a ping RTT: pings need an allow-limited context),
+// and their gossip, which GossipSub never sends over a relayed connection,
+// flows through the public member. A non-member gets no reservation.
+func TestNATedMembersMeetThroughARelay(t *testing.T) {
+	nodes := newKeys(t, "p", "a", "b")
+	p, a, b := nodes["p"], nodes["a"], nodes["b"]
+	p.startWith(t, nodes, ReachabilityPublic, nil)
+	var paddrs []string
+	for _, ad := range p.host.Libp2p().Addrs() {
+		paddrs = append(paddrs, ad.String())
+	}
+	eps := map[string]Endpoint{"p": {Addrs: paddrs}}
+	a.startWith(t, nodes, ReachabilityPrivate, eps)
+	b.startWith(t, nodes, ReachabilityPrivate, eps)
+	if !p.host.RelayService() || a.host.RelayService() {
+		t.Fatalf("relay service: public %v, private %v; want true, false", p.host.RelayService(), a.host.RelayService())
+	}
+
+	// Each private member holds a reservation on p and announces its
+	// address through p.
+	for _, n := range []*testNode{a, b} {
+		waitFor(t, 60*time.Second, n.name+" to hold a reservation on p and announce it", func() bool {
+			if !slices.Equal(n.host.Relays(), []string{p.id.String()}) {
+				return false
+			}
+			for _, ad := range n.host.Addrs() {
+				if strings.HasSuffix(ad, "/p2p/"+p.id.String()+"/p2p-circuit") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	if len(p.host.Relays()) != 0 {
+		t.Errorf("public p holds reservations %v", p.host.Relays())
+	}
+	waitFor(t, 60*time.Second, "a relayed link between a and b with an RTT both ways", func() bool {
+		la, ra := a.rec.link("b")
+		lb, rb := b.rec.link("a")
+		return la.Connected && la.Relayed && ra > 0 && lb.Connected && lb.Relayed && rb > 0
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.net.Publish(ctx, heartbeat("net", "a", 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "b to get a's heartbeat through p", func() bool {
+		_, ok := b.rec.find("a", nil)
+		return ok
+	})
+	if l, _ := p.rec.link("a"); !l.Connected || l.Relayed {
+		t.Errorf("p's link to a = %+v; want direct", l)
+	}
+}
+
+// TestRelayACLAdmitsMembersOnly: the relay service's filter lets members of
+// a joined network reserve and connect, nobody else.
+func TestRelayACLAdmitsMembersOnly(t *testing.T) {
+	nodes := newKeys(t, "p", "a")
+	outsider := newKeys(t, "x")["x"]
+	nodes["p"].start(t, nodes)
+	acl := memberACL{nodes["p"].host}
+	if !acl.AllowReserve(nodes["a"].id, nil) {
+		t.Error("member a may not reserve")
+	}
+	if acl.AllowReserve(outsider.id, nil) {
+		t.Error("outsider may reserve")
+	}
+	if acl.AllowConnect(outsider.id, nil, nodes["a"].id) || acl.AllowConnect(nodes["a"].id, nil, outsider.id) {
+		t.Error("a circuit with an outsider is allowed")
+	}
+	if !acl.AllowConnect(nodes["a"].id, nil, nodes["p"].id) {
+		t.Error("a circuit between members is refused")
+	}
+}

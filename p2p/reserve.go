@@ -1,0 +1,117 @@
+package p2p
+
+import (
+	"context"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Relay reservations of a private host. libp2p's autorelay would do this,
+// but it announces (and waits for) relays with public IP addresses only and
+// starts slowly; members are few and known, so a private host simply holds a
+// reservation on every connected member that runs a relay, renews it before
+// it expires, and takes it again after a reconnect (a relay forgets the
+// reservations of peers that disconnect).
+const (
+	reserveEvery  = 2 * time.Second
+	renewBefore   = 10 * time.Minute
+	reserveTimout = 10 * time.Second
+)
+
+// reservation is one relay slot this host holds.
+type reservation struct {
+	expires time.Time
+	// via is the relay's address this host is connected to it by.
+	via ma.Multiaddr
+}
+
+// reserveLoop keeps reservations on the relays among connected members.
+func (h *Host) reserveLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(reserveEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+			h.reserveAll()
+		}
+	}
+}
+
+func (h *Host) reserveAll() {
+	now := time.Now()
+	for _, r := range h.relays() {
+		h.mu.Lock()
+		res, ok := h.reservations[r]
+		h.mu.Unlock()
+		if ok && res.expires.Sub(now) > renewBefore {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(h.ctx, reserveTimout)
+		got, err := client.Reserve(ctx, h.h, peer.AddrInfo{ID: r})
+		cancel()
+		if err != nil {
+			h.log.Debug("relay reservation failed", "relay", r.String(), "err", err)
+			continue
+		}
+		var via ma.Multiaddr
+		for _, c := range h.h.Network().ConnsToPeer(r) {
+			if !c.Stat().Limited {
+				via = c.RemoteMultiaddr()
+				break
+			}
+		}
+		h.mu.Lock()
+		_, had := h.reservations[r]
+		h.reservations[r] = reservation{expires: got.Expiration, via: via}
+		h.mu.Unlock()
+		if !had {
+			h.log.Info("holding a relay reservation: members behind NAT reach this node through it", "relay", r.String(), "expires", got.Expiration)
+		}
+	}
+}
+
+// forgetReservation drops the reservation on p once this host is no longer
+// connected to it: the relay dropped it too.
+func (h *Host) forgetReservation(p peer.ID) {
+	if isConnected(h, p) {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.reservations, p)
+}
+
+// Relays returns the peer IDs of the relays this host holds a reservation on.
+func (h *Host) Relays() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.reservations))
+	for p := range h.reservations {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+// relayAddrs are this host's addresses through the relays it holds a
+// reservation on: <relay address>/p2p/<relay>/p2p-circuit.
+func (h *Host) relayAddrs() []ma.Multiaddr {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []ma.Multiaddr
+	for p, r := range h.reservations {
+		if r.via == nil {
+			continue
+		}
+		tail, err := ma.NewMultiaddr("/p2p/" + p.String() + "/p2p-circuit")
+		if err == nil {
+			out = append(out, r.via.Encapsulate(tail))
+		}
+	}
+	return out
+}
