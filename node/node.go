@@ -215,7 +215,7 @@ func (n *Node) webDeps(metricsHandler http.Handler) web.Deps {
 		P2P: func() p2p.P2PInfo {
 			bw := n.host.Bandwidth()
 			return p2p.P2PInfo{PeerID: n.host.ID().String(), Addrs: n.host.Addrs(), Bandwidth: &bw,
-				Reachability: string(n.host.Reachability()), RelayService: n.host.RelayService()}
+				Reachability: string(n.host.Reachability()), RelayService: n.host.RelayService(), Relays: n.host.Relays()}
 		},
 		View:   n.View,
 		Events: n.events,

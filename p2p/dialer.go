@@ -42,6 +42,9 @@ type P2PInfo struct {
 	Reachability string `json:"reachability,omitempty"`
 	// RelayService tells whether the node relays for members.
 	RelayService bool `json:"relay_service"`
+	// Relays are the peer IDs of the relays a private node holds a
+	// reservation on (members behind NAT reach it through them).
+	Relays []string `json:"relays,omitempty"`
 }
 
 type dialState struct {

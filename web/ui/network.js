@@ -118,6 +118,9 @@ function nodeDetail(nv, n, st) {
         n.confirmed ? ' (confirmed)' : ' (not confirmed: fewer than 2 observers)'),
       kv('Peer ID', n.peer_id ? h('code', { class: 'wrap', title: n.peer_id }, n.peer_id) : h('span', { class: 'muted' }, 'unknown')),
       n.url ? kv('URL', h('a', { href: n.url, rel: 'noopener' }, n.url)) : kv('URL', h('span', { class: 'muted' }, 'none (behind NAT: it dials out)')),
+      kv('Reachability', n.reachability === 'public' ? 'public (members dial it; it relays for members behind NAT)'
+        : n.reachability === 'private' ? 'private (behind NAT: reached through relays, or directly after hole punching)'
+          : h('span', { class: 'muted' }, 'unknown')),
       kv('Relay / NAT', relayInfo),
       kv('Last heard', n.node_id === nv.self ? 'now (this node)' : n.last_heard_ms >= 0 ? fmtAgo(n.last_heard_ms) + ' ago' : 'never'),
       boot ? kv('Running since', boot.toLocaleString()) : null,
