@@ -401,7 +401,12 @@ func (c *cluster) dump() {
 		if body, err := n.getRaw("/api/p2p"); err != nil {
 			fmt.Fprintf(&b, "/api/p2p: %v\n", err)
 		} else {
-			fmt.Fprintf(&b, "/api/p2p: %s\n", strings.TrimSpace(string(body)))
+			var compact bytes.Buffer
+			if json.Compact(&compact, body) != nil {
+				compact.Reset()
+				compact.Write(bytes.TrimSpace(body))
+			}
+			fmt.Fprintf(&b, "/api/p2p: %s\n", compact.String())
 		}
 		if v, err := n.view(); err != nil {
 			fmt.Fprintf(&b, "/api/networks/%s: %v\n", networkID, err)
