@@ -16,6 +16,7 @@ func demoCommand() *cli.Command {
 				Usage: "HTTP address of the first node (the others take free loopback ports)"},
 			&cli.StringFlag{Name: "log-level", Value: "WARN", EnvVars: []string{"LOG_LEVEL"}, Usage: "log level of the nodes"},
 		},
+		Before: stepDownBefore,
 		Action: func(c *cli.Context) error {
 			log, err := newLogger(c.App.ErrWriter, c.String("log-level"))
 			if err != nil {

@@ -20,6 +20,7 @@ func initCommand() *cli.Command {
 			&cli.StringFlag{Name: "git-ref",
 				Usage: "branch or tag of --git-repo to follow (default: the repository's default branch)"},
 		),
+		Before: stepDownBefore,
 		Action: func(c *cli.Context) error {
 			return node.Init(node.InitOptions{
 				ConfigDir:  c.String("config-dir"),

@@ -13,9 +13,10 @@ func keysCommand() *cli.Command {
 		Name:  "keys",
 		Usage: "manage this node's key",
 		Subcommands: []*cli.Command{{
-			Name:  "show",
-			Usage: "print this node's peer ID and public key PEM (creating the key on first use)",
-			Flags: configFlags(),
+			Name:   "show",
+			Usage:  "print this node's peer ID and public key PEM (creating the key on first use)",
+			Flags:  configFlags(),
+			Before: stepDownBefore,
 			Action: func(c *cli.Context) error {
 				k, err := node.ShowKey(c.String("config-dir"))
 				if err != nil {

@@ -33,6 +33,10 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Before anything else: leave root (stepdown.go).
+	if err := stepDown(log, c.String("config-dir"), c.String("config-file")); err != nil {
+		return err
+	}
 	n, err := node.New(node.Options{
 		ConfigDir:   c.String("config-dir"),
 		ConfigFile:  c.String("config-file"),
@@ -44,7 +48,12 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return n.Run(c.Context)
+	err = n.Run(c.Context)
+	if err == nil && c.Context.Err() != nil {
+		// Run sent every network a leaving heartbeat before it returned.
+		log.Info("left every network on the stop signal")
+	}
+	return err
 }
 
 // nonEmpty drops empty entries, so an empty MESHMON_P2P_ANNOUNCE= (as a

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+// keepRoot makes the meshmon processes a test starts through nodetest stay
+// root when the test runs as root (in CI): those tests are about the
+// network, and nodetest's temp dirs (mode 0700) are closed to the uid a node
+// would step down to. The stepdown tests set their children's environment.
+func keepRoot(t *testing.T) { t.Setenv(runAsRootEnv, "1") }
+
+func TestRunAsRoot(t *testing.T) {
+	for _, tt := range []struct {
+		val     string
+		keep    bool
+		wantErr bool
+	}{
+		{"", false, false}, {"0", false, false}, {"false", false, false},
+		{"1", true, false}, {"true", true, false}, {" 1 ", true, false},
+		{"yes", false, true}, {"root", false, true},
+	} {
+		keep, err := runAsRoot(func(k string) string {
+			if k != runAsRootEnv {
+				t.Fatalf("read %s", k)
+			}
+			return tt.val
+		})
+		if keep != tt.keep || (err != nil) != tt.wantErr {
+			t.Errorf("%s=%q: keep %v err %v; want keep %v, error %v", runAsRootEnv, tt.val, keep, err, tt.keep, tt.wantErr)
+		}
+	}
+}
+
+func TestRootMapsTo(t *testing.T) {
+	for _, tt := range []struct {
+		uidMap string
+		out    uint64
+		ok     bool
+	}{
+		{"         0          0 4294967295\n", 0, true},                                      // no user namespace
+		{"         0       1000          1\n         1     100000      65536\n", 1000, true}, // rootless
+		{"         0     100000      65536\n", 100000, true},                                 // userns-remap
+		{"      1000       1000          1\n", 0, false},                                     // root unmapped
+		{"", 0, false},
+		{"garbage\n", 0, false},
+	} {
+		out, ok := rootMapsTo(tt.uidMap)
+		if out != tt.out || ok != tt.ok {
+			t.Errorf("rootMapsTo(%q) = %d, %v; want %d, %v", tt.uidMap, out, ok, tt.out, tt.ok)
+		}
+	}
+}
+
+func TestProcStatusIDs(t *testing.T) {
+	const status = "Name:\tmeshmon\nUid:\t1234\t1234\t1234\t1234\nGid:\t1234\t1234\t1234\t1234\nGroups:\t\nCapEff:\t0000000000000000\n"
+	if ids, ok := procStatusIDs(status, "Uid"); !ok || !slices.Equal(ids, []string{"1234", "1234", "1234", "1234"}) {
+		t.Errorf("Uid: %v %v", ids, ok)
+	}
+	if ids, ok := procStatusIDs(status, "Groups"); !ok || len(ids) != 0 {
+		t.Errorf("Groups: %v %v", ids, ok)
+	}
+	if _, ok := procStatusIDs(status, "Umask"); ok {
+		t.Errorf("found a missing field")
+	}
+}
