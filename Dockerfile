@@ -1,5 +1,5 @@
 # meshmon container image: FROM scratch, holding only the static binary, CA
-# roots, tzdata, /etc/passwd and /etc/group for the non-root user 10001, and
+# roots, tzdata, /etc/passwd and /etc/group for the user meshmon (10001), and
 # an empty /tmp. docs/docker.md explains it; two ways to build it:
 #
 #   Offline, from a binary built on this machine (no image is pulled at all;
@@ -23,9 +23,13 @@ ARG GO_VERSION=1.26.8
 FROM scratch AS runtime-base
 ENV PATH=/ \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
-# The node writes its key and scaffolded files into the mounted config dir:
-# run with --user "$(id -u):$(id -g)" to keep them owned by you (docs/docker.md).
-USER 10001:10001
+# No USER: the container starts as root, and meshmon steps down at once,
+# before it loads the config or writes a file: to the owner of /app/config
+# (a bind-mounted ./config: the host user who made it), or to meshmon 10001
+# when root owns the dir (it hands the dir to 10001 first). The rootless
+# Docker and Podman case, --user and MESHMON_RUN_AS_ROOT=1 are in
+# docs/docker.md, "Who owns the files (UID handling)". `meshmon healthcheck`,
+# the HEALTHCHECK below, only makes an HTTP request: it needs no step down.
 WORKDIR /app
 # VOLUME /app/config is declared by each final stage, after the COPYs that
 # fill it: the classic builder may discard what a step writes under a volume
@@ -49,6 +53,8 @@ LABEL org.opencontainers.image.title="meshmon" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${COMMIT}"
 COPY rootfs/ /
+# /app/config belongs to 10001, so without a bind mount (a volume made from
+# it) the node steps down to 10001 and has nothing to chown.
 COPY --chown=10001:10001 rootfs/app/ /app/
 COPY meshmon /meshmon
 VOLUME /app/config

@@ -243,15 +243,17 @@ func TestDockerCluster(t *testing.T) {
 		args := []string{"run", "-d", "--name", c.name, "--hostname", c.name, "--network", network,
 			"--label", label, "-e", "LOG_LEVEL=INFO",
 			"-p", "127.0.0.1::8000", "-v", dirs[i] + ":/app/config"}
-		// As root, node 1 runs as the image's own user (uid 10001) on a
-		// config dir handed to it with chown, as docs/docker.md says; the
-		// others run as the caller, the documented --user way.
-		if i == 0 && os.Getuid() == 0 {
+		// Node 1 runs without --user, as the quick start does: it starts
+		// as root and steps down to the owner of its config dir (as root,
+		// the test gives the dir to 10001, the image's user). The others
+		// run as the caller with --user.
+		switch {
+		case i > 0:
+			args = append(args, "--user", hostUser())
+		case os.Getuid() == 0:
 			if err := chownR(dirs[i], 10001, 10001); err != nil {
 				t.Fatal(err)
 			}
-		} else {
-			args = append(args, "--user", hostUser())
 		}
 		mustDocker(t, append(args, image)...)
 	}
@@ -357,13 +359,21 @@ func chownR(dir string, uid, gid int) error {
 
 // TestQuickStart runs the spec's Docker quick start as written (mkdir
 // config, the two-line nodeconf.yml, docker run -p 8000:8000 -v
-// ./config:/app/config), with the port published on 127.0.0.1 and chosen by
-// Docker, and the UID handling docs/docker.md prescribes.
+// ./config:/app/config meshmon:latest, no --user), with the port published
+// on 127.0.0.1 and chosen by Docker, then the other ways docs/docker.md
+// describes to choose who owns the files.
 func TestQuickStart(t *testing.T) {
 	// The quick start's nodeconf.yml, verbatim.
 	const nodeconf = "networks:\n  - directory: my-network\n    node_id: my-node\n"
 	clientVersion, _ := docker("", "version", "--format", "{{.Client.Version}}")
 	major, _ := strconv.Atoi(strings.SplitN(clientVersion, ".", 2)[0])
+
+	// The host user who made ./config: the caller, or, when the test runs
+	// as root (CI), a user with uid 1000 as on most desktops.
+	hostUID, hostGID := os.Getuid(), os.Getgid()
+	if hostUID == 0 {
+		hostUID, hostGID = 1000, 1000
+	}
 
 	// quickStart makes a fresh dir with config/nodeconf.yml owned by
 	// uid:gid and runs the quick start's docker run there with extra flags.
@@ -396,21 +406,22 @@ func TestQuickStart(t *testing.T) {
 		return c, cfg
 	}
 
-	t.Run("user", func(t *testing.T) {
-		// `--user $(id -u):$(id -g)`: the files belong to the host user
-		// who owns ./config. As root, play a host user with uid 1000.
-		uid, gid := os.Getuid(), os.Getgid()
-		if uid == 0 {
-			uid, gid = 1000, 1000
-		}
-		c, cfg := quickStart(t, "meshmon-e2e-"+runID+"-qs", uid, gid, "--user", fmt.Sprintf("%d:%d", uid, gid))
+	// serving waits until the node answers /api/health with ok.
+	serving := func(t *testing.T, c *container) {
+		t.Helper()
 		var h struct{ Status string }
 		waitFor(t, 30*time.Second, "/api/health ok", func() (bool, string) {
 			err := c.getJSON("/api/health", &h)
 			return err == nil && h.Status == "ok", fmt.Sprint(err, h)
 		})
-		// The node scaffolded its network and wrote its key, as that user.
-		for _, f := range []string{".private_keys/node.key", "networks/my-network/config.yml", "networks/my-network/pubkeys/my-node.pub"} {
+	}
+
+	// scaffolded checks that the node wrote its key (0600) and its network
+	// into ./config, every file owned by uid:gid.
+	scaffolded := func(t *testing.T, cfg string, uid, gid int) {
+		t.Helper()
+		for _, f := range []string{"nodeconf.yml", ".private_keys", ".private_keys/node.key",
+			"networks/my-network/config.yml", "networks/my-network/pubkeys/my-node.pub"} {
 			st, err := os.Stat(filepath.Join(cfg, f))
 			if err != nil {
 				t.Errorf("not scaffolded: %v", err)
@@ -418,12 +429,80 @@ func TestQuickStart(t *testing.T) {
 			}
 			sys := st.Sys().(*syscall.Stat_t)
 			if int(sys.Uid) != uid || int(sys.Gid) != gid {
-				t.Errorf("%s owned by %d:%d; want the host user %d:%d", f, sys.Uid, sys.Gid, uid, gid)
+				t.Errorf("%s owned by %d:%d; want %d:%d", f, sys.Uid, sys.Gid, uid, gid)
 			}
 			if f == ".private_keys/node.key" && st.Mode().Perm() != 0o600 {
 				t.Errorf("%s mode %v; want 0600", f, st.Mode().Perm())
 			}
 		}
+	}
+
+	// runsAs checks the node's uid and gid (real, effective and saved) in
+	// `docker top` and in /proc/<pid>/status on this host.
+	runsAs := func(t *testing.T, c *container, uid, gid int) {
+		t.Helper()
+		top := mustDocker(t, "top", c.name, "-o", "pid,ruid,euid,suid,rgid,egid,sgid,comm")
+		lines := strings.Split(top, "\n")
+		if len(lines) != 2 {
+			t.Fatalf("docker top: want one process:\n%s", top)
+		}
+		f := strings.Fields(lines[1])
+		want := []string{strconv.Itoa(uid), strconv.Itoa(uid), strconv.Itoa(uid),
+			strconv.Itoa(gid), strconv.Itoa(gid), strconv.Itoa(gid), "meshmon"}
+		if len(f) != 8 || strings.Join(f[1:], " ") != strings.Join(want, " ") {
+			t.Errorf("docker top:\n%s\nwant ruid euid suid rgid egid sgid comm = %v", top, want)
+		}
+		pid := c.state(".State.Pid")
+		status, err := os.ReadFile("/proc/" + pid + "/status")
+		if err != nil {
+			t.Fatalf("the node's /proc status: %v", err)
+		}
+		for field, id := range map[string]int{"Uid": uid, "Gid": gid} {
+			var ids []string
+			for _, l := range strings.Split(string(status), "\n") {
+				if v, ok := strings.CutPrefix(l, field+":"); ok {
+					ids = strings.Fields(v)
+				}
+			}
+			if len(ids) != 4 || ids[0] != strconv.Itoa(id) || ids[1] != ids[0] || ids[2] != ids[0] || ids[3] != ids[0] {
+				t.Errorf("/proc/%s/status %s: %v (real, effective, saved, fs); want %d in all four", pid, field, ids, id)
+			}
+		}
+	}
+
+	// stops gracefully: docker stop (SIGTERM) makes the node leave and exit
+	// 0 well before Docker's 10 s SIGKILL.
+	stop := func(t *testing.T, c *container) {
+		t.Helper()
+		start := time.Now()
+		mustDocker(t, "stop", c.name)
+		if took := time.Since(start); took > 9*time.Second {
+			t.Errorf("docker stop took %s; want a prompt exit on SIGTERM", took)
+		}
+		if code := c.state(".State.ExitCode"); code != "0" {
+			t.Errorf("exit code %s after docker stop; want 0", code)
+		}
+		logs, _ := docker("", "logs", c.name)
+		if !strings.Contains(logs, "left every network") {
+			t.Errorf("the logs do not say the node left:\n%s", logs)
+		}
+	}
+
+	logSays := func(t *testing.T, c *container, want string) {
+		t.Helper()
+		if logs, _ := docker("", "logs", c.name); !strings.Contains(logs, want) {
+			t.Errorf("the logs do not say %q:\n%s", want, logs)
+		}
+	}
+
+	t.Run("verbatim", func(t *testing.T) {
+		// No --user: the container starts as root and the node steps
+		// down to the host user who owns ./config.
+		c, cfg := quickStart(t, "meshmon-e2e-"+runID+"-qs", hostUID, hostGID)
+		serving(t, c)
+		scaffolded(t, cfg, hostUID, hostGID)
+		runsAs(t, c, hostUID, hostGID)
+		logSays(t, c, "stepping down from root to the owner of the config dir")
 		base, _ := c.baseURL()
 		for _, p := range []string{"/docs", "/", "/openapi.json"} {
 			resp, err := http.Get(base + p)
@@ -436,44 +515,55 @@ func TestQuickStart(t *testing.T) {
 				t.Errorf("GET %s: %s", p, resp.Status)
 			}
 		}
+		// The HEALTHCHECK runs as root beside the node: HTTP only.
 		waitFor(t, 60*time.Second, "HEALTHCHECK healthy", func() (bool, string) {
 			s := c.state(".State.Health.Status")
 			return s == "healthy", s
 		})
-		// docker stop is a graceful leave: exit 0 on SIGTERM, well before
-		// Docker's 10 s SIGKILL.
-		start := time.Now()
-		mustDocker(t, "stop", c.name)
-		if took := time.Since(start); took > 9*time.Second {
-			t.Errorf("docker stop took %s; want a prompt exit on SIGTERM", took)
-		}
-		if code := c.state(".State.ExitCode"); code != "0" {
-			t.Errorf("exit code %s after docker stop; want 0", code)
-		}
-		logs, _ := docker("", "logs", c.name)
-		if !strings.Contains(logs, "node stopped") {
-			t.Errorf("no \"node stopped\" in the logs:\n%s", logs)
-		}
+		stop(t, c)
 	})
 
-	t.Run("chown", func(t *testing.T) {
-		// The image's default user 10001, on a ./config handed to it.
+	t.Run("user", func(t *testing.T) {
+		// --user "$(id -u):$(id -g)": the node never was root.
+		c, cfg := quickStart(t, "meshmon-e2e-"+runID+"-qs-user", hostUID, hostGID,
+			"--user", fmt.Sprintf("%d:%d", hostUID, hostGID))
+		serving(t, c)
+		scaffolded(t, cfg, hostUID, hostGID)
+		runsAs(t, c, hostUID, hostGID)
+		if logs, _ := docker("", "logs", c.name); strings.Contains(logs, "stepping down") {
+			t.Errorf("a node started with --user says it steps down:\n%s", logs)
+		}
+		stop(t, c)
+	})
+
+	t.Run("root-owned", func(t *testing.T) {
+		// A ./config owned by root (the host user is root, or Docker made
+		// the dir): the node gives it to the image's user 10001 and steps
+		// down to it.
 		if os.Getuid() != 0 {
-			// Only root may give files to another uid; CI runs as root.
-			t.Skip("chown to 10001 needs root")
+			// Only root may make root's files; CI runs as root.
+			t.Skip("a root-owned ./config needs a test run as root")
 		}
-		c, cfg := quickStart(t, "meshmon-e2e-"+runID+"-qs-chown", 10001, 10001)
-		var h struct{ Status string }
-		waitFor(t, 30*time.Second, "/api/health ok", func() (bool, string) {
-			err := c.getJSON("/api/health", &h)
-			return err == nil && h.Status == "ok", fmt.Sprint(err, h)
-		})
-		if _, err := os.Stat(filepath.Join(cfg, ".private_keys", "node.key")); err != nil {
-			t.Errorf("no key written: %v", err)
+		c, cfg := quickStart(t, "meshmon-e2e-"+runID+"-qs-root", 0, 0)
+		serving(t, c)
+		scaffolded(t, cfg, 10001, 10001)
+		runsAs(t, c, 10001, 10001)
+		logSays(t, c, "the config dir belongs to root: gave it to the image's user meshmon")
+		stop(t, c)
+	})
+
+	t.Run("run-as-root", func(t *testing.T) {
+		// MESHMON_RUN_AS_ROOT=1 keeps root, and says so.
+		c, cfg := quickStart(t, "meshmon-e2e-"+runID+"-qs-asroot", hostUID, hostGID, "-e", "MESHMON_RUN_AS_ROOT=1")
+		serving(t, c)
+		runsAs(t, c, 0, 0)
+		if st, err := os.Stat(filepath.Join(cfg, ".private_keys", "node.key")); err != nil {
+			t.Error(err)
+		} else if u := st.Sys().(*syscall.Stat_t).Uid; u != 0 {
+			t.Errorf("node.key owned by %d; want root", u)
 		}
-		if got := c.state(".Config.User"); got != "10001:10001" {
-			t.Errorf("container user %q; want the image default 10001:10001", got)
-		}
+		logSays(t, c, "running as root because MESHMON_RUN_AS_ROOT is set")
+		stop(t, c)
 	})
 }
 
@@ -492,8 +582,9 @@ func TestImage(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.User != "10001:10001" || cfg.WorkingDir != "/app" {
-		t.Errorf("user %q workdir %q; want 10001:10001 and /app", cfg.User, cfg.WorkingDir)
+	// No USER: the container starts as root and meshmon steps down itself.
+	if cfg.User != "" || cfg.WorkingDir != "/app" {
+		t.Errorf("user %q workdir %q; want no USER (root, which meshmon leaves) and /app", cfg.User, cfg.WorkingDir)
 	}
 	if strings.Join(cfg.Entrypoint, " ") != "/meshmon" || strings.Join(cfg.Cmd, " ") != "run --config-dir /app/config" {
 		t.Errorf("entrypoint %v cmd %v", cfg.Entrypoint, cfg.Cmd)
@@ -524,10 +615,16 @@ func TestImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := exec.Command("tar", "-t")
-	list.Stdin = &tarOut
+	list.Stdin = bytes.NewReader(tarOut.Bytes())
 	names, err := list.Output()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The user meshmon steps down to when root owns the config dir.
+	passwd := exec.Command("tar", "-xO", "etc/passwd")
+	passwd.Stdin = bytes.NewReader(tarOut.Bytes())
+	if out, err := passwd.Output(); err != nil || !bytes.Contains(out, []byte("\nmeshmon:x:10001:10001:")) {
+		t.Errorf("/etc/passwd has no meshmon 10001 (%v):\n%s", err, out)
 	}
 	allowed := map[string]bool{}
 	for _, n := range strings.Fields(`meshmon etc/ etc/passwd etc/group etc/ssl/ etc/ssl/certs/

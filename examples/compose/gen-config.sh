@@ -2,8 +2,8 @@
 # Writes ./config/<node>/ for each node of docker-compose.yml: the node's key
 # (made by the image itself with `meshmon keys show`), its nodeconf.yml, the
 # network's config.yml listing every node at http://<service>:8000, and every
-# node's public key. Also writes .env so that compose runs the containers as
-# you (MESHMON_UID/MESHMON_GID) and the files stay yours.
+# node's public key. The dirs are yours, so the containers step down to you
+# and every file they write stays yours.
 #
 #   ./gen-config.sh                 # then: docker compose up -d
 #
@@ -16,9 +16,6 @@ cd "$(dirname "$0")"
 IMAGE=${MESHMON_IMAGE:-meshmon:latest}
 NODES=${NODES:-node-1 node-2 node-3}
 NETWORK=${NETWORK:-compose-demo}
-uid=$(id -u)
-gid=$(id -g)
-
 mkdir -p config
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -31,7 +28,7 @@ for n in $NODES; do
   fi
   # Creates config/<node>/.private_keys/node.key on first use; prints the
   # peer ID and the public key PEM.
-  docker run --rm --user "$uid:$gid" -v "$PWD/$dir:/app/config" "$IMAGE" keys show > "$tmp/$n.keys"
+  docker run --rm -v "$PWD/$dir:/app/config" "$IMAGE" keys show > "$tmp/$n.keys"
   sed -n '/-----BEGIN PUBLIC KEY-----/,/-----END PUBLIC KEY-----/p' "$tmp/$n.keys" > "$tmp/$n.pub"
   echo "$n: $(sed -n 's/^peer_id: //p' "$tmp/$n.keys")"
 done
@@ -52,5 +49,4 @@ for n in $NODES; do
   done
 done
 
-printf 'MESHMON_UID=%s\nMESHMON_GID=%s\n' "$uid" "$gid" > .env
 echo "config written for: $NODES (network $NETWORK); now: docker compose up -d"
