@@ -13,7 +13,6 @@ import (
 // kills one with SIGKILL and expects the other two to agree it is offline
 // through their /api/view.
 func TestProcessesKill9(t *testing.T) {
-	keepRoot(t)
 	p := nodetest.StartProcs(t, nodetest.Binary(t), 3, nodetest.ProcOptions{
 		Heartbeat: "500ms", SuspectAfter: "2s",
 	})
@@ -27,7 +26,6 @@ func TestProcessesKill9(t *testing.T) {
 // TestProcessSIGTERMIsLeft: a process stopped with SIGTERM announces that it
 // leaves, so the others show it left, not offline.
 func TestProcessSIGTERMIsLeft(t *testing.T) {
-	keepRoot(t)
 	p := nodetest.StartProcs(t, nodetest.Binary(t), 3, nodetest.ProcOptions{
 		Heartbeat: "500ms", SuspectAfter: "2s",
 	})
