@@ -469,6 +469,10 @@ func (s *engineState) onLink(node string, l p2p.Link) {
 		}
 		l = p2p.Link{}
 	}
+	if l.Stale {
+		// Connected on paper, but pings go unanswered: the link is down.
+		l = p2p.Link{Stale: true}
+	}
 	if l.Connected {
 		delete(s.downSince, node)
 	}

@@ -594,6 +594,40 @@ func TestEngineNotificationHooks(t *testing.T) {
 	}
 }
 
+// TestEngineStaleLink: a link whose pings go unanswered is reported as not
+// connected (its edge goes down, its RTT is dropped) while heartbeats that
+// arrive by other paths keep the member reachable; answered pings bring the
+// edge back.
+func TestEngineStaleLink(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := newDriver(t, clock, "a", "b", "c")
+	running := pb.State_STATE_RUNNING
+	d.msg(heartbeatMsg("b", running, 0))
+	d.msg(heartbeatMsg("c", running, 0))
+	d.link("c", p2p.Link{Connected: true})
+	d.step(func(s *engineState) { s.rtt["c"] = 3 * time.Millisecond })
+	d.lastReport()
+
+	d.link("c", p2p.Link{Connected: true, Stale: true})
+	r := d.lastReport()
+	var obs *pb.PeerObservation
+	for _, o := range r.GetPeers() {
+		if o.GetNodeId() == "c" {
+			obs = o
+		}
+	}
+	if obs == nil || obs.GetConnected() || obs.GetRttUs() != 0 || Opinion(obs.GetReachability()) != up {
+		t.Fatalf("a's observation of c with a stale link = %v; want reachable, not connected, no RTT", obs)
+	}
+	if c := connections(d.s.e.View())[[2]string{"a", "c"}]; c.Status != "down" {
+		t.Errorf("edge a→c = %+v; want down while the link is stale", c)
+	}
+	d.link("c", p2p.Link{Connected: true})
+	if c := connections(d.s.e.View())[[2]string{"a", "c"}]; c.Status != "up" {
+		t.Errorf("edge a→c = %+v; want up once pings are answered", c)
+	}
+}
+
 // TestEngineKeepsNewestMessages: gossip and sync deliver concurrently, so a
 // member's older report or heartbeat can arrive after its newer one; it must
 // not replace it. A new boot is newer whatever its seq.

@@ -50,6 +50,7 @@ type P2PInfo struct {
 type dialState struct {
 	node     string
 	link     Link
+	stale    bool
 	next     time.Time
 	backoff  time.Duration
 	dialing  bool
@@ -95,6 +96,10 @@ func (n *Network) dialLoop() {
 	}
 	update := func(p peer.ID, st *dialState) {
 		l := n.linkOf(p)
+		if !l.Connected {
+			st.stale = false
+		}
+		l.Stale = st.stale
 		if l == st.link {
 			return
 		}
@@ -164,6 +169,11 @@ func (n *Network) dialLoop() {
 				update(p, st)
 			} else {
 				reconcile()
+			}
+		case ev := <-n.staleCh:
+			if st, ok := states[ev.p]; ok && st.stopPing != nil {
+				st.stale = ev.stale
+				update(ev.p, st)
 			}
 		case r := <-results:
 			st, ok := states[r.p]
@@ -293,32 +303,74 @@ func FetchP2PInfo(ctx context.Context, c *http.Client, base string) (P2PInfo, er
 	return info, nil
 }
 
-// pingLoop pings a connected member every ping interval until ctx ends or
-// the ping stream fails (the dial loop restarts it on reconnect).
+// staleAfter is how long a connected member may leave pings unanswered
+// before its link is reported stale: several ping intervals, so a busy
+// machine's late answer is no false alarm.
+func staleAfter(pingEvery time.Duration) time.Duration {
+	return max(5*pingEvery, 5*time.Second)
+}
+
+type staleEvent struct {
+	p     peer.ID
+	stale bool
+}
+
+// pingLoop pings a connected member every ping interval until ctx ends,
+// reporting each RTT, and reports the link stale while pings go unanswered
+// for staleAfter (the dial loop restarts it on reconnect).
 func (n *Network) pingLoop(ctx context.Context, p peer.ID, node string) {
 	defer n.wg.Done()
+	stale := false
+	setStale := func(v bool) {
+		if v == stale {
+			return
+		}
+		stale = v
+		select {
+		case n.staleCh <- staleEvent{p, v}:
+		case <-ctx.Done():
+		}
+	}
+	// late runs across ping restarts: failing pings are unanswered too.
+	late := time.NewTimer(staleAfter(n.pingEvery))
+	defer late.Stop()
 	for ctx.Err() == nil {
 		pctx, cancel := context.WithCancel(allowLimited(ctx, "meshmon: ping a member behind NAT"))
 		results := ping.Ping(pctx, n.host.h, p)
-		t := time.NewTimer(0)
+		pace := time.NewTimer(0)
 		for ok := true; ok; {
 			select {
 			case <-ctx.Done():
 				ok = false
-			case <-t.C:
-				res, open := <-results
-				if !open || res.Error != nil {
+			case <-late.C:
+				setStale(true)
+			case <-pace.C:
+				// Take the next result (libp2p pings again as soon as
+				// the last result is taken).
+				select {
+				case <-ctx.Done():
 					ok = false
-					break
+				case <-late.C:
+					setStale(true)
+					pace.Reset(0)
+				case res, open := <-results:
+					if !open || res.Error != nil {
+						ok = false
+						break
+					}
+					setStale(false)
+					n.handler.HandleRTT(node, res.RTT)
+					late.Reset(staleAfter(n.pingEvery))
+					pace.Reset(n.pingEvery)
 				}
-				n.handler.HandleRTT(node, res.RTT)
-				t.Reset(n.pingEvery)
 			}
 		}
-		t.Stop()
+		pace.Stop()
 		cancel()
 		select {
 		case <-ctx.Done():
+		case <-late.C:
+			setStale(true)
 		case <-time.After(n.pingEvery):
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
 
 // TestNATedMembersMeetThroughARelay: two private members that only know a
@@ -85,4 +87,37 @@ func TestRelayACLAdmitsMembersOnly(t *testing.T) {
 	if !acl.AllowConnect(nodes["a"].id, nil, nodes["p"].id) {
 		t.Error("a circuit between members is refused")
 	}
+}
+
+// TestStaleLinkWhenPingsGoUnanswered: a member that stays connected but
+// answers no ping (a hung process, a link cut without the connection knowing)
+// is reported Stale after staleAfter, and no longer once it answers again.
+func TestStaleLinkWhenPingsGoUnanswered(t *testing.T) {
+	nodes := newKeys(t, "a", "b")
+	a, b := nodes["a"], nodes["b"]
+	a.start(t, nodes)
+	b.start(t, nodes)
+	a.connect(t, b)
+	waitFor(t, 30*time.Second, "a to measure an RTT to b", func() bool {
+		l, rtt := a.rec.link("b")
+		return l.Connected && !l.Stale && rtt > 0
+	})
+	// b stops answering: no new ping stream, and the open one is reset.
+	b.host.Libp2p().RemoveStreamHandler(ping.ID)
+	for _, c := range b.host.Libp2p().Network().ConnsToPeer(a.id) {
+		for _, s := range c.GetStreams() {
+			if s.Protocol() == ping.ID {
+				_ = s.Reset()
+			}
+		}
+	}
+	waitFor(t, 3*staleAfter(time.Second), "a to report its link to b stale", func() bool {
+		l, _ := a.rec.link("b")
+		return l.Connected && l.Stale
+	})
+	ping.NewPingService(b.host.Libp2p())
+	waitFor(t, 30*time.Second, "a's link to b to be fresh again", func() bool {
+		l, _ := a.rec.link("b")
+		return l.Connected && !l.Stale
+	})
 }

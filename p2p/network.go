@@ -47,6 +47,10 @@ type Link struct {
 	// DialFailed: the member just disconnected and an immediate redial failed;
 	// the liveness model treats this as fast evidence of a crash.
 	DialFailed bool
+	// Stale: connected, but no ping has been answered for staleAfter: the
+	// link is cut without the connection knowing yet (it may take a TCP
+	// timeout), or the member hangs.
+	Stale bool
 }
 
 // Handler receives a network's inputs. Its methods are called from the
@@ -108,6 +112,7 @@ type Network struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	linkCh   chan peer.ID
+	staleCh  chan staleEvent
 	kick     chan struct{}
 	closeOne sync.Once
 
@@ -149,6 +154,7 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		client:    cfg.HTTPClient,
 		pingEvery: cfg.PingInterval,
 		linkCh:    make(chan peer.ID, 256),
+		staleCh:   make(chan staleEvent),
 		kick:      make(chan struct{}, 1),
 		latest:    map[freshKey]syncEntry{},
 		endpoints: cfg.Endpoints,
