@@ -5,12 +5,6 @@ import (
 	"testing"
 )
 
-// keepRoot makes the meshmon processes a test starts through nodetest stay
-// root when the test runs as root (in CI): those tests are about the
-// network, and nodetest's temp dirs (mode 0700) are closed to the uid a node
-// would step down to. The stepdown tests set their children's environment.
-func keepRoot(t *testing.T) { t.Setenv(runAsRootEnv, "1") }
-
 func TestRunAsRoot(t *testing.T) {
 	for _, tt := range []struct {
 		val     string
