@@ -51,6 +51,11 @@ func TestFiveNodesOnline(t *testing.T) {
 				return false
 			}
 		}
+		for _, e := range v.Connections {
+			if e.Status != "up" {
+				return false
+			}
+		}
 		return len(v.Connections) == 5*4
 	})
 	if !complete {
