@@ -19,149 +19,14 @@ import (
 	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/pktline"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/server"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/meshmon/meshmon/configsync/gittest"
 )
-
-// gitTestRepo is a bare "remote" repository plus a working clone that commits
-// and pushes to it, all in go-git: no git binary is needed.
-type gitTestRepo struct {
-	t    *testing.T
-	bare string // path of the bare repository, used as its URL
-	dir  string // the working clone's worktree
-	work *git.Repository
-	// branch is the working clone's current branch.
-	branch string
-	// n numbers commits, to give each a distinct, fixed time.
-	n int
-}
-
-// newGitTestRepo makes a bare repository whose default branch (HEAD) is
-// defaultBranch, and an empty working clone on that branch.
-func newGitTestRepo(t *testing.T, defaultBranch string) *gitTestRepo {
-	t.Helper()
-	root := t.TempDir()
-	r := &gitTestRepo{t: t, bare: filepath.Join(root, "remote.git"), dir: filepath.Join(root, "work"), branch: defaultBranch}
-	_, err := git.PlainInitWithOptions(r.bare, &git.PlainInitOptions{
-		Bare:        true,
-		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(defaultBranch)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.work, err = git.PlainInitWithOptions(r.dir, &git.PlainInitOptions{
-		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(defaultBranch)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.work.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{r.bare}}); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func (r *gitTestRepo) write(name, content string) {
-	r.t.Helper()
-	p := filepath.Join(r.dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-func (r *gitTestRepo) remove(name string) {
-	r.t.Helper()
-	if err := os.Remove(filepath.Join(r.dir, name)); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// commit records every change in the worktree and returns the commit hash.
-func (r *gitTestRepo) commit(msg string) string {
-	r.t.Helper()
-	wt, err := r.work.Worktree()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		r.t.Fatal(err)
-	}
-	r.n++
-	sig := &object.Signature{Name: "test", Email: "test@example.com", When: time.Unix(1_700_000_000+int64(r.n)*60, 0)}
-	h, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, AllowEmptyCommits: true})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return h.String()
-}
-
-// push force-pushes refspecs (default: the current branch) to the bare repo.
-func (r *gitTestRepo) push(refspecs ...string) {
-	r.t.Helper()
-	if len(refspecs) == 0 {
-		b := plumbing.NewBranchReferenceName(r.branch)
-		refspecs = []string{"+" + b.String() + ":" + b.String()}
-	}
-	var specs []config.RefSpec
-	for _, s := range refspecs {
-		specs = append(specs, config.RefSpec(s))
-	}
-	err := r.work.Push(&git.PushOptions{RemoteName: "origin", RefSpecs: specs, Force: true})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		r.t.Fatalf("push %v: %v", refspecs, err)
-	}
-}
-
-// switchTo checks out branch (creating it at HEAD if it does not exist).
-func (r *gitTestRepo) switchTo(branch string) {
-	r.t.Helper()
-	wt, err := r.work.Worktree()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	name := plumbing.NewBranchReferenceName(branch)
-	_, err = r.work.Reference(name, false)
-	if err := wt.Checkout(&git.CheckoutOptions{Branch: name, Create: err != nil}); err != nil {
-		r.t.Fatalf("checkout %s: %v", branch, err)
-	}
-	r.branch = branch
-}
-
-// resetTo rewinds the current branch and worktree to commit.
-func (r *gitTestRepo) resetTo(commit string) {
-	r.t.Helper()
-	wt, err := r.work.Worktree()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if err := wt.Reset(&git.ResetOptions{Commit: plumbing.NewHash(commit), Mode: git.HardReset}); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// tag makes an annotated tag at HEAD, replacing one of the same name.
-func (r *gitTestRepo) tag(name string) {
-	r.t.Helper()
-	head, err := r.work.Head()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	_ = r.work.DeleteTag(name)
-	sig := &object.Signature{Name: "test", Email: "test@example.com", When: time.Unix(1_700_000_000+int64(r.n)*60+1, 0)}
-	if _, err := r.work.CreateTag(name, head.Hash(), &git.CreateTagOptions{Tagger: sig, Message: name}); err != nil {
-		r.t.Fatal(err)
-	}
-}
 
 // gitTestKey returns a new public key as PEM.
 func gitTestKey(t *testing.T) string {
@@ -188,14 +53,12 @@ func gitNetConfig(networkID string, ids ...string) string {
 }
 
 // seed commits a valid network with member a (and its key) and pushes it.
-func (r *gitTestRepo) seed() string {
-	r.t.Helper()
-	r.write("config.yml", gitNetConfig("testnet", "a"))
-	r.write("pubkeys/a.pub", gitTestKey(r.t))
-	r.write("README.md", "meshmon network config\n")
-	h := r.commit("network with a")
-	r.push()
-	return h
+func seed(t *testing.T, r *gittest.Remote) string {
+	t.Helper()
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a")))
+	r.Write("pubkeys/a.pub", []byte(gitTestKey(t)))
+	r.Write("README.md", []byte("meshmon network config\n"))
+	return r.CommitAndPush("network with a")
 }
 
 func gitTestRef(repo string) NetworkRef {
@@ -267,17 +130,17 @@ func gitNoCloneLeftovers(t *testing.T, dir string) {
 }
 
 func TestGitEnsureClonesRemoteDefaultBranch(t *testing.T) {
-	r := newGitTestRepo(t, "trunk")
-	first := r.seed()
+	r := gittest.NewRemote(t, "", "trunk")
+	first := seed(t, r)
 	// A "main" branch with another network proves the remote HEAD (trunk)
 	// is followed, not a hard-coded main.
-	r.switchTo("main")
-	r.write("config.yml", gitNetConfig("wrong", "a"))
-	r.commit("main is not the default")
-	r.push()
+	r.SwitchTo("main")
+	r.Write("config.yml", []byte(gitNetConfig("wrong", "a")))
+	r.Commit("main is not the default")
+	r.Push()
 
 	dir := t.TempDir()
-	ref := gitTestRef(r.bare)
+	ref := gitTestRef(r.Path)
 	g := newGitTestSync()
 	st, err := g.Ensure(t.Context(), dir, ref)
 	if err != nil {
@@ -314,10 +177,10 @@ func TestGitEnsureClonesRemoteDefaultBranch(t *testing.T) {
 	}
 
 	// An existing checkout is kept as it is: Ensure does not fetch.
-	r.switchTo("trunk")
-	r.write("config.yml", gitNetConfig("testnet", "a", "b"))
-	r.commit("add b")
-	r.push()
+	r.SwitchTo("trunk")
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b")))
+	r.Commit("add b")
+	r.Push()
 	st, err = g.Ensure(t.Context(), dir, ref)
 	if err != nil {
 		t.Fatalf("second Ensure: %v", err)
@@ -328,10 +191,10 @@ func TestGitEnsureClonesRemoteDefaultBranch(t *testing.T) {
 }
 
 func TestGitFetchAppliesNewMember(t *testing.T) {
-	r := newGitTestRepo(t, "trunk")
-	r.seed()
+	r := gittest.NewRemote(t, "", "trunk")
+	seed(t, r)
 	dir := t.TempDir()
-	ref := gitTestRef(r.bare)
+	ref := gitTestRef(r.Path)
 	g := newGitTestSync()
 	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
 		t.Fatal(err)
@@ -340,10 +203,10 @@ func TestGitFetchAppliesNewMember(t *testing.T) {
 		t.Fatalf("Fetch with nothing new = changed %v, %v; want false, nil", changed, err)
 	}
 
-	r.write("config.yml", gitNetConfig("testnet", "a", "b"))
-	r.write("pubkeys/b.pub", gitTestKey(t))
-	second := r.commit("add b")
-	r.push()
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b")))
+	r.Write("pubkeys/b.pub", []byte(gitTestKey(t)))
+	second := r.Commit("add b")
+	r.Push()
 
 	st, changed, err := g.Fetch(t.Context(), dir, ref)
 	if err != nil || !changed {
@@ -365,10 +228,10 @@ func TestGitFetchAppliesNewMember(t *testing.T) {
 }
 
 func TestGitFetchRefusesInvalidCommitThenAppliesNextGood(t *testing.T) {
-	r := newGitTestRepo(t, "trunk")
-	good := r.seed()
+	r := gittest.NewRemote(t, "", "trunk")
+	good := seed(t, r)
 	dir := t.TempDir()
-	ref := gitTestRef(r.bare)
+	ref := gitTestRef(r.Path)
 	g := newGitTestSync()
 	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
 		t.Fatal(err)
@@ -376,10 +239,10 @@ func TestGitFetchRefusesInvalidCommitThenAppliesNextGood(t *testing.T) {
 	checkout := NetworkDir(dir, "net")
 	before := gitSnapshot(t, checkout)
 
-	r.write("config.yml", "network_id: testnet\nnode_config:\n  - node_id: a\n    urll: https://a.example.com\n")
-	r.write("pubkeys/b.pub", "not a key\n")
-	bad := r.commit("broken")
-	r.push()
+	r.Write("config.yml", []byte("network_id: testnet\nnode_config:\n  - node_id: a\n    urll: https://a.example.com\n"))
+	r.Write("pubkeys/b.pub", []byte("not a key\n"))
+	bad := r.Commit("broken")
+	r.Push()
 
 	for i := range 2 { // refused again on retry
 		st, changed, err := g.Fetch(t.Context(), dir, ref)
@@ -412,17 +275,17 @@ func TestGitFetchRefusesInvalidCommitThenAppliesNextGood(t *testing.T) {
 	}
 
 	// A commit removing this node from node_config is refused as Load would.
-	r.write("config.yml", gitNetConfig("testnet", "b"))
-	r.write("pubkeys/b.pub", gitTestKey(t))
-	r.commit("drop a")
-	r.push()
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "b")))
+	r.Write("pubkeys/b.pub", []byte(gitTestKey(t)))
+	r.Commit("drop a")
+	r.Push()
 	if _, _, err := g.Fetch(t.Context(), dir, ref); err == nil || !strings.Contains(err.Error(), `"a" (this node's node_id in nodeconf) is not in node_config`) {
 		t.Errorf("Fetch of a commit without this node = %v; want it refused", err)
 	}
 
-	r.write("config.yml", gitNetConfig("testnet", "a", "b"))
-	fixed := r.commit("fixed")
-	r.push()
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b")))
+	fixed := r.Commit("fixed")
+	r.Push()
 	st, changed, err := g.Fetch(t.Context(), dir, ref)
 	if err != nil || !changed || st.Commit != fixed {
 		t.Fatalf("Fetch of the fix = %+v, %v, %v; want commit %s applied", st, changed, err, fixed)
@@ -434,15 +297,15 @@ func TestGitFetchRefusesInvalidCommitThenAppliesNextGood(t *testing.T) {
 }
 
 func TestGitFetchFollowsForcePush(t *testing.T) {
-	r := newGitTestRepo(t, "trunk")
-	base := r.seed()
-	r.write("config.yml", gitNetConfig("testnet", "a", "b"))
-	r.write("pubkeys/b.pub", gitTestKey(t))
-	r.commit("add b")
-	r.push()
+	r := gittest.NewRemote(t, "", "trunk")
+	base := seed(t, r)
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b")))
+	r.Write("pubkeys/b.pub", []byte(gitTestKey(t)))
+	r.Commit("add b")
+	r.Push()
 
 	dir := t.TempDir()
-	ref := gitTestRef(r.bare)
+	ref := gitTestRef(r.Path)
 	g := newGitTestSync()
 	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
 		t.Fatal(err)
@@ -453,12 +316,12 @@ func TestGitFetchFollowsForcePush(t *testing.T) {
 	}
 
 	// Rewrite history: drop "add b", add c instead.
-	r.resetTo(base)
-	r.write("config.yml", gitNetConfig("testnet", "a", "c"))
+	r.ResetTo(base)
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "c")))
 	cKey := gitTestKey(t)
-	r.write("pubkeys/c.pub", cKey)
-	rewritten := r.commit("add c instead")
-	r.push()
+	r.Write("pubkeys/c.pub", []byte(cKey))
+	rewritten := r.Commit("add c instead")
+	r.Push()
 
 	st, changed, err := g.Fetch(t.Context(), dir, ref)
 	if err != nil || !changed || st.Commit != rewritten {
@@ -476,17 +339,17 @@ func TestGitFetchFollowsForcePush(t *testing.T) {
 }
 
 func TestGitRefBranchAndTag(t *testing.T) {
-	r := newGitTestRepo(t, "trunk")
-	r.seed()
-	r.switchTo("stable")
-	r.write("config.yml", gitNetConfig("stable-net", "a"))
-	stable := r.commit("stable")
-	r.tag("v1")
-	r.push("+refs/heads/stable:refs/heads/stable", "+refs/tags/v1:refs/tags/v1")
+	r := gittest.NewRemote(t, "", "trunk")
+	seed(t, r)
+	r.SwitchTo("stable")
+	r.Write("config.yml", []byte(gitNetConfig("stable-net", "a")))
+	stable := r.Commit("stable")
+	r.Tag("v1")
+	r.Push("+refs/heads/stable:refs/heads/stable", "+refs/tags/v1:refs/tags/v1")
 
 	t.Run("branch", func(t *testing.T) {
 		dir := t.TempDir()
-		ref := gitTestRef(r.bare)
+		ref := gitTestRef(r.Path)
 		ref.GitRef = "stable"
 		g := newGitTestSync()
 		st, err := g.Ensure(t.Context(), dir, ref)
@@ -494,17 +357,17 @@ func TestGitRefBranchAndTag(t *testing.T) {
 			t.Fatalf("Ensure = %+v, %v; want stable at %s", st, err, stable)
 		}
 		// A push to the default branch does not concern this checkout.
-		r.switchTo("trunk")
-		r.write("README.md", "changed on trunk\n")
-		r.commit("trunk moves")
-		r.push()
+		r.SwitchTo("trunk")
+		r.Write("README.md", []byte("changed on trunk\n"))
+		r.Commit("trunk moves")
+		r.Push()
 		if _, changed, err := g.Fetch(t.Context(), dir, ref); err != nil || changed {
 			t.Errorf("Fetch after a trunk push = %v, %v; want unchanged", changed, err)
 		}
-		r.switchTo("stable")
-		r.write("config.yml", gitNetConfig("stable-net", "a", "b"))
-		next := r.commit("stable moves")
-		r.push()
+		r.SwitchTo("stable")
+		r.Write("config.yml", []byte(gitNetConfig("stable-net", "a", "b")))
+		next := r.Commit("stable moves")
+		r.Push()
 		st, changed, err := g.Fetch(t.Context(), dir, ref)
 		if err != nil || !changed || st.Commit != next || st.Ref != "refs/heads/stable" {
 			t.Errorf("Fetch after a stable push = %+v, %v, %v; want %s on stable", st, changed, err, next)
@@ -513,7 +376,7 @@ func TestGitRefBranchAndTag(t *testing.T) {
 
 	t.Run("tag", func(t *testing.T) {
 		dir := t.TempDir()
-		ref := gitTestRef(r.bare)
+		ref := gitTestRef(r.Path)
 		ref.GitRef = "v1"
 		g := newGitTestSync()
 		st, err := g.Ensure(t.Context(), dir, ref)
@@ -525,11 +388,11 @@ func TestGitRefBranchAndTag(t *testing.T) {
 			t.Fatalf("LoadNetwork = %v; want stable-net", err)
 		}
 		// Moving the tag is followed.
-		r.switchTo("stable")
-		r.write("config.yml", gitNetConfig("stable-net", "a", "c"))
-		moved := r.commit("for v1 again")
-		r.tag("v1")
-		r.push("+refs/tags/v1:refs/tags/v1")
+		r.SwitchTo("stable")
+		r.Write("config.yml", []byte(gitNetConfig("stable-net", "a", "c")))
+		moved := r.Commit("for v1 again")
+		r.Tag("v1")
+		r.Push("+refs/tags/v1:refs/tags/v1")
 		st, changed, err := g.Fetch(t.Context(), dir, ref)
 		if err != nil || !changed || st.Commit != moved || st.Ref != "refs/tags/v1" {
 			t.Errorf("Fetch after moving v1 = %+v, %v, %v; want %s", st, changed, err, moved)
@@ -541,7 +404,7 @@ func TestGitRefBranchAndTag(t *testing.T) {
 
 	t.Run("missing", func(t *testing.T) {
 		dir := t.TempDir()
-		ref := gitTestRef(r.bare)
+		ref := gitTestRef(r.Path)
 		ref.GitRef = "nope"
 		_, err := newGitTestSync().Ensure(t.Context(), dir, ref)
 		if !errors.Is(err, ErrRefNotFound) {
@@ -568,18 +431,18 @@ func TestGitUnreachableRemote(t *testing.T) {
 	})
 
 	t.Run("during fetch", func(t *testing.T) {
-		r := newGitTestRepo(t, "trunk")
-		first := r.seed()
+		r := gittest.NewRemote(t, "", "trunk")
+		first := seed(t, r)
 		dir := t.TempDir()
-		ref := gitTestRef(r.bare)
+		ref := gitTestRef(r.Path)
 		g := newGitTestSync()
 		if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
 			t.Fatal(err)
 		}
 		checkout := NetworkDir(dir, "net")
 		before := gitSnapshot(t, checkout)
-		moved := r.bare + ".away"
-		if err := os.Rename(r.bare, moved); err != nil {
+		moved := r.Path + ".away"
+		if err := os.Rename(r.Path, moved); err != nil {
 			t.Fatal(err)
 		}
 		st, changed, err := g.Fetch(t.Context(), dir, ref)
@@ -596,23 +459,23 @@ func TestGitUnreachableRemote(t *testing.T) {
 			t.Errorf("checkout no longer loads: %v", err)
 		}
 		// Back online: the next fetch works.
-		if err := os.Rename(moved, r.bare); err != nil {
+		if err := os.Rename(moved, r.Path); err != nil {
 			t.Fatal(err)
 		}
-		r.write("config.yml", gitNetConfig("testnet", "a", "b"))
-		next := r.commit("add b")
-		r.push()
+		r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b")))
+		next := r.Commit("add b")
+		r.Push()
 		if st, changed, err := g.Fetch(t.Context(), dir, ref); err != nil || !changed || st.Commit != next {
 			t.Errorf("Fetch when back = %+v, %v, %v; want %s", st, changed, err, next)
 		}
 	})
 
 	t.Run("cancelled", func(t *testing.T) {
-		r := newGitTestRepo(t, "trunk")
-		r.seed()
+		r := gittest.NewRemote(t, "", "trunk")
+		seed(t, r)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		_, err := newGitTestSync().Ensure(ctx, t.TempDir(), gitTestRef(r.bare))
+		_, err := newGitTestSync().Ensure(ctx, t.TempDir(), gitTestRef(r.Path))
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Ensure with a cancelled context = %v; want context.Canceled", err)
 		}
@@ -620,10 +483,10 @@ func TestGitUnreachableRemote(t *testing.T) {
 }
 
 func TestGitLocalChangesAreKept(t *testing.T) {
-	r := newGitTestRepo(t, "trunk")
-	r.seed()
+	r := gittest.NewRemote(t, "", "trunk")
+	seed(t, r)
 	dir := t.TempDir()
-	ref := gitTestRef(r.bare)
+	ref := gitTestRef(r.Path)
 	g := newGitTestSync()
 	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
 		t.Fatal(err)
@@ -645,9 +508,9 @@ func TestGitLocalChangesAreKept(t *testing.T) {
 		t.Errorf("Fetch = %+v, %v, %v; want local changes config.yml, notes.txt reported", st, changed, err)
 	}
 
-	r.write("config.yml", gitNetConfig("testnet", "a", "b"))
-	next := r.commit("add b")
-	r.push()
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b")))
+	next := r.Commit("add b")
+	r.Push()
 	st, changed, err = g.Fetch(t.Context(), dir, ref)
 	var lce *LocalChangesError
 	if !errors.As(err, &lce) || !slices.Equal(lce.Files, []string{"config.yml"}) || lce.Commit != next {
@@ -670,9 +533,9 @@ func TestGitLocalChangesAreKept(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(checkout, "pubkeys/b.pub"), []byte("my b\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r.write("pubkeys/b.pub", gitTestKey(t))
-	next = r.commit("b's key")
-	r.push()
+	r.Write("pubkeys/b.pub", []byte(gitTestKey(t)))
+	next = r.Commit("b's key")
+	r.Push()
 	_, _, err = g.Fetch(t.Context(), dir, ref)
 	if !errors.As(err, &lce) || !slices.Equal(lce.Files, []string{"pubkeys/b.pub"}) {
 		t.Fatalf("Fetch with an untracked pubkeys/b.pub = %v; want *LocalChangesError for it", err)
@@ -699,8 +562,8 @@ func TestGitLocalChangesAreKept(t *testing.T) {
 }
 
 func TestGitExistingDirectoryIsNeverReplaced(t *testing.T) {
-	r := newGitTestRepo(t, "trunk")
-	r.seed()
+	r := gittest.NewRemote(t, "", "trunk")
+	seed(t, r)
 
 	t.Run("not a checkout", func(t *testing.T) {
 		dir := t.TempDir()
@@ -712,10 +575,10 @@ func TestGitExistingDirectoryIsNeverReplaced(t *testing.T) {
 			t.Fatal(err)
 		}
 		g := newGitTestSync()
-		if _, err := g.Ensure(t.Context(), dir, gitTestRef(r.bare)); !errors.Is(err, ErrNotGitCheckout) {
+		if _, err := g.Ensure(t.Context(), dir, gitTestRef(r.Path)); !errors.Is(err, ErrNotGitCheckout) {
 			t.Errorf("Ensure over a plain directory = %v; want ErrNotGitCheckout", err)
 		}
-		if _, _, err := g.Fetch(t.Context(), dir, gitTestRef(r.bare)); !errors.Is(err, ErrNotGitCheckout) {
+		if _, _, err := g.Fetch(t.Context(), dir, gitTestRef(r.Path)); !errors.Is(err, ErrNotGitCheckout) {
 			t.Errorf("Fetch over a plain directory = %v; want ErrNotGitCheckout", err)
 		}
 		if got := gitReadFile(t, local); got != "mine\n" {
@@ -726,12 +589,12 @@ func TestGitExistingDirectoryIsNeverReplaced(t *testing.T) {
 	t.Run("other repository", func(t *testing.T) {
 		dir := t.TempDir()
 		g := newGitTestSync()
-		if _, err := g.Ensure(t.Context(), dir, gitTestRef(r.bare)); err != nil {
+		if _, err := g.Ensure(t.Context(), dir, gitTestRef(r.Path)); err != nil {
 			t.Fatal(err)
 		}
-		other := newGitTestRepo(t, "trunk")
-		other.seed()
-		if _, _, err := g.Fetch(t.Context(), dir, gitTestRef(other.bare)); !errors.Is(err, ErrOtherRepository) {
+		other := gittest.NewRemote(t, "", "trunk")
+		seed(t, other)
+		if _, _, err := g.Fetch(t.Context(), dir, gitTestRef(other.Path)); !errors.Is(err, ErrOtherRepository) {
 			t.Errorf("Fetch with another git_repo = %v; want ErrOtherRepository", err)
 		}
 	})
@@ -741,13 +604,13 @@ func TestGitExistingDirectoryIsNeverReplaced(t *testing.T) {
 		if err := os.MkdirAll(NetworkDir(dir, "net"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := newGitTestSync().Ensure(t.Context(), dir, gitTestRef(r.bare)); err != nil {
+		if _, err := newGitTestSync().Ensure(t.Context(), dir, gitTestRef(r.Path)); err != nil {
 			t.Errorf("Ensure into an empty directory = %v; want a clone", err)
 		}
 	})
 
 	t.Run("not git mode", func(t *testing.T) {
-		ref := gitTestRef(r.bare)
+		ref := gitTestRef(r.Path)
 		ref.ConfigType = ConfigLocal
 		if _, err := newGitTestSync().Ensure(t.Context(), t.TempDir(), ref); !errors.Is(err, ErrNotGitMode) {
 			t.Errorf("Ensure of a local network = %v; want ErrNotGitMode", err)
@@ -756,10 +619,10 @@ func TestGitExistingDirectoryIsNeverReplaced(t *testing.T) {
 }
 
 func TestGitConcurrentFetchesAreSerialised(t *testing.T) {
-	r := newGitTestRepo(t, "trunk")
-	r.seed()
+	r := gittest.NewRemote(t, "", "trunk")
+	seed(t, r)
 	dir := t.TempDir()
-	ref := gitTestRef(r.bare)
+	ref := gitTestRef(r.Path)
 	g := newGitTestSync()
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
@@ -896,9 +759,9 @@ func gitHTTPServer(t *testing.T, root, token string) *httptest.Server {
 
 func TestGitHTTPTokenAuth(t *testing.T) {
 	const token = "s3cret-token-value"
-	r := newGitTestRepo(t, "trunk")
-	first := r.seed()
-	s := gitHTTPServer(t, filepath.Dir(r.bare), token)
+	r := gittest.NewRemote(t, "", "trunk")
+	first := seed(t, r)
+	s := gitHTTPServer(t, filepath.Dir(r.Path), token)
 	env := map[string]string{"MESHMON_GIT_TOKEN": token}
 	g := NewGitSync(GitSyncOptions{Getenv: func(k string) string { return env[k] }})
 	ref := gitTestRef(s.URL + "/remote.git")
@@ -915,9 +778,9 @@ func TestGitHTTPTokenAuth(t *testing.T) {
 		t.Errorf(".git/config holds the token:\n%s", gitConfig)
 	}
 
-	r.write("config.yml", gitNetConfig("testnet", "a", "b"))
-	next := r.commit("add b")
-	r.push()
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b")))
+	next := r.Commit("add b")
+	r.Push()
 	if st, changed, err := g.Fetch(t.Context(), dir, ref); err != nil || !changed || st.Commit != next {
 		t.Fatalf("Fetch over http = %+v, %v, %v; want %s", st, changed, err, next)
 	}
@@ -1062,14 +925,14 @@ func TestGitNodeConfFields(t *testing.T) {
 }
 
 func TestGitCloneRefusesInvalidFirstCommit(t *testing.T) {
-	r := newGitTestRepo(t, "trunk")
-	r.write("README.md", "no config yet\n")
-	r.write("pubkeys/a.pub", gitTestKey(t))
-	empty := r.commit("keys only")
-	r.push()
+	r := gittest.NewRemote(t, "", "trunk")
+	r.Write("README.md", []byte("no config yet\n"))
+	r.Write("pubkeys/a.pub", []byte(gitTestKey(t)))
+	empty := r.Commit("keys only")
+	r.Push()
 
 	dir := t.TempDir()
-	ref := gitTestRef(r.bare)
+	ref := gitTestRef(r.Path)
 	g := newGitTestSync()
 	_, err := g.Ensure(t.Context(), dir, ref)
 	var ice *InvalidCommitError
@@ -1085,9 +948,9 @@ func TestGitCloneRefusesInvalidFirstCommit(t *testing.T) {
 	gitNoCloneLeftovers(t, dir)
 
 	// The periodic Fetch retries the clone.
-	r.write("config.yml", gitNetConfig("testnet", "a"))
-	good := r.commit("config")
-	r.push()
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a")))
+	good := r.Commit("config")
+	r.Push()
 	st, changed, err := g.Fetch(t.Context(), dir, ref)
 	if err != nil || !changed || st.Commit != good || st.FetchedAt.IsZero() {
 		t.Fatalf("Fetch without a checkout = %+v, %v, %v; want a clone of %s", st, changed, err, good)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/configsync"
+	"github.com/meshmon/meshmon/configsync/gittest"
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/node"
 	"github.com/meshmon/meshmon/node/nodetest"
@@ -205,15 +206,15 @@ func waitStatus(t *testing.T, observers, subjects []*gitNode, want health.Status
 // seedRepo pushes a network of members (and their keys) to a new
 // repository whose default branch is branch; it returns the repository and
 // the commit.
-func seedRepo(t *testing.T, path, branch string, members ...*gitNode) (*nodetest.GitRemote, string) {
+func seedRepo(t *testing.T, path, branch string, members ...*gitNode) (*gittest.Remote, string) {
 	t.Helper()
-	r := nodetest.NewGitRemote(t, path, branch)
+	r := gittest.NewRemote(t, path, branch)
 	writeMembers(r, members...)
 	return r, r.CommitAndPush("network " + gitNet)
 }
 
 // writeMembers writes config.yml listing members and their pubkeys.
-func writeMembers(r *nodetest.GitRemote, members ...*gitNode) {
+func writeMembers(r *gittest.Remote, members ...*gitNode) {
 	var ms []nodetest.NetworkMember
 	for _, m := range members {
 		ms = append(ms, m.member())

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/meshmon/meshmon/configsync"
+	"github.com/meshmon/meshmon/configsync/gittest"
 	"github.com/meshmon/meshmon/node"
 	"github.com/meshmon/meshmon/node/nodetest"
 )
@@ -39,7 +40,7 @@ func checkConfig(t *testing.T, dir string) (string, error) {
 // TestCheckConfigGit: `meshmon config check` validates a git-mode network
 // from its checkout, names the commit and lists local changes.
 func TestCheckConfigGit(t *testing.T) {
-	repo := nodetest.NewGitRemote(t, "", "main")
+	repo := gittest.NewRemote(t, "", "main")
 	repo.Write("config.yml", nodetest.NetworkYAML(gitNet, "", "",
 		nodetest.NetworkMember{NodeID: "n1", URL: "https://n1.example.com:8000"},
 		nodetest.NetworkMember{NodeID: "n2", URL: "https://n2.example.com:8000"}))
