@@ -306,7 +306,7 @@ type engineState struct {
 	// hbAt and reportAt are the (boot_id, seq) of the heartbeat and report
 	// held per member: gossip and sync deliver concurrently, so an older
 	// message can arrive after a newer one and must not replace it.
-	hbAt, reportAt map[string][2]uint64
+	hbAt, reportAt map[string]p2p.Position
 
 	rtt       map[string]time.Duration
 	link      map[string]p2p.Link
@@ -333,8 +333,8 @@ func newEngineState(e *Engine) *engineState {
 		leaving:    map[string]bool{},
 		timingSeen: map[string][2]uint32{},
 		reports:    map[string]map[string]*pb.PeerObservation{},
-		hbAt:       map[string][2]uint64{},
-		reportAt:   map[string][2]uint64{},
+		hbAt:       map[string]p2p.Position{},
+		reportAt:   map[string]p2p.Position{},
 		rtt:        map[string]time.Duration{},
 		link:       map[string]p2p.Link{},
 		downSince:  map[string]time.Time{},
@@ -452,9 +452,9 @@ func (s *engineState) onMessage(m p2p.Message) {
 
 // newer records h's (boot_id, seq) for node in held and reports whether it
 // is newer than the one held before.
-func newer(held map[string][2]uint64, node string, h *pb.Header) bool {
-	p := [2]uint64{h.GetBootId(), h.GetSeq()}
-	if q, ok := held[node]; ok && (p[0] < q[0] || (p[0] == q[0] && p[1] <= q[1])) {
+func newer(held map[string]p2p.Position, node string, h *pb.Header) bool {
+	p := p2p.PositionOf(h)
+	if q, ok := held[node]; ok && !p.After(q) {
 		return false
 	}
 	held[node] = p

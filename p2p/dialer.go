@@ -106,7 +106,8 @@ func (n *Network) dialLoop() {
 		was := st.link.Connected
 		st.link = l
 		if l.Connected && was {
-			// Relayed became direct (hole punching) or the other way round.
+			// Still connected, but relayed became direct (hole punching)
+			// or the other way round, or the link turned stale or fresh.
 			n.handler.HandleLink(st.node, l)
 			return
 		}
@@ -336,42 +337,42 @@ func (n *Network) pingLoop(ctx context.Context, p peer.ID, node string) {
 	defer late.Stop()
 	for ctx.Err() == nil {
 		pctx, cancel := context.WithCancel(allowLimited(ctx, "meshmon: ping a member behind NAT"))
-		results := ping.Ping(pctx, n.host.h, p)
-		pace := time.NewTimer(0)
-		for ok := true; ok; {
-			select {
-			case <-ctx.Done():
-				ok = false
-			case <-late.C:
-				setStale(true)
-			case <-pace.C:
-				// Take the next result (libp2p pings again as soon as
-				// the last result is taken).
-				select {
-				case <-ctx.Done():
-					ok = false
-				case <-late.C:
-					setStale(true)
-					pace.Reset(0)
-				case res, open := <-results:
-					if !open || res.Error != nil {
-						ok = false
-						break
-					}
-					setStale(false)
-					n.handler.HandleRTT(node, res.RTT)
-					late.Reset(staleAfter(n.pingEvery))
-					pace.Reset(n.pingEvery)
-				}
-			}
-		}
-		pace.Stop()
+		n.takePings(ctx, node, ping.Ping(pctx, n.host.h, p), late, setStale)
 		cancel()
 		select {
 		case <-ctx.Done():
 		case <-late.C:
 			setStale(true)
 		case <-time.After(n.pingEvery):
+		}
+	}
+}
+
+// takePings reports one ping result per ping interval (libp2p pings again as
+// soon as a result is taken) until the ping fails or ctx ends, and reports
+// the link stale when late fires first.
+func (n *Network) takePings(ctx context.Context, node string, results <-chan ping.Result, late *time.Timer, setStale func(bool)) {
+	var pace <-chan time.Time // nil: take the next result now
+	for {
+		next := results
+		if pace != nil {
+			next = nil
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-late.C:
+			setStale(true)
+		case <-pace:
+			pace = nil
+		case res, open := <-next:
+			if !open || res.Error != nil {
+				return
+			}
+			setStale(false)
+			n.handler.HandleRTT(node, res.RTT)
+			late.Reset(staleAfter(n.pingEvery))
+			pace = time.After(n.pingEvery)
 		}
 	}
 }

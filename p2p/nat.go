@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	circuitproto "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -26,9 +27,6 @@ const (
 	// once DCUtR hole punching succeeds).
 	ReachabilityPrivate Reachability = "private"
 )
-
-// hopProtocol is the circuit-relay v2 protocol a relay speaks.
-const hopProtocol = "/libp2p/circuit/relay/0.2.0/hop"
 
 // Relay limits. libp2p's defaults (2 min, 128 KiB per relayed connection)
 // suit public relays for strangers; ours serve members only, whose relayed
@@ -92,7 +90,7 @@ func (h *Host) relays() []peer.ID {
 		if p == h.ID() || !h.isMember(p) {
 			continue
 		}
-		if ok, _ := h.h.Peerstore().SupportsProtocols(p, hopProtocol); len(ok) == 0 {
+		if ok, _ := h.h.Peerstore().SupportsProtocols(p, circuitproto.ProtoIDv2Hop); len(ok) == 0 {
 			continue
 		}
 		out = append(out, p)
@@ -100,26 +98,30 @@ func (h *Host) relays() []peer.ID {
 	return out
 }
 
-// circuitAddrs are addresses of member p through every connected relay, on
-// the address this host is connected to the relay by.
+// circuitAddrs are addresses of member p through every connected relay.
 func (h *Host) circuitAddrs(p peer.ID) []ma.Multiaddr {
 	var out []ma.Multiaddr
 	for _, r := range h.relays() {
-		if r == p {
-			continue
-		}
-		for _, c := range h.h.Network().ConnsToPeer(r) {
-			if c.Stat().Limited {
-				continue
-			}
-			tail, err := ma.NewMultiaddr("/p2p/" + r.String() + "/p2p-circuit")
-			if err == nil {
-				out = append(out, c.RemoteMultiaddr().Encapsulate(tail))
-			}
-			break
+		if a, ok := h.circuitVia(r); ok && r != p {
+			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// circuitVia is the circuit address through relay r on the address this
+// host is directly connected to r by: <addr>/p2p/<r>/p2p-circuit.
+func (h *Host) circuitVia(r peer.ID) (ma.Multiaddr, bool) {
+	tail, err := ma.NewMultiaddr("/p2p/" + r.String() + "/p2p-circuit")
+	if err != nil {
+		return nil, false
+	}
+	for _, c := range h.h.Network().ConnsToPeer(r) {
+		if !c.Stat().Limited {
+			return c.RemoteMultiaddr().Encapsulate(tail), true
+		}
+	}
+	return nil, false
 }
 
 // Reachability is this host's configured reachability.

@@ -125,7 +125,7 @@ type Network struct {
 type syncEntry struct {
 	raw []byte
 	at  time.Time
-	pos position
+	pos Position
 }
 
 // Join subscribes to a network's topic and starts keeping connections to its
@@ -364,11 +364,11 @@ func (n *Network) remember(env *pb.Envelope, raw *pubsubpb.Message, at time.Time
 	}
 	h := env.GetHeader()
 	k := freshKey{h.GetNodeId(), kind}
-	pos := position{h.GetBootId(), h.GetSeq()}
+	pos := PositionOf(h)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	// Gossip and sync deliver concurrently: never replace a newer message.
-	if old, ok := n.latest[k]; ok && !pos.after(old.pos) {
+	if old, ok := n.latest[k]; ok && !pos.After(old.pos) {
 		return
 	}
 	n.latest[k] = syncEntry{raw: b, at: at, pos: pos}
@@ -390,11 +390,17 @@ func (n *Network) linkOf(p peer.ID) Link {
 	conns := n.host.h.Network().ConnsToPeer(p)
 	l := Link{Connected: len(conns) > 0, Relayed: len(conns) > 0}
 	for _, c := range conns {
-		if _, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_CIRCUIT); err != nil && !c.Stat().Limited {
+		if !isRelayed(c) {
 			l.Relayed = false
 		}
 	}
 	return l
+}
+
+// isRelayed tells whether c goes through a relay.
+func isRelayed(c network.Conn) bool {
+	_, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil || c.Stat().Limited
 }
 
 // Close leaves the topic and stops the network's goroutines. Idempotent.

@@ -16,16 +16,16 @@ import (
 // it expires, and takes it again after a reconnect (a relay forgets the
 // reservations of peers that disconnect).
 const (
-	reserveEvery  = 2 * time.Second
-	renewBefore   = 10 * time.Minute
-	reserveTimout = 10 * time.Second
+	reserveEvery   = 2 * time.Second
+	renewBefore    = 10 * time.Minute
+	reserveTimeout = 10 * time.Second
 )
 
 // reservation is one relay slot this host holds.
 type reservation struct {
 	expires time.Time
-	// via is the relay's address this host is connected to it by.
-	via ma.Multiaddr
+	// addr is this host's address through the relay (nil when unknown).
+	addr ma.Multiaddr
 }
 
 // reserveLoop keeps reservations on the relays among connected members.
@@ -52,23 +52,17 @@ func (h *Host) reserveAll() {
 		if ok && res.expires.Sub(now) > renewBefore {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(h.ctx, reserveTimout)
+		ctx, cancel := context.WithTimeout(h.ctx, reserveTimeout)
 		got, err := client.Reserve(ctx, h.h, peer.AddrInfo{ID: r})
 		cancel()
 		if err != nil {
 			h.log.Debug("relay reservation failed", "relay", r.String(), "err", err)
 			continue
 		}
-		var via ma.Multiaddr
-		for _, c := range h.h.Network().ConnsToPeer(r) {
-			if !c.Stat().Limited {
-				via = c.RemoteMultiaddr()
-				break
-			}
-		}
+		addr, _ := h.circuitVia(r)
 		h.mu.Lock()
 		_, had := h.reservations[r]
-		h.reservations[r] = reservation{expires: got.Expiration, via: via}
+		h.reservations[r] = reservation{expires: got.Expiration, addr: addr}
 		h.mu.Unlock()
 		if !had {
 			h.log.Info("holding a relay reservation: members behind NAT reach this node through it", "relay", r.String(), "expires", got.Expiration)
@@ -104,13 +98,9 @@ func (h *Host) relayAddrs() []ma.Multiaddr {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []ma.Multiaddr
-	for p, r := range h.reservations {
-		if r.via == nil {
-			continue
-		}
-		tail, err := ma.NewMultiaddr("/p2p/" + p.String() + "/p2p-circuit")
-		if err == nil {
-			out = append(out, r.via.Encapsulate(tail))
+	for _, r := range h.reservations {
+		if r.addr != nil {
+			out = append(out, r.addr)
 		}
 	}
 	return out

@@ -107,10 +107,16 @@ type freshKey struct {
 	kind Kind
 }
 
-type position struct{ boot, seq uint64 }
+// Position is where a message stands in its author's stream of one kind:
+// a later boot, or the same boot and a higher seq, is newer.
+type Position struct{ Boot, Seq uint64 }
 
-func (p position) after(q position) bool {
-	return p.boot > q.boot || (p.boot == q.boot && p.seq > q.seq)
+// PositionOf is the position of the message with header h.
+func PositionOf(h *pb.Header) Position { return Position{h.GetBootId(), h.GetSeq()} }
+
+// After tells whether p is newer than q.
+func (p Position) After(q Position) bool {
+	return p.Boot > q.Boot || (p.Boot == q.Boot && p.Seq > q.Seq)
 }
 
 // Validator decides which messages of one network are admitted: the signer
@@ -126,12 +132,12 @@ type Validator struct {
 
 	// mu protects the following fields.
 	mu   sync.Mutex
-	last map[freshKey]position
+	last map[freshKey]Position
 }
 
 // NewValidator returns a validator for networkID admitting members.
 func NewValidator(networkID string, members *Members) *Validator {
-	v := &Validator{networkID: networkID, last: map[freshKey]position{}}
+	v := &Validator{networkID: networkID, last: map[freshKey]Position{}}
 	v.members.Store(members)
 	return v
 }
@@ -194,10 +200,10 @@ func (v *Validator) advance(env *pb.Envelope) RejectReason {
 	kind, _ := KindOf(env)
 	h := env.GetHeader()
 	k := freshKey{h.GetNodeId(), kind}
-	p := position{h.GetBootId(), h.GetSeq()}
+	p := PositionOf(h)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if last, ok := v.last[k]; ok && !p.after(last) {
+	if last, ok := v.last[k]; ok && !p.After(last) {
 		return RejectStale
 	}
 	v.last[k] = p
