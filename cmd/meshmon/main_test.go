@@ -1,0 +1,17 @@
+package main
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain keeps root for the commands this package's tests run inside the
+// test binary (often as root, in CI): stepping down would change the test
+// process's own ids. The step-down tests run the real binary, with an
+// environment without MESHMON_ variables (childEnv).
+func TestMain(m *testing.M) {
+	if err := os.Setenv(runAsRootEnv, "1"); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
