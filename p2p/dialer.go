@@ -25,6 +25,10 @@ const (
 	// fastRedialTimeout bounds the redial right after a disconnect; a crashed
 	// process refuses it at once, a cut link lets it run out.
 	fastRedialTimeout = 2 * time.Second
+	// defaultPunchRetry and maxPunchRetry bound the wait before retrying a
+	// hole punch on a link that is only relayed (see retryPunch).
+	defaultPunchRetry = 30 * time.Second
+	maxPunchRetry     = 30 * time.Minute
 )
 
 // P2PInfo is the JSON document served at /api/p2p and fetched from members'
@@ -48,13 +52,17 @@ type P2PInfo struct {
 }
 
 type dialState struct {
-	node     string
-	link     Link
-	stale    bool
-	next     time.Time
-	backoff  time.Duration
-	dialing  bool
-	stopPing context.CancelFunc
+	node  string
+	link  Link
+	stale bool
+	// punchAt is when to retry hole punching on a relayed link (zero: not
+	// scheduled); punchWait is the wait after the next retry.
+	punchAt   time.Time
+	punchWait time.Duration
+	next      time.Time
+	backoff   time.Duration
+	dialing   bool
+	stopPing  context.CancelFunc
 }
 
 type dialResult struct {
@@ -105,6 +113,7 @@ func (n *Network) dialLoop() {
 		}
 		was := st.link.Connected
 		st.link = l
+		n.schedulePunch(st)
 		if l.Connected && was {
 			// Still connected, but relayed became direct (hole punching)
 			// or the other way round, or the link turned stale or fresh.
@@ -154,6 +163,11 @@ func (n *Network) dialLoop() {
 			if !st.link.Connected && !st.dialing && !now.Before(st.next) {
 				startDial(p, st, false)
 			}
+			if !st.punchAt.IsZero() && !now.Before(st.punchAt) {
+				st.punchAt = time.Time{}
+				st.punchWait = min(2*st.punchWait, maxPunchRetry)
+				n.retryPunch(p)
+			}
 		}
 	}
 	reconcile()
@@ -192,6 +206,40 @@ func (n *Network) dialLoop() {
 			st.backoff = min(max(2*st.backoff, minRedial), maxRedial)
 			st.next = time.Now().Add(st.backoff)
 			n.log.Debug("member unreachable", "node", st.node, "peer", r.p.String(), "retry_in", st.backoff, "err", r.err)
+		}
+	}
+}
+
+// schedulePunch keeps st.punchAt in step with st.link: a hole-punch retry
+// is due punchWait after a link turns relayed-only; a direct link cancels it
+// and resets the wait.
+func (n *Network) schedulePunch(st *dialState) {
+	switch {
+	case !st.link.Connected:
+		st.punchAt = time.Time{}
+	case !st.link.Relayed:
+		st.punchAt, st.punchWait = time.Time{}, 0
+	case st.punchAt.IsZero():
+		if st.punchWait == 0 {
+			st.punchWait = n.punchWait
+		}
+		st.punchAt = time.Now().Add(st.punchWait)
+	}
+}
+
+// retryPunch makes libp2p try hole punching again with member p. DCUtR runs
+// once per new relayed connection, and a first attempt often fails because
+// the peer is not ready yet (its DCUtR handler waits for a public address
+// of its own). So one side of the pair — the smaller peer ID — closes the
+// relayed connection; both redial through the relay at once, and the new
+// connection starts a new attempt. The link is down for that moment only.
+func (n *Network) retryPunch(p peer.ID) {
+	if n.host.ID() > p {
+		return
+	}
+	for _, c := range n.host.h.Network().ConnsToPeer(p) {
+		if isRelayed(c) {
+			_ = c.Close()
 		}
 	}
 }

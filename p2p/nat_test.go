@@ -121,3 +121,45 @@ func TestStaleLinkWhenPingsGoUnanswered(t *testing.T) {
 		return l.Connected && !l.Stale
 	})
 }
+
+// TestRelayedLinkRetriesHolePunch: a link that stays relayed has its
+// relayed connection replaced after PunchRetry (libp2p runs DCUtR once per
+// new relayed connection), and the pair is connected again at once. On
+// loopback the redial finds the addresses identify learnt over the relay, so
+// the new connection may be direct: what a punched hole gives.
+func TestRelayedLinkRetriesHolePunch(t *testing.T) {
+	nodes := newKeys(t, "p", "a", "b")
+	p, a, b := nodes["p"], nodes["a"], nodes["b"]
+	a.punchRetry, b.punchRetry = time.Second, time.Second
+	p.startWith(t, nodes, ReachabilityPublic, nil)
+	var paddrs []string
+	for _, ad := range p.host.Libp2p().Addrs() {
+		paddrs = append(paddrs, ad.String())
+	}
+	eps := map[string]Endpoint{"p": {Addrs: paddrs}}
+	a.startWith(t, nodes, ReachabilityPrivate, eps)
+	b.startWith(t, nodes, ReachabilityPrivate, eps)
+	conns := func() []string {
+		var ids []string
+		for _, c := range a.host.Libp2p().Network().ConnsToPeer(b.id) {
+			ids = append(ids, c.ID())
+		}
+		return ids
+	}
+	var first string
+	waitFor(t, 60*time.Second, "a relayed connection between a and b", func() bool {
+		for _, c := range a.host.Libp2p().Network().ConnsToPeer(b.id) {
+			if isRelayed(c) {
+				first = c.ID()
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, 60*time.Second, "the relayed connection replaced and a and b connected again", func() bool {
+		ids := conns()
+		la, _ := a.rec.link("b")
+		lb, _ := b.rec.link("a")
+		return len(ids) > 0 && !slices.Contains(ids, first) && la.Connected && lb.Connected
+	})
+}

@@ -88,6 +88,10 @@ type NetworkConfig struct {
 	Handler Handler
 	// PingInterval is how often connected members are pinged. Default 1s.
 	PingInterval time.Duration
+	// PunchRetry is how long a link that is only relayed waits before this
+	// node retries hole punching; the wait doubles up to maxPunchRetry.
+	// Default 30s.
+	PunchRetry time.Duration
 	// HTTPClient fetches members' /api/p2p. Default: a client with a 5s timeout.
 	HTTPClient *http.Client
 	// Logger is narrowed with the network. Default: the host's.
@@ -107,6 +111,7 @@ type Network struct {
 	log       *slog.Logger
 	client    *http.Client
 	pingEvery time.Duration
+	punchWait time.Duration
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -137,6 +142,9 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = time.Second
 	}
+	if cfg.PunchRetry <= 0 {
+		cfg.PunchRetry = defaultPunchRetry
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
@@ -153,6 +161,7 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		log:       cfg.Logger.With("network", cfg.ID),
 		client:    cfg.HTTPClient,
 		pingEvery: cfg.PingInterval,
+		punchWait: cfg.PunchRetry,
 		linkCh:    make(chan peer.ID, 256),
 		staleCh:   make(chan staleEvent),
 		kick:      make(chan struct{}, 1),

@@ -86,6 +86,8 @@ type testNode struct {
 	host *Host
 	net  *Network
 	rec  *recorder
+	// punchRetry, when set, is the network's PunchRetry.
+	punchRetry time.Duration
 }
 
 func newKeys(t *testing.T, names ...string) map[string]*testNode {
@@ -123,7 +125,7 @@ func (n *testNode) startWith(t *testing.T, members map[string]*testNode, r Reach
 	for name, m := range members {
 		byNode[name] = m.id
 	}
-	nw, err := h.Join(NetworkConfig{ID: "net", Self: n.name, Members: NewMembers(byNode), Handler: n.rec, Endpoints: eps})
+	nw, err := h.Join(NetworkConfig{ID: "net", Self: n.name, Members: NewMembers(byNode), Handler: n.rec, Endpoints: eps, PunchRetry: n.punchRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
