@@ -13,9 +13,11 @@ import (
 // run builds the CLI and runs it with args; tests call it directly.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	app := &cli.App{
-		Name:      "meshmon",
-		Usage:     "decentralised uptime monitor: nodes watch each other over libp2p and agree on who is up",
-		Version:   version.String(),
+		Name:    "meshmon",
+		Usage:   "decentralised uptime monitor: nodes watch each other over libp2p and agree on who is up",
+		Version: version.String(),
+		Description: "Started as root (as in the Docker image), run, init, keys show and demo first switch to the\n" +
+			"owner of the config dir, or to uid 10001 when root owns it; set MESHMON_RUN_AS_ROOT=1 to stay root.",
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// Without a subcommand meshmon runs a node, as the Docker image does.
