@@ -27,7 +27,7 @@ const (
 	fastRedialTimeout = 2 * time.Second
 	// defaultPunchRetry and maxPunchRetry bound the wait before retrying a
 	// hole punch on a link that is only relayed (see retryPunch).
-	defaultPunchRetry = 30 * time.Second
+	defaultPunchRetry = 10 * time.Second
 	maxPunchRetry     = 30 * time.Minute
 )
 
@@ -237,6 +237,7 @@ func (n *Network) retryPunch(p peer.ID) {
 	if n.host.ID() > p {
 		return
 	}
+	n.log.Debug("link still relayed: reopening it to retry hole punching", "peer", p.String())
 	for _, c := range n.host.h.Network().ConnsToPeer(p) {
 		if isRelayed(c) {
 			_ = c.Close()

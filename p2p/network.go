@@ -90,7 +90,7 @@ type NetworkConfig struct {
 	PingInterval time.Duration
 	// PunchRetry is how long a link that is only relayed waits before this
 	// node retries hole punching; the wait doubles up to maxPunchRetry.
-	// Default 30s.
+	// Default 10s.
 	PunchRetry time.Duration
 	// HTTPClient fetches members' /api/p2p. Default: a client with a 5s timeout.
 	HTTPClient *http.Client
