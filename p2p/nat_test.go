@@ -10,14 +10,13 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
 
-// TestNATedMembersMeetThroughARelay: two private members that only know a
-// public member's address reserve relay slots on it, reach each other through
-// it (a relayed link with a ping RTT: pings need an allow-limited context),
-// and their gossip, which GossipSub never sends over a relayed connection,
-// flows through the public member. A non-member gets no reservation.
-func TestNATedMembersMeetThroughARelay(t *testing.T) {
+// startNATed starts a public member p and two private members a and b that
+// know only p's addresses (and use punchRetry when it is set).
+func startNATed(t *testing.T, punchRetry time.Duration) (p, a, b *testNode) {
+	t.Helper()
 	nodes := newKeys(t, "p", "a", "b")
-	p, a, b := nodes["p"], nodes["a"], nodes["b"]
+	p, a, b = nodes["p"], nodes["a"], nodes["b"]
+	a.punchRetry, b.punchRetry = punchRetry, punchRetry
 	p.startWith(t, nodes, ReachabilityPublic, nil)
 	var paddrs []string
 	for _, ad := range p.host.Libp2p().Addrs() {
@@ -26,6 +25,16 @@ func TestNATedMembersMeetThroughARelay(t *testing.T) {
 	eps := map[string]Endpoint{"p": {Addrs: paddrs}}
 	a.startWith(t, nodes, ReachabilityPrivate, eps)
 	b.startWith(t, nodes, ReachabilityPrivate, eps)
+	return p, a, b
+}
+
+// TestNATedMembersMeetThroughARelay: two private members that only know a
+// public member's address reserve relay slots on it, reach each other through
+// it (a relayed link with a ping RTT: pings need an allow-limited context),
+// and their gossip, which GossipSub never sends over a relayed connection,
+// flows through the public member. A non-member gets no reservation.
+func TestNATedMembersMeetThroughARelay(t *testing.T) {
+	p, a, b := startNATed(t, 0)
 	if !p.host.RelayService() || a.host.RelayService() {
 		t.Fatalf("relay service: public %v, private %v; want true, false", p.host.RelayService(), a.host.RelayService())
 	}
@@ -128,17 +137,7 @@ func TestStaleLinkWhenPingsGoUnanswered(t *testing.T) {
 // loopback the redial finds the addresses identify learnt over the relay, so
 // the new connection may be direct: what a punched hole gives.
 func TestRelayedLinkRetriesHolePunch(t *testing.T) {
-	nodes := newKeys(t, "p", "a", "b")
-	p, a, b := nodes["p"], nodes["a"], nodes["b"]
-	a.punchRetry, b.punchRetry = time.Second, time.Second
-	p.startWith(t, nodes, ReachabilityPublic, nil)
-	var paddrs []string
-	for _, ad := range p.host.Libp2p().Addrs() {
-		paddrs = append(paddrs, ad.String())
-	}
-	eps := map[string]Endpoint{"p": {Addrs: paddrs}}
-	a.startWith(t, nodes, ReachabilityPrivate, eps)
-	b.startWith(t, nodes, ReachabilityPrivate, eps)
+	_, a, b := startNATed(t, time.Second)
 	conns := func() []string {
 		var ids []string
 		for _, c := range a.host.Libp2p().Network().ConnsToPeer(b.id) {
