@@ -34,6 +34,7 @@ type Collector struct {
 	nodeStatus, nodeConfirmed, peerRTT           *prometheus.Desc
 	members, membersMissingKey, liveObservers    *prometheus.Desc
 	sent, received, rejected                     *prometheus.Desc
+	duplicates, publishErrors, refutes, pauses   *prometheus.Desc
 	reloadOK, reloadTime                         *prometheus.Desc
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
 	buildInfo                                    *prometheus.Desc
@@ -76,6 +77,18 @@ func NewCollector(src Sources) (*Collector, error) {
 		rejected: d("messages_rejected_total",
 			"Gossip messages the topic validator refused, by reason.",
 			"network", "reason"),
+		duplicates: d("messages_duplicate_total",
+			"Gossip messages ignored because this node had admitted them already (by gossip and by sync); not rejections.",
+			"network"),
+		publishErrors: d("publish_errors_total",
+			"Publishes of this node that failed, by reason (no_topic_peer, refused_own, queue_full, other).",
+			"network", "reason"),
+		refutes: d("refutes_total",
+			"Times this node moved to a new incarnation because a newer message signed with its key arrived (a clone, a forgery, or a lost counter).",
+			"network"),
+		pauses: d("pauses_total",
+			"Times this node found it had not run on time (paused, starved, clock jump) and withdrew its silence-based suspicions.",
+			"network"),
 		reloadOK: d("config_last_reload_successful",
 			"1 when the latest config load succeeded, 0 when it failed and the previous config keeps running."),
 		reloadTime: d("config_last_reload_success_timestamp_seconds",
@@ -99,7 +112,7 @@ func NewCollector(src Sources) (*Collector, error) {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
-		c.sent, c.received, c.rejected, c.reloadOK, c.reloadTime,
+		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.reloadOK, c.reloadTime,
 		c.alertsSent, c.alertLatency, c.notificationLeader, c.buildInfo,
 	} {
 		ch <- d
@@ -183,6 +196,12 @@ func (c *Collector) collectTraffic(ch chan<- prometheus.Metric, ts []Traffic) {
 		for _, r := range p2p.RejectReasons() {
 			ch <- constMetric(c.rejected, prometheus.CounterValue, float64(t.Rejected[r]), t.Network, r.String())
 		}
+		ch <- constMetric(c.duplicates, prometheus.CounterValue, float64(t.Duplicates), t.Network)
+		for _, r := range health.PublishErrorReasons() {
+			ch <- constMetric(c.publishErrors, prometheus.CounterValue, float64(t.PublishErrors[r]), t.Network, r)
+		}
+		ch <- constMetric(c.refutes, prometheus.CounterValue, float64(t.Refutes), t.Network)
+		ch <- constMetric(c.pauses, prometheus.CounterValue, float64(t.Pauses), t.Network)
 	}
 }
 

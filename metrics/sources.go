@@ -51,6 +51,19 @@ type Traffic struct {
 	// Rejected counts messages the topic validator refused, by reason
 	// (p2p.Validator.Rejected). A reason without an entry is exported as 0.
 	Rejected map[p2p.RejectReason]uint64
+	// Duplicates counts messages ignored because they were admitted
+	// already (the same message by gossip and by sync): not rejections.
+	Duplicates uint64
+	// PublishErrors counts failed publishes by reason
+	// (health.Engine.PublishErrorsBy; every reason of
+	// health.PublishErrorReasons is exported, zeros included).
+	PublishErrors map[string]uint64
+	// Refutes counts the times this node jumped its incarnation above a
+	// message about itself that it did not send (health.Engine.Refutes).
+	Refutes uint64
+	// Pauses counts the times this node found it had not run on time and
+	// withdrew its suspicions (health.Engine.Pauses).
+	Pauses uint64
 }
 
 // ValidatorTraffic fills the Received and Rejected counters of a network
@@ -60,6 +73,8 @@ func ValidatorTraffic(network string, v *p2p.Validator) Traffic {
 		Network:  network,
 		Received: make(map[p2p.Kind]uint64, len(messageKinds)),
 		Rejected: v.Rejected(),
+		// Duplicates are not refusals: counted apart.
+		Duplicates: v.Duplicates(),
 	}
 	for _, k := range messageKinds {
 		t.Received[k] = v.Accepted(k)

@@ -58,10 +58,11 @@ type Node struct {
 	key    ed25519.PrivateKey
 	host   *p2p.Host
 	events *health.EventLog
-	boot   uint64
-	http   *http.Server
-	ln     net.Listener
-	git    *configsync.GitSync
+	// incarnations hands out this node's boot_ids (a counter on disk).
+	incarnations *configsync.Incarnations
+	http         *http.Server
+	ln           net.Listener
+	git          *configsync.GitSync
 
 	reloadCh chan struct{}
 	rewatch  chan struct{}
@@ -109,7 +110,6 @@ func New(opts Options) (*Node, error) {
 		opts:     opts,
 		log:      log,
 		events:   health.NewEventLog(1000, nil),
-		boot:     uint64(time.Now().UnixMilli()),
 		git:      configsync.NewGitSync(configsync.GitSyncOptions{}),
 		reloadCh: make(chan struct{}, 1),
 		rewatch:  make(chan struct{}, 1),
@@ -132,6 +132,9 @@ func New(opts Options) (*Node, error) {
 		log.Info("adopted existing per-network key as the node key", "from", adopted, "path", keyPath)
 	}
 	n.key = key
+	if n.incarnations, err = configsync.OpenIncarnations(opts.ConfigDir, nil); err != nil {
+		return nil, err
+	}
 	cfg, err := n.loadConfig(context.Background())
 	if err != nil {
 		return nil, err

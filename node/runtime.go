@@ -37,19 +37,20 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 		SuspectAfter: time.Duration(nw.Config.Timing.SuspectAfter),
 		Version:      n.opts.Version,
 		Reachability: string(n.host.Reachability()),
-		BootID:       n.boot,
+		Incarnation:  n.nextIncarnation,
 		Logger:       n.log,
 		Events:       n.events,
 		Clusters:     clusterHashes(clusters),
 		OnDelivered:  alerts.onDelivered,
 	}, nil)
 	pn, err := n.host.Join(p2p.NetworkConfig{
-		ID:        nw.Config.NetworkID,
-		Self:      nw.Ref.NodeID,
-		Members:   set,
-		Endpoints: endpoints(nw),
-		Handler:   e,
-		Logger:    n.log,
+		ID:           nw.Config.NetworkID,
+		Self:         nw.Ref.NodeID,
+		Members:      set,
+		Endpoints:    endpoints(nw),
+		Handler:      e,
+		PingInterval: time.Duration(nw.Config.Timing.Heartbeat),
+		Logger:       n.log,
 	})
 	if err != nil {
 		return nil, err
@@ -91,6 +92,13 @@ func (n *Node) update(r *netRuntime, nw configsync.Network) {
 	members, set := n.members(nw)
 	r.engine.SetMembers(members)
 	r.net.SetMembers(set, endpoints(nw))
+	if r.cfg.Config.Timing != nw.Config.Timing {
+		// In place: no rejoin, no new position, no left blip.
+		hb, sa := time.Duration(nw.Config.Timing.Heartbeat), time.Duration(nw.Config.Timing.SuspectAfter)
+		r.engine.SetTiming(hb, sa)
+		r.net.SetPingInterval(hb)
+		n.log.Info("timing changed", "network", nw.Config.NetworkID, "heartbeat", hb, "suspect_after", sa)
+	}
 	if webhooksChanged(r.cfg, nw) {
 		r.alerts.setWebhooks(webhookClusters(nw, n.log))
 	}
@@ -106,11 +114,10 @@ func webhooksChanged(a, b configsync.Network) bool {
 }
 
 // sameIdentity tells whether a running network can take config b in place:
-// same network, same own node_id, same timing.
+// same network, same own node_id (a timing change is applied in place).
 func sameIdentity(a, b configsync.Network) bool {
 	return a.Config.NetworkID == b.Config.NetworkID &&
-		a.Ref.NodeID == b.Ref.NodeID &&
-		a.Config.Timing == b.Config.Timing
+		a.Ref.NodeID == b.Ref.NodeID
 }
 
 // members builds the engine's and the validator's member sets. This node is
@@ -155,4 +162,17 @@ func endpoints(nw configsync.Network) map[string]p2p.Endpoint {
 		out[m.NodeID] = p2p.Endpoint{URL: url, Addrs: slices.Clone(m.Addrs)}
 	}
 	return out
+}
+
+// nextIncarnation hands the engines this node's next incarnation. A counter
+// that cannot be written still gives a growing number for this run, but the
+// next start may reuse one: that is logged, raised as an event and counted.
+func (n *Node) nextIncarnation(atLeast uint64) uint64 {
+	v, err := n.incarnations.Next(atLeast)
+	if err != nil {
+		n.log.Warn("incarnation counter not saved: after a restart peers may refuse this node's messages until it refutes them", "err", err)
+		n.events.Add(health.Event{Kind: "config", Severity: health.SeverityWarning,
+			Message: "the incarnation counter could not be saved (" + err.Error() + "): make the config dir writable"})
+	}
+	return v
 }

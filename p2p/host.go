@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"log/slog"
 	"strings"
 	"sync"
@@ -121,7 +122,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		libp2p.ListenAddrStrings(cfg.Listen...),
 		libp2p.ConnectionManager(cm),
 		libp2p.DialRanker(tcpFirstRanker),
-		libp2p.Ping(true),
+		// meshmon answers pings itself (handlePing): a ping request is
+		// liveness evidence for the side that answers.
+		libp2p.Ping(false),
 		libp2p.BandwidthReporter(bw),
 	}
 	opts = append(opts, nat...)
@@ -156,6 +159,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	}
 	hh.ps = ps
 	h.SetStreamHandler(SyncProtocol, hh.handleSync)
+	h.SetStreamHandler(ping.ID, hh.handlePing)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) { hh.connectivity(c.RemotePeer()) },
 		DisconnectedF: func(_ network.Network, c network.Conn) {

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 )
 
 // routes lists every route of the sidecar.
@@ -37,9 +39,31 @@ func handleNoEndpoint(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 }
 
+// Health is /api/health's answer.
+type Health struct {
+	// Status is "ok", or "degraded" while this node cannot do its job on
+	// some network (health.LocalHealth).
+	Status string `json:"status"`
+	// Version is the meshmon version.
+	Version string `json:"version"`
+	// Reasons say why the status is degraded.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
 func handleHealth(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": d.Version})
+		h := Health{Status: "ok", Version: d.Version}
+		if v := d.View(); v != nil {
+			for _, id := range slices.Sorted(maps.Keys(v.Networks)) {
+				if l := v.Networks[id].Local; !l.Healthy && !l.Since.IsZero() {
+					h.Reasons = append(h.Reasons, id+": "+l.Reason)
+				}
+			}
+		}
+		if len(h.Reasons) > 0 {
+			h.Status = "degraded"
+		}
+		writeJSON(w, http.StatusOK, h)
 	}
 }
 
