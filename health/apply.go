@@ -19,6 +19,17 @@ func (s *engineState) heard(node string, at time.Time) {
 	}
 }
 
+// evidence records a ping (answered, or a request) of node at at. When it
+// changes no opinion of this node, it marks the state evidenceOnly, so Run
+// does not recompute consensus for it.
+func (s *engineState) evidence(node string, at time.Time) {
+	now := s.e.cfg.Now()
+	before := OwnOpinion(s.lastHeard[node], s.downSince[node], s.aware.ResumedAt, now, s.suspectAfter)
+	s.heard(node, at)
+	after := OwnOpinion(s.lastHeard[node], s.downSince[node], s.aware.ResumedAt, now, s.suspectAfter)
+	s.evidenceOnly = before == after
+}
+
 // onMessage takes in one admitted message, received at at (synced messages
 // are older by their age).
 func (s *engineState) onMessage(m p2p.Message, at time.Time) {

@@ -222,14 +222,14 @@ func (e *Engine) HandleRTT(node string, rtt time.Duration) {
 	at := e.cfg.Now()
 	e.enqueue(func(s *engineState) {
 		s.rtt[node] = rtt
-		s.heard(node, at)
+		s.evidence(node, at)
 	})
 }
 
 // HandlePinged implements p2p.Handler: a ping request is evidence.
 func (e *Engine) HandlePinged(node string) {
 	at := e.cfg.Now()
-	e.enqueue(func(s *engineState) { s.heard(node, at) })
+	e.enqueue(func(s *engineState) { s.evidence(node, at) })
 }
 
 // SetMembers replaces the member list (config reload). A member whose key
@@ -357,7 +357,15 @@ func (e *Engine) Run(ctx context.Context) error {
 		case f := <-e.inbox:
 			s.checkPause(e.cfg.Now(), tick)
 			f(s)
-			s.dirty = true
+			if s.evidenceOnly {
+				// Evidence that changes no opinion only refreshes RTTs
+				// and ages: the view is rebuilt for it at most once per
+				// viewRefresh, not on every ping (linear cost per member).
+				s.evidenceOnly = false
+				s.viewStale = true
+			} else {
+				s.dirty = true
+			}
 		case <-eval.C:
 			now := e.cfg.Now()
 			s.checkPause(now, tick)

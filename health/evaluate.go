@@ -84,7 +84,7 @@ func (s *engineState) evaluate() {
 	}
 	if !s.dirty {
 		// Time alone can change freshness; skip rebuilding an unchanged view.
-		s.dirty = s.timeSensitive(now)
+		s.dirty = s.timeSensitive(now) || (s.viewStale && now.Sub(s.viewAt) >= viewRefresh)
 	}
 	if !s.dirty {
 		return
@@ -104,6 +104,10 @@ func (s *engineState) evaluate() {
 	}
 	s.storeView(s.buildView(now, verdicts))
 }
+
+// viewRefresh is how often the view is rebuilt when only RTTs and evidence
+// ages changed.
+const viewRefresh = time.Second
 
 // timeSensitive reports whether some evidence crossed the suspect_after
 // boundary since the last evaluation window, or this node's recovery from

@@ -21,6 +21,12 @@ type engineState struct {
 	boot  uint64
 	seq   [3]uint64
 	dirty bool
+	// evidenceOnly is set by an input that changed no opinion (a ping of
+	// a member already reachable); viewStale then says the view's RTTs and
+	// ages are behind, and viewAt is when the view was last built.
+	evidenceOnly bool
+	viewStale    bool
+	viewAt       time.Time
 	// left is set once this node announced that it leaves: no running
 	// announce may follow, or peers would take it back as running.
 	left bool
@@ -142,6 +148,7 @@ func (s *engineState) report() *pb.Envelope {
 
 // storeView publishes nv together with the announces it was built from.
 func (s *engineState) storeView(nv *NetworkView) {
+	s.viewAt, s.viewStale = nv.UpdatedAt, false
 	hbs := maps.Clone(s.heartbeat0)
 	s.e.heartbeats.Store(&hbs)
 	s.e.view.Store(nv)
