@@ -128,6 +128,13 @@ func (s *engineState) onLink(node string, l p2p.Link, at time.Time) {
 		delete(s.downSince, node)
 	}
 	s.link[node] = l
+	connected := 0
+	for _, l := range s.link {
+		if l.Connected {
+			connected++
+		}
+	}
+	s.e.connected.Store(int64(connected))
 	s.evaluate()
 }
 
