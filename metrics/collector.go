@@ -35,6 +35,7 @@ type Collector struct {
 	members, membersMissingKey, liveObservers    *prometheus.Desc
 	sent, received, rejected                     *prometheus.Desc
 	duplicates, publishErrors, refutes, pauses   *prometheus.Desc
+	gateDropped, gateMessages                    *prometheus.Desc
 	reloadOK, reloadTime                         *prometheus.Desc
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
 	buildInfo                                    *prometheus.Desc
@@ -89,6 +90,11 @@ func NewCollector(src Sources) (*Collector, error) {
 		pauses: d("pauses_total",
 			"Times this node found it had not run on time (paused, starved, clock jump) and withdrew its silence-based suspicions.",
 			"network"),
+		gateDropped: d("gossip_dropped_total",
+			"Gossip RPCs dropped before validation by reason: not_member (a peer in no joined network), wrong_topic (a member publishing on a network it is not in), backed_off (a peer disconnected for misbehaving, within its backoff); disconnected counts the peers disconnected.",
+			"reason"),
+		gateMessages: d("gossip_dropped_messages_total",
+			"Messages inside the gossip RPCs dropped before validation."),
 		reloadOK: d("config_last_reload_successful",
 			"1 when the latest config load succeeded, 0 when it failed and the previous config keeps running."),
 		reloadTime: d("config_last_reload_success_timestamp_seconds",
@@ -112,7 +118,7 @@ func NewCollector(src Sources) (*Collector, error) {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
-		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.reloadOK, c.reloadTime,
+		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.reloadOK, c.reloadTime,
 		c.alertsSent, c.alertLatency, c.notificationLeader, c.buildInfo,
 	} {
 		ch <- d
@@ -141,6 +147,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.src.Leaders != nil {
 		c.collectLeaders(ch, c.src.Leaders())
+	}
+	if c.src.Gate != nil {
+		counts, msgs := c.src.Gate()
+		for _, r := range p2p.GateReasons() {
+			ch <- constMetric(c.gateDropped, prometheus.CounterValue, float64(counts[r]), r)
+		}
+		ch <- constMetric(c.gateMessages, prometheus.CounterValue, float64(msgs))
 	}
 }
 

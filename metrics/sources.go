@@ -30,6 +30,10 @@ type Sources struct {
 	// Leaders returns the election of every notification cluster this node
 	// takes part in (meshmon_notification_leader).
 	Leaders func() []ClusterLeader
+	// Gate returns the host's gossip gate counters: RPCs dropped before
+	// validation by reason (p2p.GateReasons), and the publishes inside them
+	// (meshmon_gossip_dropped_total, meshmon_gossip_dropped_messages_total).
+	Gate func() (map[string]uint64, uint64)
 	// Version and Commit label meshmon_build_info (version.Version and
 	// version.Commit); the Go version is added by the collector.
 	Version, Commit string

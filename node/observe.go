@@ -23,6 +23,7 @@ func (n *Node) newMetrics(reg *prometheus.Registry) (http.Handler, error) {
 			return metrics.Reload{Successful: rs.OK, LastSuccess: rs.LastSuccess}
 		},
 		Alerts:  n.AlertDeliveries,
+		Gate:    n.host.GateCounts,
 		Leaders: n.NotificationLeaders,
 		Version: n.opts.Version,
 		Commit:  version.Commit,

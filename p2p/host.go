@@ -50,6 +50,7 @@ type Host struct {
 	h     host.Host
 	bw    *metrics.BandwidthCounter
 	ps    *pubsub.PubSub
+	gate  *rpcGate
 	log   *slog.Logger
 	reach Reachability
 
@@ -112,6 +113,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	bw := metrics.NewBandwidthCounter()
 	ctx, cancel := context.WithCancel(context.Background())
 	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{}}
+	hh.gate = newRPCGate(hh)
 	nat, err := hh.natOptions(cfg.Reachability)
 	if err != nil {
 		cancel()
@@ -148,6 +150,8 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		pubsub.WithPeerFilter(hh.peerFilter),
+		pubsub.WithBlacklist(memberBlacklist{hh}),
+		pubsub.WithAppSpecificRpcInspector(hh.gate.inspect),
 		pubsub.WithSubscriptionFilter(subFilter{hh}),
 		pubsub.WithMaxMessageSize(MaxEnvelopeSize+4096),
 		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),

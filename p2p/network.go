@@ -189,6 +189,18 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		h.mu.Unlock()
 		return nil, fmt.Errorf("p2p: join %s: already joined", cfg.ID)
 	}
+	// Peers that were members of no joined network were blacklisted for
+	// pubsub when they connected (memberBlacklist): pubsub has no stream
+	// with them. Those of this network are reconnected below.
+	passedOver := map[peer.ID]bool{}
+	for _, p := range cfg.Members.Peers() {
+		passedOver[p] = true
+	}
+	for _, other := range h.networks {
+		for _, p := range other.validator.Members().Peers() {
+			delete(passedOver, p)
+		}
+	}
 	h.networks[cfg.ID] = n
 	h.mu.Unlock()
 
@@ -226,6 +238,11 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		}
 	}
 	n.evictNonMembers(nil)
+	for p := range passedOver {
+		if p != h.ID() && isConnected(h, p) {
+			_ = h.h.Network().ClosePeer(p)
+		}
+	}
 	n.wg.Add(3)
 	go n.readLoop()
 	go n.dialLoop()
