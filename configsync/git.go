@@ -40,6 +40,10 @@ type GitSync struct {
 	mu sync.Mutex
 	// locks serialise work on one checkout; each holds at most one token.
 	locks map[string]chan struct{}
+	// files guard the files of one checkout: held for writing only while
+	// a fetch moves HEAD and the working tree (never while it talks to
+	// the remote), for reading by HoldCheckout.
+	files map[string]*sync.RWMutex
 }
 
 // GitSyncOptions configures a GitSync. Zero fields take their defaults.
@@ -53,7 +57,7 @@ type GitSyncOptions struct {
 
 // NewGitSync returns a GitSync.
 func NewGitSync(opts GitSyncOptions) *GitSync {
-	g := &GitSync{now: opts.Now, getenv: opts.Getenv, locks: map[string]chan struct{}{}}
+	g := &GitSync{now: opts.Now, getenv: opts.Getenv, locks: map[string]chan struct{}{}, files: map[string]*sync.RWMutex{}}
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -157,6 +161,28 @@ func checkGitRef(ref NetworkRef) error {
 		return fmt.Errorf("network %s: git_repo is empty", ref.Directory)
 	}
 	return nil
+}
+
+// HoldCheckout keeps every fetch of this GitSync from moving the network's
+// checkout until release is called, so that a load reads one commit's
+// files. It waits only for a checkout being moved, not for a fetch talking
+// to the remote.
+func (g *GitSync) HoldCheckout(dir string, ref NetworkRef) (release func()) {
+	mu := g.filesLock(NetworkDir(dir, ref.Directory))
+	mu.RLock()
+	return mu.RUnlock
+}
+
+// filesLock returns the lock of one checkout's files.
+func (g *GitSync) filesLock(path string) *sync.RWMutex {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	mu, ok := g.files[path]
+	if !ok {
+		mu = &sync.RWMutex{}
+		g.files[path] = mu
+	}
+	return mu
 }
 
 // lock takes the lock of one checkout, or gives up when ctx ends.

@@ -135,7 +135,7 @@ func (g *GitSync) clone(ctx context.Context, dir string, ref NetworkRef, path st
 	if err != nil {
 		return GitState{}, err
 	}
-	if err := validateCommit(commit, ref); err != nil {
+	if err := validateCommit(commit, dir, ref); err != nil {
 		return GitState{}, &InvalidCommitError{Commit: commit.Hash.String(), Ref: target.String(), Err: err}
 	}
 	if err := checkout(repo, target, commit.Hash, git.HardReset); err != nil {
@@ -144,6 +144,9 @@ func (g *GitSync) clone(ctx context.Context, dir string, ref NetworkRef, path st
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return GitState{}, err
 	}
+	files := g.filesLock(path)
+	files.Lock()
+	defer files.Unlock()
 	// An empty directory in the way (e.g. a volume mount point made by
 	// Docker) is replaced; os.Remove never removes a non-empty one.
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -176,9 +179,12 @@ func (g *GitSync) update(ctx context.Context, dir string, ref NetworkRef, path s
 		return cur, false, err
 	}
 	cur.FetchedAt = g.now()
+	files := g.filesLock(path)
 	if commit.Hash.String() == cur.Commit {
 		if cur.Ref != target.String() {
 			// Same commit under another ref (git_ref changed): no file changes.
+			files.Lock()
+			defer files.Unlock()
 			if err := pointHEAD(repo, target, commit.Hash); err != nil {
 				return cur, false, fmt.Errorf("check out %s: %w", target, err)
 			}
@@ -186,7 +192,7 @@ func (g *GitSync) update(ctx context.Context, dir string, ref NetworkRef, path s
 		}
 		return cur, false, nil
 	}
-	if err := validateCommit(commit, ref); err != nil {
+	if err := validateCommit(commit, dir, ref); err != nil {
 		return cur, false, &InvalidCommitError{Commit: commit.Hash.String(), Ref: target.String(), Err: err}
 	}
 	tree, err := commit.Tree()
@@ -204,6 +210,8 @@ func (g *GitSync) update(ctx context.Context, dir string, ref NetworkRef, path s
 	if len(blocking) > 0 {
 		return cur, false, &LocalChangesError{Path: path, Commit: commit.Hash.String(), Files: blocking}
 	}
+	files.Lock()
+	defer files.Unlock()
 	if err := checkout(repo, target, commit.Hash, git.MergeReset); err != nil {
 		return cur, false, fmt.Errorf("check out %s: %w", commit.Hash, err)
 	}

@@ -6,17 +6,8 @@ package configsync
 import (
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-)
-
-// Size limits for files read from a commit before it is applied.
-const (
-	maxConfigSize = 1 << 20
-	maxPubkeySize = 64 << 10
 )
 
 // InvalidCommitError is returned by Fetch (and Ensure's first clone) when
@@ -40,52 +31,25 @@ func (e *InvalidCommitError) Error() string {
 // Unwrap returns the joined problems, so Problems(err) finds them.
 func (e *InvalidCommitError) Unwrap() error { return e.Err }
 
-// validateCommit checks the network config in commit's tree the way
-// LoadNetwork and Load would check it on disk, plus that every
-// pubkeys/*.pub parses. It returns every problem joined, or nil.
-func validateCommit(commit *object.Commit, ref NetworkRef) error {
+// validateCommit checks the network config in commit's tree with the same
+// function that loads a network from disk (loadNetworkFS), plus that this
+// node is a member, as Load checks. A member whose key is malformed is not
+// a problem of the commit: like a local network, it runs with that member
+// marked "no key". It returns every problem joined, or nil.
+func validateCommit(commit *object.Commit, dir string, ref NetworkRef) error {
 	tree, err := commit.Tree()
 	if err != nil {
 		return &Problem{File: "(commit)", Msg: fmt.Sprintf("cannot read the commit's files: %v", err)}
 	}
-	var errs []error
-	data, err := readTreeFile(tree, "config.yml", maxConfigSize)
-	switch {
-	case errors.Is(err, object.ErrFileNotFound) || errors.Is(err, object.ErrEntryNotFound):
-		errs = append(errs, &Problem{File: "config.yml", Msg: "missing: the repository must hold config.yml at its root"})
-	case err != nil:
-		errs = append(errs, &Problem{File: "config.yml", Msg: err.Error()})
-	default:
-		nc, err := ParseNetworkConfig(data, "config.yml")
-		if err != nil {
-			errs = append(errs, flatten(err)...)
-		} else if _, ok := nc.Member(ref.NodeID); !ok {
-			errs = append(errs, &Problem{File: "config.yml", Path: "node_config",
-				Msg: fmt.Sprintf("%q (this node's node_id in nodeconf) is not in node_config: add it there", ref.NodeID)})
-		}
+	nw, err := loadNetworkFS(treeFS{root: tree}, dir, ref, "")
+	if err != nil {
+		return errors.Join(flatten(err)...)
 	}
-	keys, err := tree.Tree("pubkeys")
-	switch {
-	case errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound):
-	case err != nil:
-		errs = append(errs, &Problem{File: "pubkeys", Msg: err.Error()})
-	default:
-		for _, e := range keys.Entries {
-			if !strings.HasSuffix(e.Name, ".pub") {
-				continue
-			}
-			file := "pubkeys/" + e.Name
-			data, err := readTreeFile(keys, e.Name, maxPubkeySize)
-			if err != nil {
-				errs = append(errs, &Problem{File: file, Msg: err.Error()})
-				continue
-			}
-			if _, err := ParsePublicKeyPEM(data); err != nil {
-				errs = append(errs, &Problem{File: file, Msg: err.Error()})
-			}
-		}
+	if _, ok := nw.Config.Member(ref.NodeID); !ok {
+		return &Problem{File: "config.yml", Path: "node_config",
+			Msg: fmt.Sprintf("%q (this node's node_id in nodeconf) is not in node_config: add it there", ref.NodeID)}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // flatten returns the Problems in err, or err itself if it holds none.
@@ -99,28 +63,4 @@ func flatten(err error) []error {
 		out[i] = p
 	}
 	return out
-}
-
-// readTreeFile reads a regular file of at most limit bytes from tree.
-func readTreeFile(tree *object.Tree, name string, limit int64) ([]byte, error) {
-	e, err := tree.FindEntry(name)
-	if err != nil {
-		return nil, err
-	}
-	if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
-		return nil, fmt.Errorf("not a regular file (mode %s): commit the file itself, not a link or directory", e.Mode)
-	}
-	f, err := tree.TreeEntryFile(e)
-	if err != nil {
-		return nil, err
-	}
-	if f.Size > limit {
-		return nil, fmt.Errorf("too large (%d bytes, at most %d)", f.Size, limit)
-	}
-	r, err := f.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(io.LimitReader(r, limit))
 }
