@@ -85,10 +85,11 @@ type Node struct {
 }
 
 // New prepares a node: it loads or creates the key, scaffolds missing local
-// networks, clones git networks, loads and validates the whole config,
-// starts the libp2p host and binds the HTTP listener. Nothing is published
-// until Run.
-func New(opts Options) (*Node, error) {
+// networks, clones git networks (all at once), loads and validates the
+// whole config, starts the libp2p host and binds the HTTP listener.
+// Nothing is published until Run. Every blocking step takes ctx: when it
+// ends (the command's stop signal), New stops and returns ctx's error.
+func New(ctx context.Context, opts Options) (*Node, error) {
 	if opts.ConfigDir == "" {
 		opts.ConfigDir = "./config"
 	}
@@ -131,10 +132,19 @@ func New(opts Options) (*Node, error) {
 	case adopted != "":
 		log.Info("adopted existing per-network key as the node key", "from", adopted, "path", keyPath)
 	}
+	if warn := configsync.KeyModeWarning(keyPath); warn != "" {
+		// As OpenSSH warns; accepted all the same (Docker Desktop bind
+		// mounts cannot always set 0600).
+		log.Warn("private key readable by others", "path", keyPath, "detail", warn)
+		n.events.Add(health.Event{Kind: "key", Severity: health.SeverityWarning, Message: warn})
+	}
 	n.key = key
-	cfg, err := n.loadConfig(context.Background())
+	cfg, err := n.loadConfig(ctx, true)
 	if err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start: %w", err)
 	}
 	n.cfg = cfg
 
