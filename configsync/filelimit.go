@@ -8,17 +8,6 @@ import (
 	"os"
 )
 
-// Size limits for the files meshmon reads as config. A real nodeconf or
-// network config is a few KiB and a key file a few hundred bytes; a file
-// far larger is a mistake (a log or an image under the wrong name), and
-// reading it whole would take memory and time for nothing.
-const (
-	// MaxConfigSize bounds nodeconf.yml and config.yml: 1 MiB.
-	MaxConfigSize = 1 << 20
-	// maxPubkeySize bounds pubkeys/<node_id>.pub: 64 KiB.
-	maxPubkeySize = 64 << 10
-)
-
 // ErrTooLarge is wrapped by the error for a config file over its limit.
 var ErrTooLarge = errors.New("file too large")
 
