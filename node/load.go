@@ -9,19 +9,15 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/meshmon/meshmon/configsync"
 )
-
-// cloneTimeout bounds a git network's first clone during a load.
-const cloneTimeout = 2 * time.Minute
 
 // loadConfig does the file work of a start or reload. At the start
 // (first), it scaffolds missing local networks; a reload never writes a
 // network file, so a file being copied in is never replaced by a template.
 // It exports this node's key for git networks and clones those not cloned
-// yet (all at once, each bounded by cloneTimeout and ctx), then loads and
+// yet (all at once, each bounded by Defaults.CloneTimeout and ctx), then loads and
 // validates the whole config. A git network whose first clone fails is left
 // out (and retried by the git loop) so the node's other networks still run.
 // Nothing is changed in the running node.
@@ -141,7 +137,7 @@ func (n *Node) prepareGit(ctx context.Context, ref configsync.NetworkRef, pub ed
 		n.mu.Unlock()
 		return true
 	}
-	cctx, cancel := context.WithTimeout(ctx, cloneTimeout)
+	cctx, cancel := context.WithTimeout(ctx, n.def.CloneTimeout)
 	defer cancel()
 	st, err := n.git.Ensure(cctx, n.opts.ConfigDir, ref)
 	if ctx.Err() != nil {

@@ -26,7 +26,8 @@ import (
 
 // Options configures New. Zero values take the documented defaults.
 type Options struct {
-	// ConfigDir holds nodeconf.yml, keys and networks/. Default "./config".
+	// ConfigDir holds nodeconf.yml, keys and networks/. Default "./config"
+	// (DefaultValues has every default of the node).
 	ConfigDir string
 	// ConfigFile is the nodeconf file name inside ConfigDir. Default "nodeconf.yml".
 	ConfigFile string
@@ -54,6 +55,7 @@ type Options struct {
 // Node is one running meshmon node.
 type Node struct {
 	opts   Options
+	def    Defaults
 	log    *slog.Logger
 	key    ed25519.PrivateKey
 	host   *p2p.Host
@@ -90,8 +92,9 @@ type Node struct {
 // Nothing is published until Run. Every blocking step takes ctx: when it
 // ends (the command's stop signal), New stops and returns ctx's error.
 func New(ctx context.Context, opts Options) (*Node, error) {
+	def := DefaultValues()
 	if opts.ConfigDir == "" {
-		opts.ConfigDir = "./config"
+		opts.ConfigDir = def.ConfigDir
 	}
 	if opts.ConfigFile == "" {
 		opts.ConfigFile = configsync.DefaultNodeConfName
@@ -103,13 +106,14 @@ func New(ctx context.Context, opts Options) (*Node, error) {
 		opts.Version = version.Version
 	}
 	if opts.LeaveGrace <= 0 {
-		opts.LeaveGrace = 300 * time.Millisecond
+		opts.LeaveGrace = def.LeaveGrace
 	}
 	log := opts.Logger
 	n := &Node{
 		opts:     opts,
 		log:      log,
-		events:   health.NewEventLog(1000, nil),
+		def:      def,
+		events:   health.NewEventLog(def.EventLogSize, nil),
 		boot:     uint64(time.Now().UnixMilli()),
 		git:      configsync.NewGitSync(configsync.GitSyncOptions{}),
 		reloadCh: make(chan struct{}, 1),
@@ -186,7 +190,7 @@ func New(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n.http = &http.Server{
 		Handler:           web.NewServer(n.webDeps(metricsHandler)),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: def.ReadHeaderTimeout,
 	}
 	return n, nil
 }
@@ -284,7 +288,7 @@ func (n *Node) Run(ctx context.Context) error {
 	default:
 		n.leave()
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), n.def.ShutdownTimeout)
 	defer cancel()
 	n.endStreams()
 	_ = n.http.Shutdown(shutdownCtx)
