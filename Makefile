@@ -42,10 +42,10 @@ generate: ## regenerate protobuf code (needs protoc and protoc-gen-go v1.36.12)
 	cd p2p/pb && protoc --go_out=. --go_opt=paths=source_relative meshmon.proto
 
 .PHONY: lint
-lint: ## go vet, gofmt and staticcheck
+lint: ## go vet, gofmt and staticcheck (v0.6.1: the module proxy serves it; it refuses 2025.1.1)
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 ./...
 
 .PHONY: vendor
 vendor: ## re-fetch the pinned Swagger UI (swagger-ui-dist) from the npm registry and check its hashes

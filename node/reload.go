@@ -59,7 +59,11 @@ func (n *Node) reloadLoop(ctx context.Context) {
 // reloadNow builds and validates a whole new config and applies it; if
 // anything is wrong, the running config stays and the problem is an event.
 func (n *Node) reloadNow(ctx context.Context) {
-	cfg, err := n.loadConfig(ctx)
+	cfg, err := n.loadConfig(ctx, false)
+	if ctx.Err() != nil {
+		// Stopping: not a problem of the config.
+		return
+	}
 	n.mu.Lock()
 	n.reload.Reloads++
 	n.mu.Unlock()

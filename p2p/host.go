@@ -19,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2pconnmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -123,7 +124,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		libp2p.Identity(priv),
 		libp2p.ListenAddrStrings(cfg.Listen...),
 		libp2p.ConnectionManager(cm),
-		libp2p.DialRanker(tcpFirstRanker),
+		libp2p.SwarmOpts(swarm.WithDialRanker(tcpFirstRanker)),
 		// meshmon answers pings itself (handlePing): a ping request is
 		// liveness evidence for the side that answers.
 		libp2p.Ping(false),

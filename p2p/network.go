@@ -475,8 +475,6 @@ func (n *Network) Close() {
 	})
 }
 
-var errNotConnected = errors.New("not connected")
-
 func isConnected(h *Host, p peer.ID) bool {
 	return h.h.Network().Connectedness(p) == network.Connected
 }

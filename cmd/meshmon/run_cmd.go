@@ -37,7 +37,7 @@ func runAction(c *cli.Context) error {
 	if err := stepDown(log, c.String("config-dir"), c.String("config-file")); err != nil {
 		return err
 	}
-	n, err := node.New(node.Options{
+	n, err := node.New(c.Context, node.Options{
 		ConfigDir:   c.String("config-dir"),
 		ConfigFile:  c.String("config-file"),
 		HTTPListen:  c.String("http-listen"),
@@ -46,6 +46,12 @@ func runAction(c *cli.Context) error {
 		Logger:      log,
 	})
 	if err != nil {
+		if c.Context.Err() != nil {
+			// A stop signal during the start (a slow first clone, say):
+			// nothing was joined, so there is nothing to leave.
+			log.Info("stopped during the start, before joining any network")
+			return nil
+		}
 		return err
 	}
 	err = n.Run(c.Context)
