@@ -37,6 +37,9 @@ type Verdict struct {
 	Suspecting int
 	// Live is how many live observers had an opinion (len(Observers)).
 	Live int
+	// Suspects are the node_ids of the live observers that suspect the
+	// member, sorted.
+	Suspects []string
 }
 
 // Agreeing is how many live observers agree with the verdict.

@@ -23,6 +23,22 @@ type NetworkView struct {
 	// Config says where the network's config comes from and which version
 	// of it is running. Set by the node; absent in an engine's own view.
 	Config *ConfigSource `json:"config,omitempty"`
+	// Local is this node's own health in the network: false while it
+	// recovers from a pause (SIGSTOP, starvation, a clock jump) or cannot
+	// publish. The zero value (Since zero) means "not reported".
+	Local LocalHealth `json:"local"`
+}
+
+// LocalHealth is this node's judgement of itself (docs/liveness.md, local
+// awareness).
+type LocalHealth struct {
+	// Healthy is false while this node recovers from a pause or cannot
+	// publish.
+	Healthy bool `json:"healthy"`
+	// Reason says why it is not healthy.
+	Reason string `json:"reason,omitempty"`
+	// Since is when Healthy last changed.
+	Since time.Time `json:"since"`
 }
 
 // ConfigSource describes the running config of one network.
@@ -69,6 +85,9 @@ type NodeView struct {
 	Reachability string `json:"reachability,omitempty"`
 	// BootID is the member's current boot (process start, unix ms).
 	BootID uint64 `json:"boot_id,omitempty"`
+	// SuspectedBy are the live observers that suspect the member while its
+	// status is online: one observer's opinion, not a verdict.
+	SuspectedBy []string `json:"suspected_by,omitempty"`
 	// Observers is what each live observer says of the member.
 	Observers map[string]ObserverView `json:"observers"`
 }
