@@ -66,6 +66,11 @@ type EngineConfig struct {
 	// the author's node_id and the message's alert_id. It is called on the
 	// engine's goroutine and must not block.
 	OnDelivered func(from, alertID string)
+	// OnView, when set, receives every view the engine publishes, in
+	// order, so that a consumer sees each status change at the view's
+	// time (the alert hold is event-driven). It is called on the engine's
+	// goroutine (and once from NewEngine) and must not block.
+	OnView func(*NetworkView)
 }
 
 // refreshEvery is how many heartbeats pass between two refresh Reports.
@@ -557,6 +562,9 @@ func (s *engineState) storeView(nv *NetworkView) {
 	hbs := maps.Clone(s.heartbeat0)
 	s.e.heartbeats.Store(&hbs)
 	s.e.view.Store(nv)
+	if s.e.cfg.OnView != nil {
+		s.e.cfg.OnView(nv)
+	}
 }
 
 // timeSensitive reports whether some heartbeat crossed the suspect_after
