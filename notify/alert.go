@@ -351,3 +351,21 @@ func parseID(id string) (prefix string, bucket int64, ordinal int, ok bool) {
 	}
 	return id[:i+1], b, ordinal, true
 }
+
+// ParseAlertID returns the node an alert ID is about and the start of its
+// ID bucket.
+func ParseAlertID(id string) (node string, bucketStart time.Time, ok bool) {
+	prefix, bucket, _, ok := parseID(id)
+	if !ok {
+		return "", time.Time{}, false
+	}
+	parts := strings.Split(prefix, "/")
+	if len(parts) != 5 {
+		return "", time.Time{}, false
+	}
+	node, err := url.PathUnescape(parts[1])
+	if err != nil || node == "" {
+		return "", time.Time{}, false
+	}
+	return node, time.UnixMilli(bucket * IDBucket.Milliseconds()), true
+}

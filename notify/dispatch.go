@@ -169,3 +169,7 @@ func PlanDispatch(in PlanInput) PlanResult {
 	res.Send = Dispatch(d)
 	return res
 }
+
+// SenderOf returns the member that must send a under in's election and
+// up times (Dispatch's rule): "" while the cluster waits.
+func SenderOf(in DispatchInput, a Alert) string { return senderOf(in, a) }
