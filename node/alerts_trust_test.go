@@ -2,7 +2,7 @@ package node_test
 
 import (
 	"context"
-	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,17 +184,10 @@ func TestAlertsSingleObserverSendsNothing(t *testing.T) {
 // into one longer than the hold.)
 func TestAlertsShortDegradedSpellsSendNothing(t *testing.T) {
 	f := newFakeDiscord(t)
-	hooks := make([]map[string]string, 5)
 	members := []int{0, 1, 2, 3, 4}
-	for _, i := range members {
-		hooks[i] = map[string]string{fmt.Sprintf("ops%d", i): f.URL()}
-	}
 	opts := testAlerts
 	opts.Hold, opts.Tick = 3*time.Second, time.Second
-	c := nodetest.StartCluster(t, 5, nodetest.Options{DiscordWebhooks: hooks, Alerts: opts})
-	c.WaitStatus(c.All(), c.All(), health.StatusOnline, converge)
-	waitHeld(t, c, members)
-	f.quiet()
+	c := startAlertClusterWith(t, 5, members, f, nil, opts)
 	leader := electedCluster(t, c, members, nil)
 	rest := others(c, leader)
 	victim, l1, l2 := rest[0], rest[1], rest[2]
@@ -211,8 +204,10 @@ func TestAlertsShortDegradedSpellsSendNothing(t *testing.T) {
 	waitSeen(t, c, leader, name+" degraded", status(health.StatusDegraded))
 	time.Sleep(spell) // shapes the spell; nothing to wait for
 	f1.report()
+	f2.report()
 	waitSeen(t, c, leader, name+" online between the spells", status(health.StatusOnline))
 	f1.report(victim)
+	f2.report(victim)
 	waitSeen(t, c, leader, name+" degraded again", status(health.StatusDegraded))
 	time.Sleep(spell)
 	f1.report()
@@ -227,5 +222,48 @@ func TestAlertsShortDegradedSpellsSendNothing(t *testing.T) {
 	}
 	if notHeld < 2 {
 		t.Errorf("leader counted %d statuses not held; want at least the 2 spells", notHeld)
+	}
+}
+
+// While a cluster waits for a second live member, a member goes offline;
+// by the time the cluster can send, that is older than the late bound: it
+// is dropped with an event, never posted as news, and the member's return
+// is reported once with the outage it ends.
+func TestAlertsLateDroppedWithEvent(t *testing.T) {
+	f := newFakeDiscord(t)
+	members := []int{0, 1}
+	opts := testAlerts
+	opts.LateAfter = 4 * time.Second
+	c := startAlertClusterWith(t, 4, members, f, nil, opts)
+	electedCluster(t, c, members, nil)
+
+	sent := f.count("n2")
+	c.Kill(1)
+	c.WaitStatus([]int{0, 2, 3}, []int{1}, health.StatusOffline, converge)
+	ok := nodetest.Eventually(converge, func() bool {
+		return len(c.Node(0).Events().List(func(e health.Event) bool {
+			return e.Kind == "delivery" && e.Node == "n2" && e.Severity == health.SeverityWarning &&
+				strings.Contains(e.Message, "too late") && strings.Contains(e.Message, "n2 is offline")
+		})) == 1
+	})
+	if !ok {
+		t.Fatalf("n1 has no event for the late offline alert: %+v", c.Node(0).Events().List(nil))
+	}
+	var late uint64
+	for _, d := range c.Node(0).AlertDeliveries() {
+		late += d.Suppressed[string(notify.ReasonLate)]
+	}
+	if late != 1 {
+		t.Errorf("n1 counted %d late alerts; want 1", late)
+	}
+
+	c.Start(1)
+	c.WaitStatus(c.All(), c.All(), health.StatusOnline, converge)
+	req := f.expectOne("n2", "n2 is back online", sent)
+	if d := req.msg.Embeds[0].Description; !strings.Contains(d, "Was offline from") {
+		t.Errorf("online alert description %q; want the outage (Was offline from …)", d)
+	}
+	if _, offline := f.about("n2", "n2 is offline"); len(offline) != 0 {
+		t.Errorf("the late offline alert was posted:%s", f.describe())
 	}
 }
