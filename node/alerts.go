@@ -444,7 +444,8 @@ func (a *alertRuntime) unknownCheck(cl *alertCluster, from string, now time.Time
 		if bucketStart.After(now.Add(notify.IDBucket / 2)) {
 			return notify.ReasonFuture
 		}
-		if cl.el.SenderFor(subject) != from {
+		in := notify.DispatchInput{Election: cl.el, UpSince: a.tracker.UpSince(), Settle: a.opts.Settle}
+		if notify.SenderOf(in, notify.Alert{Node: subject, At: now}) != from {
 			return notify.ReasonNotSender
 		}
 		return ""

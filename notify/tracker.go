@@ -45,12 +45,14 @@ func SnapshotFromView(nv *health.NetworkView) Snapshot {
 			v.Observers[o] = op
 			if op == health.OpinionSuspect {
 				v.Suspecting++
+				v.Suspects = append(v.Suspects, o)
 			}
 			if ov.RTTMs > 0 {
 				rtts = append(rtts, ov.RTTMs)
 			}
 		}
 		v.Live = len(v.Observers)
+		slices.Sort(v.Suspects)
 		s.Verdicts[id] = v
 		if n.BootID != 0 {
 			s.Boots[id] = n.BootID
