@@ -36,7 +36,9 @@ func (s *engineState) onMessage(m p2p.Message, at time.Time) {
 	h := m.Env.GetHeader()
 	node := h.GetNodeId()
 	if node == s.e.cfg.Self {
-		s.refute(m)
+		if !m.Local {
+			s.refute(m)
+		}
 		return
 	}
 	// Every signed message of a member is evidence that it ran when it
@@ -100,6 +102,7 @@ func (s *engineState) refute(m p2p.Message) {
 		return
 	}
 	s.boot = s.e.cfg.Incarnation(boot)
+	s.e.boot.Store(s.boot)
 	s.seq = [3]uint64{}
 	s.e.Refutes.Add(1)
 	msg := fmt.Sprintf("a message signed with this node's key at position %d/%d, newer than its own, was received; this node moved to incarnation %d. If this repeats, another host uses this node's key.",

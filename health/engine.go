@@ -76,6 +76,11 @@ type EngineConfig struct {
 	// the author's node_id and the message's alert_id. It is called on the
 	// engine's goroutine and must not block.
 	OnDelivered func(from, alertID string)
+	// OnView, when set, receives every view the engine publishes, in
+	// order, so that a consumer sees each status change at the view's
+	// time (the alert hold is event-driven). It is called on the engine's
+	// goroutine (and once from NewEngine) and must not block.
+	OnView func(*NetworkView)
 }
 
 // Timing holds the engine's tunables that are not in config.yml, with
@@ -131,6 +136,8 @@ type Engine struct {
 	Pauses atomic.Uint64
 
 	publishErrs publishErrors
+	// boot is this node's current incarnation (0 before Run).
+	boot atomic.Uint64
 	// connected is how many members this node has a connection to, and
 	// startedAt when Run started (unix ns): a node with no connection, or
 	// still within suspect_after of its start, expects no topic peer yet.
@@ -184,6 +191,10 @@ func memoryIncarnation(now func() time.Time) func(uint64) uint64 {
 		return last
 	}
 }
+
+// Boot returns this node's current incarnation on the network (0 before
+// Run): the boot_id of its messages.
+func (e *Engine) Boot() uint64 { return e.boot.Load() }
 
 // SetPublisher sets where the engine publishes; call it before Run.
 func (e *Engine) SetPublisher(p Publisher) { e.pub = p }
@@ -342,6 +353,7 @@ func jitter(d time.Duration) time.Duration {
 func (e *Engine) Run(ctx context.Context) error {
 	defer close(e.done)
 	s := newEngineState(e, e.cfg.Incarnation(0))
+	e.boot.Store(s.boot)
 	out := make(chan *pb.Envelope, 64)
 	var wg sync.WaitGroup
 	wg.Add(1)

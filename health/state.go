@@ -152,6 +152,9 @@ func (s *engineState) storeView(nv *NetworkView) {
 	hbs := maps.Clone(s.heartbeat0)
 	s.e.heartbeats.Store(&hbs)
 	s.e.view.Store(nv)
+	if s.e.cfg.OnView != nil {
+		s.e.cfg.OnView(nv)
+	}
 }
 
 func (s *engineState) memberIDs() []string {

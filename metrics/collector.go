@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"runtime"
 	"slices"
@@ -38,6 +39,7 @@ type Collector struct {
 	gateDropped, gateMessages                    *prometheus.Desc
 	reloadOK, reloadTime                         *prometheus.Desc
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
+	alertsSuppressed, alertMarksIgnored          *prometheus.Desc
 	buildInfo                                    *prometheus.Desc
 }
 
@@ -105,6 +107,12 @@ func NewCollector(src Sources) (*Collector, error) {
 		alertLatency: d("alert_delivery_seconds",
 			"Latency of delivered alert payloads from their earliest enqueue to the webhook's 2xx.",
 			"network"),
+		alertsSuppressed: d("alerts_suppressed_total",
+			"Alerts this node did not send, by reason: unconfirmed, single_observer (one member's word), not_held (ended before the hold), late (dropped, with an event), local_unhealthy (the sender recovered from a pause; the alert waited), superseded, ledger_full.",
+			"network", "reason"),
+		alertMarksIgnored: d("alert_marks_ignored_total",
+			"Delivered marks of other members that were not counted, by reason: malformed, not_sender (not the alert's elected sender), future (a predicted ID), ledger_full.",
+			"network", "reason"),
 		notificationLeader: d("notification_leader",
 			"1 for the leader of a notification cluster, 0 for its other participating members.",
 			"network", "cluster", "node"),
@@ -119,7 +127,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
 		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.reloadOK, c.reloadTime,
-		c.alertsSent, c.alertLatency, c.notificationLeader, c.buildInfo,
+		c.alertsSent, c.alertLatency, c.notificationLeader, c.alertsSuppressed, c.alertMarksIgnored, c.buildInfo,
 	} {
 		ch <- d
 	}
@@ -228,6 +236,12 @@ func (c *Collector) collectAlerts(ch chan<- prometheus.Metric, as []AlertDeliver
 		}
 		for _, o := range outcomes {
 			ch <- constMetric(c.alertsSent, prometheus.CounterValue, float64(a.Outcomes[o]), a.Network, o)
+		}
+		for _, r := range slices.Sorted(maps.Keys(a.Suppressed)) {
+			ch <- constMetric(c.alertsSuppressed, prometheus.CounterValue, float64(a.Suppressed[r]), a.Network, r)
+		}
+		for _, r := range slices.Sorted(maps.Keys(a.MarksIgnored)) {
+			ch <- constMetric(c.alertMarksIgnored, prometheus.CounterValue, float64(a.MarksIgnored[r]), a.Network, r)
 		}
 		buckets := a.Latency.Buckets
 		if buckets == nil {

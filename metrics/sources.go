@@ -122,6 +122,13 @@ type AlertDeliveries struct {
 	// earliest enqueue of their alerts to the 2xx (a DurationHistogram's
 	// Snapshot).
 	Latency HistogramSnapshot
+	// Suppressed counts alerts not sent, by reason
+	// (meshmon_alerts_suppressed_total): every reason the node knows is
+	// present, 0 when none.
+	Suppressed map[string]uint64
+	// MarksIgnored counts Delivered marks of other members not counted, by
+	// reason (meshmon_alert_marks_ignored_total).
+	MarksIgnored map[string]uint64
 }
 
 // ClusterLeader is the election of one notification cluster.

@@ -28,7 +28,6 @@ type netRuntime struct {
 func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 	members, set := n.members(nw)
 	alerts := n.newAlertRuntime(nw)
-	clusters := webhookClusters(nw, n.log)
 	e := health.NewEngine(health.EngineConfig{
 		NetworkID:    nw.Config.NetworkID,
 		Self:         nw.Ref.NodeID,
@@ -40,8 +39,9 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 		Incarnation:  n.nextIncarnation,
 		Logger:       n.log,
 		Events:       n.events,
-		Clusters:     clusterHashes(clusters),
+		Clusters:     alerts.announced(),
 		OnDelivered:  alerts.onDelivered,
+		OnView:       alerts.onView,
 	}, nil)
 	pn, err := n.host.Join(p2p.NetworkConfig{
 		ID:           nw.Config.NetworkID,
@@ -64,7 +64,7 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 			n.log.Error("network engine stopped", "network", nw.Config.NetworkID, "err", err)
 		}
 	}()
-	alerts.start(e, clusters)
+	alerts.start(e)
 	n.log.Info("joined network", "network", nw.Config.NetworkID, "node", nw.Ref.NodeID, "members", len(members))
 	return r, nil
 }
@@ -99,9 +99,7 @@ func (n *Node) update(r *netRuntime, nw configsync.Network) {
 		r.net.SetPingInterval(hb)
 		n.log.Info("timing changed", "network", nw.Config.NetworkID, "heartbeat", hb, "suspect_after", sa)
 	}
-	if webhooksChanged(r.cfg, nw) {
-		r.alerts.setWebhooks(webhookClusters(nw, n.log))
-	}
+	r.alerts.apply(nw)
 	// Only the reload goroutine writes r.cfg; readers hold n.mu.
 	n.mu.Lock()
 	r.cfg = nw

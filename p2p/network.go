@@ -37,6 +37,8 @@ type Message struct {
 	// Age is how long before delivery the message was received: zero for
 	// gossip, the responder's age for messages learnt through sync.
 	Age time.Duration
+	// Local is true for a message this process published itself.
+	Local bool
 }
 
 // Link describes this node's connection to a member.
@@ -405,7 +407,7 @@ func (n *Network) readLoop() {
 			continue
 		}
 		n.remember(env, msg.Message, time.Now())
-		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message})
+		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: msg.Local})
 	}
 }
 
