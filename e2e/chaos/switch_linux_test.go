@@ -80,8 +80,9 @@ type vswitch struct {
 // the Ethernet header. Larger ones mean an offload is still on.
 const maxFrame = 1514
 
-// ethPAll is ETH_P_ALL in network byte order, as AF_PACKET wants it.
-var ethPAll = binary.BigEndian.Uint16([]byte{0x00, 0x03})
+// ethPAll is htons(ETH_P_ALL): ETH_P_ALL in network byte order, read as
+// a native integer, as socket(2) and sockaddr_ll want it.
+var ethPAll = binary.NativeEndian.Uint16([]byte{0x00, 0x03})
 
 // startSwitch opens an AF_PACKET socket on each of the interfaces devs in
 // the namespace ns and starts forwarding between them.
