@@ -393,6 +393,20 @@ const noteEvery = 10 * time.Second
 // dump of every node.
 func (c *cluster) waitFor(timeout time.Duration, what string, cond func() (bool, string)) time.Duration {
 	c.t.Helper()
+	took, ok, detail := c.until(timeout, what, cond)
+	if !ok {
+		c.t.Errorf("%s: not within %s; last: %s", what, timeout, detail)
+		c.dump()
+		c.t.FailNow()
+	}
+	return took
+}
+
+// until polls cond every 200 ms until it holds or timeout passes, noting
+// every 10 s what it still waits for. It returns how long it waited,
+// whether cond held, and cond's last detail.
+func (c *cluster) until(timeout time.Duration, what string, cond func() (bool, string)) (time.Duration, bool, string) {
+	c.t.Helper()
 	start := time.Now()
 	nextNote := start.Add(noteEvery)
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -402,16 +416,14 @@ func (c *cluster) waitFor(timeout time.Duration, what string, cond func() (bool,
 		if ok {
 			took := time.Since(start)
 			c.t.Logf("%s: after %.1fs", what, took.Seconds())
-			return took
+			return took, true, ""
 		}
 		if time.Now().After(nextNote) {
 			c.t.Logf("%s: still waiting after %.0fs: %s", what, time.Since(start).Seconds(), detail)
 			nextNote = nextNote.Add(noteEvery)
 		}
 		if time.Since(start) > timeout {
-			c.t.Errorf("%s: not within %s; last: %s", what, timeout, detail)
-			c.dump()
-			c.t.FailNow()
+			return time.Since(start), false, detail
 		}
 		<-tick.C
 	}

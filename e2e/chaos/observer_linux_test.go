@@ -281,39 +281,70 @@ type verdict struct {
 	alertsOK func(alertRec) bool
 }
 
-// check fails the test with every false transition, bad event, unallowed
-// alert and duplicate alert of the window, listed in full.
+// findings is what went wrong in one window.
+type findings struct {
+	transitions []transition   // members that left online and must not have
+	events      []seenEvent    // status events that must not have been raised
+	alerts      []alertRec     // alerts that must not have been sent
+	dups        map[string]int // alert id → times sent, for ids sent more than once
+	repeats     map[string]int // "node kind" → times alerted, when more than once
+	junk        []string       // posts that were not a payload
+	allAlerts   []alertRec     // every alert of the window
+}
+
+// bad tells whether anything went wrong.
+func (f findings) bad() bool {
+	return len(f.transitions)+len(f.events)+len(f.alerts)+len(f.dups)+len(f.repeats)+len(f.junk) > 0
+}
+
+// judge collects every false transition, bad event, unallowed alert and
+// repeated alert of the window.
+func (r *recorder) judge(s *sink, v verdict) findings {
+	r.flushEvents()
+	f := findings{
+		transitions: r.leftOnline(v.from, v.to, v.ok),
+		events:      r.badEvents(v.from, v.to, v.ok),
+		allAlerts:   s.between(v.from, v.to),
+		dups:        duplicates(s.between(v.from, v.to)),
+		repeats:     map[string]int{},
+	}
+	for _, a := range f.allAlerts {
+		if v.alertsOK == nil || !v.alertsOK(a) {
+			f.alerts = append(f.alerts, a)
+		}
+	}
+	for k, n := range alertCounts(f.allAlerts) {
+		if n > 1 {
+			f.repeats[k] = n
+		}
+	}
+	_, f.junk = s.all()
+	return f
+}
+
+// check fails the test with everything judge finds, listed in full.
 func (r *recorder) check(s *sink, v verdict) {
 	t := r.c.t
 	t.Helper()
-	r.flushEvents()
+	f := r.judge(s, v)
 	t.Log(r.pollStats())
-	if trs := r.leftOnline(v.from, v.to, v.ok); len(trs) > 0 {
-		t.Errorf("%d false transitions away from online:\n%s", len(trs), lines(trs))
+	if len(f.transitions) > 0 {
+		t.Errorf("%d false transitions away from online:\n%s", len(f.transitions), lines(f.transitions))
 	}
-	if evs := r.badEvents(v.from, v.to, v.ok); len(evs) > 0 {
-		t.Errorf("%d false status events:\n%s", len(evs), lines(evs))
+	if len(f.events) > 0 {
+		t.Errorf("%d false status events:\n%s", len(f.events), lines(f.events))
 	}
-	alerts := s.between(v.from, v.to)
-	var bad []alertRec
-	for _, a := range alerts {
-		if v.alertsOK == nil || !v.alertsOK(a) {
-			bad = append(bad, a)
-		}
+	if len(f.alerts) > 0 {
+		t.Errorf("%d alerts that must not be sent:\n%s", len(f.alerts), lines(f.alerts))
 	}
-	if len(bad) > 0 {
-		t.Errorf("%d alerts that must not be sent:\n%s", len(bad), lines(bad))
+	if len(f.dups) > 0 {
+		t.Errorf("alerts sent more than once (id → times): %v", f.dups)
 	}
-	if d := duplicates(alerts); len(d) > 0 {
-		t.Errorf("alerts sent more than once (id → times): %v", d)
+	for k, n := range f.repeats {
+		t.Errorf("%q alerted %d times in one scenario; want at most once", k, n)
 	}
-	for k, n := range alertCounts(alerts) {
-		if n > 1 {
-			t.Errorf("%q alerted %d times in one scenario; want at most once", k, n)
-		}
-	}
-	if _, junk := s.all(); len(junk) > 0 {
-		t.Errorf("posts that are not a schema-1 payload:\n%s", strings.Join(junk, "\n"))
+	if len(f.junk) > 0 {
+		t.Errorf("posts that are not a schema-1 payload:\n%s", strings.Join(f.junk, "\n"))
 	}
 }
 
