@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -110,14 +111,16 @@ func (l *cpuLimit) remove() {
 }
 
 // TestCPUStarvation is scenario c with a CPU limit instead of signals:
-// every node is moved into one cgroup limited to 10 % of one CPU for 20 s
+// every node is moved into one cgroup limited to 2 % of one CPU for 20 s
 // (MESHMON_CHAOS_CPU_SHARE, MESHMON_CHAOS_CPU_FOR), as when a noisy
-// neighbour or CPU steal starves a whole VM. Nobody is down, so no member
+// neighbour or CPU steal starves a whole VM. (10 % is more than five idle
+// nodes need, and today's binary passes it.) Nobody is down, so no member
 // leaves online at any observer, no status event, no alert. It needs
 // root and a writable cpu cgroup; it is skipped without them, and fails
 // under CI=true.
 func TestCPUStarvation(t *testing.T) {
-	share := 0.1
+	t.Parallel()
+	share := 0.02
 	if s := os.Getenv("MESHMON_CHAOS_CPU_SHARE"); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || v <= 0 || v > 1 {
@@ -160,4 +163,24 @@ func needCgroup(t *testing.T, why error) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg + " (skipped because CI is not true)")
+}
+
+// removeLeftoverCgroups removes the CPU cgroups of earlier runs whose test
+// process is gone; their nodes died with it (Pdeathsig).
+func removeLeftoverCgroups() {
+	for _, root := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/cpu"} {
+		dirs, _ := filepath.Glob(filepath.Join(root, nsPrefix+"*"))
+		for _, dir := range dirs {
+			m := leftoverRE.FindStringSubmatch(filepath.Base(dir))
+			if m == nil {
+				continue
+			}
+			pid, _ := strconv.Atoi(m[1])
+			if pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+				continue
+			}
+			(&cpuLimit{dir: dir, parent: root, v2: root != "/sys/fs/cgroup/cpu"}).remove()
+			fmt.Fprintf(os.Stderr, "chaos e2e: removed cgroup %s left by an earlier run (pid %d)\n", dir, pid)
+		}
+	}
 }

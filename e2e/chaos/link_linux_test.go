@@ -47,6 +47,7 @@ func linkCluster(t *testing.T, name string) (*switched, *cluster, *sink, *record
 // not a dead one, so no member leaves online anywhere and no alert is
 // sent.
 func TestLoss(t *testing.T) {
+	t.Parallel()
 	s, _, sk, r := linkCluster(t, "loss")
 	imp := impairment{Loss: 0.15, Delay: 100 * time.Millisecond, Jitter: 50 * time.Millisecond}
 	d := envDuration(t, "MESHMON_CHAOS_LOSS_FOR", lossForShort)
@@ -67,6 +68,7 @@ func TestLoss(t *testing.T) {
 // be at most MESHMON_CHAOS_RESTORE_MAX (default 5 s: the target plus room
 // for a busy two-core machine; set 2s to hold the target exactly).
 func TestLinkCut(t *testing.T) {
+	t.Parallel()
 	s, c, sk, r := linkCluster(t, "cut")
 	leader := c.waitLeader(settle)
 	v := (leader + 1) % linkNodes

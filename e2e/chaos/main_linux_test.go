@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 	labMissing = labUnavailable()
 	if labMissing == "" {
 		removeLeftovers()
+		removeLeftoverCgroups()
 	}
 	bin, dir, err := buildMeshmon()
 	if err != nil {

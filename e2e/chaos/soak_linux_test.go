@@ -114,9 +114,9 @@ func TestSoak(t *testing.T) {
 		{"pause leader 10s", 40 * time.Second, func(int) (verdict, string) {
 			return pause(leader(), pauseFor)
 		}},
-		{"starve all 6×(2s stop, 1s run)", 30 * time.Second, func(int) (verdict, string) {
+		{"starve all 6×(2.5s stop, 1s run)", 30 * time.Second, func(int) (verdict, string) {
 			t1 := time.Now()
-			starve(t, c, 6, 2*time.Second, time.Second)
+			starve(t, c, 6, 2500*time.Millisecond, time.Second)
 			hold(afterPause)
 			return verdict{from: t1, to: time.Now(), ok: nobody}, ""
 		}},
@@ -177,9 +177,9 @@ func TestSoak(t *testing.T) {
 		}},
 	}
 	if limErr == nil {
-		rounds = append(rounds, soakRound{"CPU limit 10% for 20s", 35 * time.Second, func(int) (verdict, string) {
+		rounds = append(rounds, soakRound{"CPU limit 2% for 20s", 35 * time.Second, func(int) (verdict, string) {
 			t1 := time.Now()
-			if err := lim.set(0.1); err != nil {
+			if err := lim.set(0.02); err != nil {
 				t.Fatal(err)
 			}
 			hold(20 * time.Second)

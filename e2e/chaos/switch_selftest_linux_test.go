@@ -18,6 +18,7 @@ import (
 // on both ports slows the TCP handshake by at least their sum; loss drops
 // frames and TCP still delivers everything.
 func TestSwitch(t *testing.T) {
+	t.Parallel()
 	needLab(t)
 	l := newLab(t, "switch")
 	s := switchedNet(t, l, []string{"a", "b"})
