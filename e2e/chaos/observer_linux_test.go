@@ -297,6 +297,30 @@ func (f findings) bad() bool {
 	return len(f.transitions)+len(f.events)+len(f.alerts)+len(f.dups)+len(f.repeats)+len(f.junk) > 0
 }
 
+// describe lists the findings, at most max of each kind.
+func (f findings) describe(max int) string {
+	var b strings.Builder
+	if n := len(f.transitions); n > 0 {
+		fmt.Fprintf(&b, "%d false transitions away from online, the first ones:\n%s", n, lines(f.transitions[:min(n, max)]))
+	}
+	if n := len(f.events); n > 0 {
+		fmt.Fprintf(&b, "%d false status events, the first ones:\n%s", n, lines(f.events[:min(n, max)]))
+	}
+	if n := len(f.alerts); n > 0 {
+		fmt.Fprintf(&b, "%d alerts that must not be sent:\n%s", n, lines(f.alerts))
+	}
+	if len(f.dups) > 0 {
+		fmt.Fprintf(&b, "alert ids sent more than once (id → times): %v\n", f.dups)
+	}
+	if len(f.repeats) > 0 {
+		fmt.Fprintf(&b, "node and kind alerted more than once (→ times): %v\n", f.repeats)
+	}
+	if len(f.junk) > 0 {
+		fmt.Fprintf(&b, "posts that are not a payload:\n%s\n", strings.Join(f.junk, "\n"))
+	}
+	return b.String()
+}
+
 // judge collects every false transition, bad event, unallowed alert and
 // repeated alert of the window.
 func (r *recorder) judge(s *sink, v verdict) findings {

@@ -25,9 +25,9 @@ type soakRound struct {
 
 // soakResult is one judged round.
 type soakResult struct {
-	round, victim, note string
-	from, to            time.Time
-	f                   findings
+	round, note string
+	from, to    time.Time
+	f           findings
 }
 
 // TestSoak is `make soak`: 10 nodes (MESHMON_SOAK_NODES) in namespaces
@@ -93,9 +93,9 @@ func TestSoak(t *testing.T) {
 		hold(d)
 		c.signal(syscall.SIGCONT, v)
 		took, ok, _ := c.until(settle, name+" online again at every node", c.statusIs(all, []int{v}, "online"))
-		note := fmt.Sprintf("online %.1fs after SIGCONT", took.Seconds())
+		note := fmt.Sprintf("%s online %.1fs after SIGCONT", name, took.Seconds())
 		if !ok {
-			note = "NOT online again within " + settle.String()
+			note = name + " NOT online again within " + settle.String()
 		}
 		hold(afterPause)
 		return verdict{from: t1, to: time.Now(), ok: only(name),
@@ -128,9 +128,9 @@ func TestSoak(t *testing.T) {
 			took, ok, _ := c.until(outageFor, name+" offline at every other node", c.statusIs(except(all, v), []int{v}, "offline"))
 			hold(awaitTime(t1.Add(outageFor)))
 			c.signal(syscall.SIGCONT, v)
-			note := fmt.Sprintf("detected in %.1fs", took.Seconds())
+			note := fmt.Sprintf("%s detected in %.1fs", name, took.Seconds())
 			if !ok {
-				note = "NOT DETECTED while stopped"
+				note = name + " NOT DETECTED while stopped"
 				missed = append(missed, name+" at "+t1.Format("15:04:05"))
 			}
 			c.until(settle, name+" online again", c.statusIs(all, []int{v}, "online"))
@@ -163,9 +163,9 @@ func TestSoak(t *testing.T) {
 			hold(cutFor)
 			sw.sw.set(v, impairment{})
 			took, ok, _ := c.until(settle, name+" online again after the restore", c.statusIs(all, []int{v}, "online"))
-			note := fmt.Sprintf("online %.2fs after the restore", took.Seconds())
+			note := fmt.Sprintf("%s online %.2fs after the restore", name, took.Seconds())
 			if !ok {
-				note = "NOT online within " + settle.String() + " of the restore"
+				note = name + " NOT online within " + settle.String() + " of the restore"
 			}
 			c.until(settle, "every node sees every node online", c.statusIs(all, all, "online"))
 			hold(afterLink)
@@ -198,10 +198,10 @@ func TestSoak(t *testing.T) {
 			break
 		}
 		v := i % n
-		t.Logf("soak round %d: %s (victim index %d), %s left", i+1, rd.name, v, time.Until(deadline).Round(time.Second))
+		t.Logf("soak round %d: %s, %s left", i+1, rd.name, time.Until(deadline).Round(time.Second))
 		vd, note := rd.run(v)
 		f := r.judge(sk, vd)
-		results = append(results, soakResult{round: rd.name, victim: c.procs[v].name, note: note, from: vd.from, to: vd.to, f: f})
+		results = append(results, soakResult{round: rd.name, note: note, from: vd.from, to: vd.to, f: f})
 		c.until(settle, "every node sees every node online before the next round", c.statusIs(all, all, "online"))
 	}
 	rss1 := rssAll(c)
@@ -209,10 +209,10 @@ func TestSoak(t *testing.T) {
 	if len(missed) > 0 {
 		t.Errorf("true outages missed: %s", strings.Join(missed, "; "))
 	}
-	for _, res := range results {
+	for i, res := range results {
 		if res.f.bad() {
-			t.Errorf("round %q (%s–%s) had false transitions, events or alerts: see the summary and the log above",
-				res.round, res.from.Format("15:04:05"), res.to.Format("15:04:05"))
+			t.Errorf("round %d %q (%s–%s):\n%s", i+1, res.round,
+				res.from.Format("15:04:05"), res.to.Format("15:04:05"), res.f.describe(10))
 		}
 	}
 }
