@@ -177,9 +177,9 @@ func TestSoak(t *testing.T) {
 		}},
 	}
 	if limErr == nil {
-		rounds = append(rounds, soakRound{"CPU limit 2% for 20s", 35 * time.Second, func(int) (verdict, string) {
+		rounds = append(rounds, soakRound{"CPU limit 0.5% for 20s", 35 * time.Second, func(int) (verdict, string) {
 			t1 := time.Now()
-			if err := lim.set(0.02); err != nil {
+			if err := lim.set(0.005); err != nil {
 				t.Fatal(err)
 			}
 			hold(20 * time.Second)
