@@ -288,13 +288,14 @@ type findings struct {
 	alerts      []alertRec     // alerts that must not have been sent
 	dups        map[string]int // alert id → times sent, for ids sent more than once
 	repeats     map[string]int // "node kind" → times alerted, when more than once
+	late        []alertRec     // alerts that arrived over lateAfter after their change
 	junk        []string       // posts that were not a payload
 	allAlerts   []alertRec     // every alert of the window
 }
 
 // bad tells whether anything went wrong.
 func (f findings) bad() bool {
-	return len(f.transitions)+len(f.events)+len(f.alerts)+len(f.dups)+len(f.repeats)+len(f.junk) > 0
+	return len(f.transitions)+len(f.events)+len(f.alerts)+len(f.dups)+len(f.repeats)+len(f.late)+len(f.junk) > 0
 }
 
 // describe lists the findings, at most max of each kind.
@@ -314,6 +315,9 @@ func (f findings) describe(max int) string {
 	}
 	if len(f.repeats) > 0 {
 		fmt.Fprintf(&b, "node and kind alerted more than once (→ times): %v\n", f.repeats)
+	}
+	if len(f.late) > 0 {
+		fmt.Fprintf(&b, "alerts sent more than %s after the change, as news:\n%s", lateAfter, lines(f.late))
 	}
 	if len(f.junk) > 0 {
 		fmt.Fprintf(&b, "posts that are not a payload:\n%s\n", strings.Join(f.junk, "\n"))
@@ -335,6 +339,9 @@ func (r *recorder) judge(s *sink, v verdict) findings {
 	for _, a := range f.allAlerts {
 		if v.alertsOK == nil || !v.alertsOK(a) {
 			f.alerts = append(f.alerts, a)
+		}
+		if a.late() {
+			f.late = append(f.late, a)
 		}
 	}
 	for k, n := range alertCounts(f.allAlerts) {
@@ -366,6 +373,9 @@ func (r *recorder) check(s *sink, v verdict) {
 	}
 	for k, n := range f.repeats {
 		t.Errorf("%q alerted %d times in one scenario; want at most once", k, n)
+	}
+	if len(f.late) > 0 {
+		t.Errorf("%d alerts sent more than %s after the change they report, as news:\n%s", len(f.late), lateAfter, lines(f.late))
 	}
 	if len(f.junk) > 0 {
 		t.Errorf("posts that are not a schema-1 payload:\n%s", strings.Join(f.junk, "\n"))

@@ -21,11 +21,26 @@ type alertRec struct {
 	Node   string
 	Kind   string
 	From   string
+	// Began is when the reported change happened by the sender's account:
+	// the payload's until for a recovery, else its since (else its at).
+	Began time.Time
+}
+
+// lateAfter is how long after the change it reports an alert may arrive
+// and still be news: detection, the 3 s hold, and a recovery's hold of
+// 5 × 3 s fit well within it; issue 12 saw alerts 55 s and 2–4 min late.
+const lateAfter = 30 * time.Second
+
+// late tells whether the alert arrived more than lateAfter after the
+// change it reports.
+func (a alertRec) late() bool {
+	return !a.Began.IsZero() && a.At.Sub(a.Began) > lateAfter
 }
 
 // String is how alerts show in failure messages.
 func (a alertRec) String() string {
-	return fmt.Sprintf("%s %s→%s (id %s, sent by %s at %s)", a.Node, a.From, a.Kind, a.ID, a.SentBy, a.At.Format("15:04:05.000"))
+	return fmt.Sprintf("%s %s→%s (id %s, sent by %s at %s, %.1fs after the change)", a.Node, a.From, a.Kind, a.ID,
+		a.SentBy, a.At.Format("15:04:05.000"), a.At.Sub(a.Began).Seconds())
 }
 
 // jsonPayload is the generic webhook body (notify.JSONPayload, schema 1),
@@ -34,10 +49,13 @@ type jsonPayload struct {
 	Schema int    `json:"schema"`
 	SentBy string `json:"sent_by"`
 	Alerts []struct {
-		ID   string `json:"id"`
-		Node string `json:"node"`
-		Kind string `json:"kind"`
-		From string `json:"from"`
+		ID    string    `json:"id"`
+		Node  string    `json:"node"`
+		Kind  string    `json:"kind"`
+		From  string    `json:"from"`
+		At    time.Time `json:"at"`
+		Since time.Time `json:"since"`
+		Until time.Time `json:"until"`
 	} `json:"alerts"`
 }
 
@@ -96,7 +114,14 @@ func (s *sink) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, a := range p.Alerts {
-		s.alerts = append(s.alerts, alertRec{At: at, SentBy: p.SentBy, ID: a.ID, Node: a.Node, Kind: a.Kind, From: a.From})
+		began := a.At
+		switch {
+		case a.Kind == "online" && !a.Until.IsZero():
+			began = a.Until
+		case !a.Since.IsZero():
+			began = a.Since
+		}
+		s.alerts = append(s.alerts, alertRec{At: at, SentBy: p.SentBy, ID: a.ID, Node: a.Node, Kind: a.Kind, From: a.From, Began: began})
 		s.t.Logf("sink: alert %s", s.alerts[len(s.alerts)-1])
 	}
 	w.WriteHeader(http.StatusNoContent)
