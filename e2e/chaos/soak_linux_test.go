@@ -234,20 +234,21 @@ func rssAll(c *cluster) []int64 {
 func soakSummary(c *cluster, results []soakResult, rss0, rss1 []int64, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n===== SOAK SUMMARY: %d nodes, %d rounds in %s =====\n", len(c.procs), len(results), took.Round(time.Second))
-	fmt.Fprintf(&b, "%-3s %-32s %-8s %6s %6s %6s %6s %6s  %s\n", "#", "round", "start", "falseT", "falseE", "alerts", "false", "repeat", "note")
-	var sumT, sumE, sumA, sumBad, sumRep int
+	fmt.Fprintf(&b, "%-3s %-32s %-8s %6s %6s %6s %6s %6s %6s  %s\n", "#", "round", "start", "falseT", "falseE", "alerts", "false", "repeat", "late", "note")
+	var sumT, sumE, sumA, sumBad, sumRep, sumLate int
 	for i, r := range results {
 		rep := len(r.f.dups) + len(r.f.repeats)
-		fmt.Fprintf(&b, "%-3d %-32s %-8s %6d %6d %6d %6d %6d  %s\n", i+1, r.round, r.from.Format("15:04:05"),
-			len(r.f.transitions), len(r.f.events), len(r.f.allAlerts), len(r.f.alerts), rep, r.note)
+		fmt.Fprintf(&b, "%-3d %-32s %-8s %6d %6d %6d %6d %6d %6d  %s\n", i+1, r.round, r.from.Format("15:04:05"),
+			len(r.f.transitions), len(r.f.events), len(r.f.allAlerts), len(r.f.alerts), rep, len(r.f.late), r.note)
 		sumT += len(r.f.transitions)
 		sumE += len(r.f.events)
 		sumA += len(r.f.allAlerts)
 		sumBad += len(r.f.alerts)
 		sumRep += rep
+		sumLate += len(r.f.late)
 	}
-	fmt.Fprintf(&b, "total: %d false transitions, %d false status events, %d alerts of which %d false, %d repeated\n",
-		sumT, sumE, sumA, sumBad, sumRep)
+	fmt.Fprintf(&b, "total: %d false transitions, %d false status events, %d alerts of which %d false, %d repeated, %d late\n",
+		sumT, sumE, sumA, sumBad, sumRep, sumLate)
 	b.WriteString("RSS per node (start → end):\n")
 	for i, p := range c.procs {
 		fmt.Fprintf(&b, "  %s %6.1f MB → %6.1f MB (%+.1f MB)\n", p.name, mb(rss0[i]), mb(rss1[i]), mb(rss1[i])-mb(rss0[i]))
