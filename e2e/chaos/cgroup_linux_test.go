@@ -146,7 +146,7 @@ func TestCPUStarvation(t *testing.T) {
 		}
 	}
 	t1 := time.Now()
-	t.Logf("every node limited to %.0f%% of one CPU for %s", share*100, d)
+	t.Logf("every node limited to %.1f%% of one CPU, all together, for %s", share*100, d)
 	if err := lim.set(share); err != nil {
 		t.Fatal(err)
 	}

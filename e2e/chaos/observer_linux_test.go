@@ -75,6 +75,8 @@ func record(c *cluster) *recorder {
 		lastEvent: map[string]int64{}, polls: map[string]int{}, errs: map[string]int{}}
 	for _, p := range c.procs {
 		r.last[p.name] = map[string]string{}
+	}
+	for _, p := range c.procs {
 		r.wg.Add(1)
 		go r.poll(ctx, p)
 	}
