@@ -12,7 +12,9 @@
 // alerted once).
 //
 //   - Pause scenarios (TestPause*, TestStarvation, TestTrueOutage) run on
-//     loopback and need nothing but Linux.
+//     loopback and need nothing but Linux. TestCPUStarvation also runs on
+//     loopback but puts the nodes in one cpu cgroup, which needs root.
+//   - TestJudge table-tests the verdict itself on recorded data.
 //   - Link scenarios (TestSwitch, TestLoss, TestLinkCut) put every node in
 //     its own network namespace, joined through a user-space switch in the
 //     test (AF_PACKET sockets on veth ends; the kernel here has no netem)
