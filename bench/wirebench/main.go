@@ -158,8 +158,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			results = append(results, r)
 		}
 	}
-	fmt.Fprintf(stdout, "\nwirebench %s, %s, %d CPUs; window %s after %s settle; %d detection rounds; default timing of each system\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOARCH, runtime.NumCPU(), o.cfg.Window, o.cfg.Settle, o.cfg.Rounds)
+	fmt.Fprintf(stdout, "\nwirebench %s, %s, %d CPUs, load average %.2f; window %s after %s settle; %d detection rounds; default timing of each system\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOARCH, runtime.NumCPU(), loadAvg(), o.cfg.Window, o.cfg.Settle, o.cfg.Rounds)
+	for _, sys := range systems {
+		fmt.Fprintf(stdout, "- %s: %s\n", sys.Name(), sys.Version(ctx))
+	}
+	fmt.Fprintln(stdout)
 	fmt.Fprint(stdout, renderTable(results, names, o.cfg.Ns))
 	fmt.Fprintln(stdout)
 	fmt.Fprint(stdout, renderDetails(results))

@@ -59,6 +59,10 @@ type result struct {
 	Anon  []float64 // MiB, RssAnon
 	File  []float64 // MiB, RssFile
 
+	// Load is the machine's 1-minute load average at the window's start and
+	// end: other work on the machine skews CPU and timing figures.
+	Load [2]float64
+
 	Hung  []float64 // SIGSTOP → every survivor sees the victim down, seconds
 	Crash []float64 // SIGKILL → the same
 
@@ -200,6 +204,7 @@ func takeSnapshots(ctx context.Context, sys system, members []*member) ([]snapsh
 // profiled over the window.
 func measureWindow(ctx context.Context, cfg config, sys system, members []*member, res *result) error {
 	cfg.Logf("%s N=%d: measuring a %s window", sys.Name(), res.N, cfg.Window)
+	res.Load[0] = loadAvg()
 	s0, err := takeSnapshots(ctx, sys, members)
 	if err != nil {
 		return err
@@ -222,6 +227,7 @@ func measureWindow(ctx context.Context, cfg config, sys system, members []*membe
 	if err != nil {
 		return err
 	}
+	res.Load[1] = loadAvg()
 	var tcpPorts []int
 	for _, r := range sys.Ports() {
 		if r.Proto == "tcp" {

@@ -39,6 +39,8 @@ type meshmonSystem struct {
 
 func (s *meshmonSystem) Name() string { return "meshmon" }
 
+func (s *meshmonSystem) Version(ctx context.Context) string { return versionOf(ctx, s.bin, "version") }
+
 func (s *meshmonSystem) Ports() []portRule {
 	return []portRule{
 		{Label: fmt.Sprintf("libp2p tcp/%d", meshmonP2PPort), Proto: "tcp", Port: meshmonP2PPort},

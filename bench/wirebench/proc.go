@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -176,4 +177,26 @@ func loopbackHex(s string) bool {
 			(strings.HasPrefix(addr, "0000000000000000FFFF0000") && strings.HasSuffix(addr, "7F"))
 	}
 	return false
+}
+
+// loadAvg is the machine's 1-minute load average, or NaN if unreadable.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return math.NaN()
+	}
+	return parseLoadAvg(b)
+}
+
+// parseLoadAvg reads the first field of /proc/loadavg; NaN if malformed.
+func parseLoadAvg(b []byte) float64 {
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return math.NaN()
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"reflect"
 	"testing"
@@ -93,5 +94,14 @@ func TestLoopbackHex(t *testing.T) {
 		if got := loopbackHex(in); got != want {
 			t.Errorf("loopbackHex(%q) = %v; want %v", in, got, want)
 		}
+	}
+}
+
+func TestParseLoadAvg(t *testing.T) {
+	if got := parseLoadAvg([]byte("3.37 3.76 2.24 5/812 12345\n")); got != 3.37 {
+		t.Fatalf("parseLoadAvg = %v; want 3.37", got)
+	}
+	if got := parseLoadAvg([]byte("")); !math.IsNaN(got) {
+		t.Fatalf("parseLoadAvg(empty) = %v; want NaN", got)
 	}
 }

@@ -21,6 +21,10 @@ type serfSystem struct {
 
 func (s *serfSystem) Name() string { return "Serf" }
 
+func (s *serfSystem) Version(ctx context.Context) string {
+	return "serf " + versionOf(ctx, s.bin, "version")
+}
+
 func (s *serfSystem) Ports() []portRule {
 	return []portRule{
 		{Label: fmt.Sprintf("serf udp/%d", serfPort), Proto: "udp", Port: serfPort},

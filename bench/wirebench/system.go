@@ -36,6 +36,8 @@ func (s state) String() string {
 type system interface {
 	// Name is the column name, "meshmon" or "Serf".
 	Name() string
+	// Version is the first line of the binary's own version output.
+	Version(ctx context.Context) string
 	// Setup writes what every member needs under dir (configs, keys).
 	Setup(ctx context.Context, dir string, members []*member) error
 	// Command returns the argv and extra environment that run m; the harness
@@ -162,4 +164,16 @@ func (m *member) logTail() string {
 		s = "…" + s[len(s)-2000:]
 	}
 	return strings.TrimSpace(s)
+}
+
+// versionOf runs bin with args and returns the first line of its output.
+func versionOf(ctx context.Context, bin string, args ...string) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	if err != nil {
+		return "version unknown: " + err.Error()
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return first
 }

@@ -101,6 +101,7 @@ func renderDetails(results []*result) string {
 	var b strings.Builder
 	for _, r := range results {
 		fmt.Fprintf(&b, "%s N=%d (window %s):\n", r.System, r.N, r.Window)
+		fmt.Fprintf(&b, "  machine load average (1 min): %.2f at the window's start, %.2f at its end\n", r.Load[0], r.Load[1])
 		fmt.Fprintf(&b, "  bytes/s per node  min %s  median %s  max %s\n", fmtInt(minOf(r.Bytes)), fmtInt(median(r.Bytes)), fmtInt(maxOf(r.Bytes)))
 		fmt.Fprintf(&b, "  CPU %% per node    min %.2f  median %.2f  max %.2f\n", minOf(r.CPU), median(r.CPU), maxOf(r.CPU))
 		fmt.Fprintf(&b, "  RSS MiB per node  min %.1f  median %.1f  max %.1f\n", minOf(r.RSS), median(r.RSS), maxOf(r.RSS))
