@@ -68,7 +68,7 @@ bench-quick: ## make bench at N=5 with a 15 s window and 2 rounds: checks the ha
 .PHONY: profile
 profile: build wirebench ## CPU (over a 30 s window) and heap profiles of one meshmon node at N=30, into bin/profile/ (root)
 	./$(WIREBENCH) -systems meshmon -meshmon $(BIN) -n $(PROFILE_N) -window $(PROFILE_WINDOW) -rounds 0 -profile bin/profile $(BENCH_FLAGS)
-	$(GO) tool pprof -top -nodecount=30 bin/profile/cpu.pprof 2>/dev/null | head -40
+	$(GO) tool pprof -top -cum -nodecount=40 bin/profile/cpu.pprof 2>/dev/null | head -50
 	$(GO) tool pprof -top -nodecount=20 -sample_index=inuse_space bin/profile/heap.pprof 2>/dev/null | head -30
 
 .PHONY: bench-loopback
