@@ -149,10 +149,14 @@ func measure(ctx context.Context, cfg config, sys system, n int) (res *result, e
 
 // snapshot is one node's counters and CPU time at one moment.
 type snapshot struct {
-	at      time.Time
-	c       counts
-	ticks   int64
-	payload map[string]int64 // nil when the system has no payload counters
+	at    time.Time
+	c     counts
+	ticks int64
+	// payload and payloadAt: the application's counters and when they were
+	// read (under load, a sweep over every node's iptables takes seconds,
+	// so they get their own time); nil when the system has none.
+	payload   map[string]int64
+	payloadAt time.Time
 }
 
 func takeSnapshot(ctx context.Context, m *member) (snapshot, error) {
@@ -193,7 +197,7 @@ func takeSnapshots(ctx context.Context, sys system, members []*member) ([]snapsh
 			}
 			return out, nil
 		}
-		out[i].payload = p
+		out[i].payload, out[i].payloadAt = p, time.Now()
 	}
 	return out, nil
 }
@@ -268,13 +272,7 @@ func measureWindow(ctx context.Context, cfg config, sys system, members []*membe
 
 	if pc, ok := sys.(payloadCounter); ok && s0[0].payload != nil && s1[0].payload != nil {
 		res.PayloadLabels = pc.PayloadLabels()
-		res.Payload = map[string]float64{}
-		for i := range members {
-			dt := s1[i].at.Sub(s0[i].at).Seconds()
-			for _, l := range res.PayloadLabels {
-				res.Payload[l] += float64(s1[i].payload[l]-s0[i].payload[l]) / dt / float64(len(members))
-			}
-		}
+		res.Payload = payloadRates(s0, s1, res.PayloadLabels)
 	}
 	res.ByPort = map[string]float64{}
 	for _, r := range sys.Ports() {
@@ -296,6 +294,20 @@ func measureWindow(ctx context.Context, cfg config, sys system, members []*membe
 		res.ByPort[otherLabel] += float64(rest) / dt / float64(len(members))
 	}
 	return nil
+}
+
+// payloadRates is the mean per-node rate, in bytes/s, of each payload
+// counter between two snapshots, each node over its own payload reading
+// times.
+func payloadRates(s0, s1 []snapshot, labels []string) map[string]float64 {
+	out := map[string]float64{}
+	for i := range s0 {
+		dt := s1[i].payloadAt.Sub(s0[i].payloadAt).Seconds()
+		for _, l := range labels {
+			out[l] += float64(s1[i].payload[l]-s0[i].payload[l]) / dt / float64(len(s0))
+		}
+	}
+	return out
 }
 
 // measureDetection runs cfg.Rounds rounds: SIGSTOP a victim, time until
