@@ -52,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.cfg.ConvergeTimeout, "converge-timeout", 3*time.Minute, "how long to wait for every node to see every node up after start")
 	fs.DurationVar(&o.cfg.DetectTimeout, "detect-timeout", time.Minute, "how long to wait for the survivors to see a failed node down")
 	fs.DurationVar(&o.cfg.RecoverTimeout, "recover-timeout", 2*time.Minute, "how long to wait for all up again after a detection round")
+	fs.DurationVar(&o.cfg.RoundSettle, "round-settle", 5*time.Second, "pause after every node sees every node up again, before the next failure")
 	fs.DurationVar(&o.cfg.PollInterval, "poll-interval", 100*time.Millisecond, "pause between sweeps of status polls")
 	fs.IntVar(&o.cfg.PollParallel, "poll-parallel", 4, "status polls in flight at once")
 	fs.StringVar(&o.cfg.WorkDir, "workdir", "", "directory for configs and logs (default: a new temp dir, removed at the end)")

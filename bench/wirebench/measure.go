@@ -26,6 +26,7 @@ type config struct {
 	ConvergeTimeout time.Duration // start → every node sees every node up
 	DetectTimeout   time.Duration // failure → every survivor sees the victim down
 	RecoverTimeout  time.Duration // after a round: every node sees every node up again
+	RoundSettle     time.Duration // after all are up again, before the next failure: connections re-form
 	PollInterval    time.Duration // pause between two sweeps of status polls
 	PollParallel    int           // status polls in flight at once
 	WorkDir         string        // configs and logs
@@ -376,15 +377,21 @@ func appendDetection(xs []float64, d float64, err error) ([]float64, error) {
 	return append(xs, d), nil
 }
 
-// recovered waits until every node sees every node up again after a round;
-// if they do not, it notes why and tells the caller to stop the rounds.
+// recovered waits until every node sees every node up again after a
+// failure, then cfg.RoundSettle more, so that the next failure starts from
+// a steady state (a victim that just came back may not yet have its
+// connections back, which changes how a crash shows). If they do not
+// recover, it notes why and tells the caller to stop the rounds.
 func recovered(ctx context.Context, cfg config, sys system, members []*member, res *result, r int) (bool, error) {
 	_, err := waitSee(ctx, cfg, sys, members, members, members, stateUp, time.Now(), cfg.RecoverTimeout)
 	if errors.Is(err, errTimeout) {
 		res.Notes = append(res.Notes, fmt.Sprintf("round %d: did not recover within %s, rounds stopped: %v", r+1, cfg.RecoverTimeout, err))
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	return true, sleepCtx(ctx, cfg.RoundSettle)
 }
 
 // waitSee polls observers until each has seen every target in state want,
