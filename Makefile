@@ -14,7 +14,7 @@ RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 
 .PHONY: help
 help: ## show this help
-	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## build bin/meshmon (static, version stamped)
@@ -33,8 +33,46 @@ test: ## run the whole test suite (unit, multi-node, process-level)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) ./...
 
+# --- Benchmarks (docs/performance.md) ------------------------------------------
+# `make bench` measures bin/meshmon side by side with Serf: N real processes of
+# each, every node in its own network namespace (needs root, ip, iptables).
+# Shorten it with e.g. `make bench BENCH_N=10 BENCH_WINDOW=20s BENCH_ROUNDS=1`.
+BENCH_CACHE  ?= $(CURDIR)/bin/bench-cache
+SERF_VERSION ?= v0.11.0
+SERF_BIN     := $(BENCH_CACHE)/serf-$(SERF_VERSION)/serf
+BENCH_N      ?= 10,30
+BENCH_WINDOW ?= 60s
+BENCH_SETTLE ?= 10s
+BENCH_ROUNDS ?= 3
+BENCH_FLAGS  ?=
+PROFILE_N      ?= 30
+PROFILE_WINDOW ?= 30s
+WIREBENCH    := bin/wirebench
+
+$(SERF_BIN):
+	GOBIN=$(dir $(SERF_BIN)) $(GO) install github.com/hashicorp/serf/cmd/serf@$(SERF_VERSION)
+
+.PHONY: wirebench
+wirebench:
+	$(GO) build -o $(WIREBENCH) ./bench/wirebench
+
 .PHONY: bench
-bench: build ## run the benchmarks (detection time, RSS, gossip bytes; in-process scale)
+bench: build wirebench $(SERF_BIN) ## meshmon vs Serf at N=10 and N=30, each node in its own netns: bytes, CPU, RSS, convergence, detection (root)
+	set -o pipefail; ./$(WIREBENCH) -meshmon $(BIN) -serf $(SERF_BIN) -n $(BENCH_N) -window $(BENCH_WINDOW) \
+		-settle $(BENCH_SETTLE) -rounds $(BENCH_ROUNDS) $(BENCH_FLAGS) | tee bin/bench.md
+
+.PHONY: bench-quick
+bench-quick: ## make bench at N=5 with a 15 s window and 2 rounds: checks the harness end to end in about 2 minutes
+	$(MAKE) bench BENCH_N=5 BENCH_WINDOW=15s BENCH_SETTLE=5s BENCH_ROUNDS=2
+
+.PHONY: profile
+profile: build wirebench ## CPU (over a 30 s window) and heap profiles of one meshmon node at N=30, into bin/profile/ (root)
+	./$(WIREBENCH) -systems meshmon -meshmon $(BIN) -n $(PROFILE_N) -window $(PROFILE_WINDOW) -rounds 0 -profile bin/profile $(BENCH_FLAGS)
+	$(GO) tool pprof -top -cum -nodecount=40 bin/profile/cpu.pprof 2>/dev/null | head -50
+	$(GO) tool pprof -top -nodecount=20 -sample_index=inuse_space bin/profile/heap.pprof 2>/dev/null | head -30
+
+.PHONY: bench-loopback
+bench-loopback: build ## the older Go benchmarks: 10 processes on loopback (detection, RSS, gossip bytes) and N nodes in one process
 	MESHMON_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
 
 # The chaos soak (e2e/chaos TestSoak) needs root. SOAK_FOR and SOAK_NODES

@@ -15,6 +15,8 @@ func runFlags() []cli.Flag {
 			Usage: "libp2p listen multiaddr, repeatable (default: nodeconf listen.p2p, else TCP and QUIC on port 4001, IPv4 and IPv6)"},
 		&cli.StringSliceFlag{Name: "p2p-announce", EnvVars: []string{"MESHMON_P2P_ANNOUNCE"},
 			Usage: "multiaddr told to peers instead of the listen addresses, repeatable (e.g. the host's address when in Docker)"},
+		&cli.StringFlag{Name: "pprof-listen", EnvVars: []string{"MESHMON_PPROF_LISTEN"},
+			Usage: "serve Go runtime profiles at /debug/pprof/ on this loopback host:port, e.g. 127.0.0.1:6060 (default: off)"},
 	)
 }
 
@@ -36,6 +38,13 @@ func runAction(c *cli.Context) error {
 	// Before anything else: leave root (stepdown.go).
 	if err := stepDown(log, c.String("config-dir"), c.String("config-file")); err != nil {
 		return err
+	}
+	if addr := c.String("pprof-listen"); addr != "" {
+		ln, err := pprofListener(addr)
+		if err != nil {
+			return err
+		}
+		go servePprof(c.Context, log, ln)
 	}
 	n, err := node.New(c.Context, node.Options{
 		ConfigDir:   c.String("config-dir"),
