@@ -33,6 +33,8 @@ type Defaults struct {
 	// MaxKeySize bounds a key file (pubkeys/<node_id>.pub, node.key):
 	// 64 KiB.
 	MaxKeySize int64
+	// MaxMembers bounds a network's node_config: 250 members.
+	MaxMembers int
 }
 
 // DefaultValues returns configsync's defaults.
@@ -51,9 +53,9 @@ func DefaultValues() Defaults {
 			},
 		},
 		Timing: Timing{
-			// Heartbeat: one small signed message per node per second.
+			// Heartbeat: each member link is pinged once a second.
 			Heartbeat: Duration(time.Second),
-			// SuspectAfter: three missed heartbeats mark a hung node suspect.
+			// SuspectAfter: three missed pings mark a hung node suspect.
 			SuspectAfter: Duration(3 * time.Second),
 		},
 		GitInterval:    DefaultGitInterval,
@@ -61,6 +63,7 @@ func DefaultValues() Defaults {
 		SSHDialTimeout: sshDialTimeout,
 		MaxConfigSize:  MaxConfigSize,
 		MaxKeySize:     maxPubkeySize,
+		MaxMembers:     MaxMembers,
 	}
 }
 
@@ -91,6 +94,14 @@ const (
 	// maxPubkeySize bounds pubkeys/<node_id>.pub and node.key: 64 KiB.
 	maxPubkeySize = 64 << 10
 )
+
+// MaxMembers bounds the members of one network. Every member pings or is
+// pinged by every other and holds everyone's opinions of everyone, so a
+// node's work and memory grow with the square of the member count: 250
+// members keep a node within a few hundred MB and a core's fraction, while
+// a 2,003-member network took round 1 to 3.3 GB and to flapping. A larger
+// fleet is several networks.
+const MaxMembers = 250
 
 // DefaultListen returns the listen addresses used where nodeconf sets none.
 func DefaultListen() Listen { return DefaultValues().Listen }

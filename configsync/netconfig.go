@@ -93,6 +93,10 @@ func ParseNetworkConfig(data []byte, file string) (*NetworkConfig, error) {
 	if present["node_config"] == nil {
 		d.add(root.Line, "node_config", "required: list every node of the network")
 	}
+	if len(nc.NodeConfig) > MaxMembers {
+		d.add(present["node_config"].Line, "node_config",
+			"%d members; a network has at most %d (split a larger fleet into several networks)", len(nc.NodeConfig), MaxMembers)
+	}
 	seen := map[string]int{}
 	for i, m := range nc.NodeConfig {
 		if m.NodeID == "" {

@@ -71,7 +71,10 @@ var invalidNetworkConfigs = map[string][]string{
 	"invalid-network-id-chars.yml":    {`networks/test/config.yml:1: network_id: "my network" is not a valid network_id: ` + idRuleText},
 	"invalid-missing-node-config.yml": {"networks/test/config.yml:1: node_config: required: list every node of the network"},
 	"invalid-empty-node-config.yml":   {"networks/test/config.yml:2: node_config: list at least one node"},
-	"invalid-null-node-config.yml":    {"networks/test/config.yml:2: node_config: want a list, got nothing"},
+	"invalid-too-many-members.yml": {
+		"networks/test/config.yml:3: node_config: 251 members; a network has at most 250 (split a larger fleet into several networks)",
+	},
+	"invalid-null-node-config.yml": {"networks/test/config.yml:2: node_config: want a list, got nothing"},
 	"invalid-node-config-not-list.yml": {
 		"networks/test/config.yml:3: node_config: want a list, got a mapping",
 	},
