@@ -83,6 +83,42 @@ func newer(held map[string]p2p.Position, node string, h *pb.Header) bool {
 	return true
 }
 
+// A node refutes at most maxRefutes times in refuteWindow; more means
+// another host publishes with its key.
+const (
+	maxRefutes   = 3
+	refuteWindow = time.Minute
+)
+
+// identityClash rate-limits refutes (owned by the engine goroutine).
+type identityClash struct {
+	times    []time.Time // the latest refutes, within refuteWindow
+	reported bool        // the clash of this window was reported
+}
+
+// refuted records a refute at now and tells whether the limit is reached
+// (the refute must not happen).
+func (c *identityClash) refuted(now time.Time) bool {
+	kept := c.times[:0]
+	for _, t := range c.times {
+		if now.Sub(t) < refuteWindow {
+			kept = append(kept, t)
+		}
+	}
+	c.times = kept
+	if len(c.times) >= maxRefutes {
+		return true
+	}
+	c.reported = false
+	c.times = append(c.times, now)
+	return false
+}
+
+// clashing tells whether a clash is under way at now.
+func (c *identityClash) clashing(now time.Time) bool {
+	return c.reported && len(c.times) > 0 && now.Sub(c.times[len(c.times)-1]) < refuteWindow
+}
+
 // refute handles an admitted message about this node. Its own messages come
 // back at the position it gave them; a message at a newer position was not
 // sent by this process: a clone with the same key, a forgery, or a message
@@ -99,6 +135,22 @@ func (s *engineState) refute(m p2p.Message) {
 	seen := p2p.PositionOf(h)
 	boot, jump := p2p.Refute(s.own(kind), seen)
 	if !jump {
+		return
+	}
+	now := s.e.cfg.Now()
+	if s.clash.refuted(now) {
+		// Another host keeps publishing with this node's key (a cloned
+		// key file, two nodes started from one config dir). Jumping on
+		// would make the two outbid each other without end: stop, and
+		// say so loudly.
+		if !s.clash.reported {
+			s.clash.reported = true
+			s.e.Clashes.Add(1)
+			msg := fmt.Sprintf("another host is publishing with this node's key (%d newer messages about this node in %s): stop the other host or give it its own key; this node stops refuting until then",
+				maxRefutes, refuteWindow)
+			s.e.cfg.Events.Add(Event{Network: s.e.cfg.NetworkID, Node: s.e.cfg.Self, Kind: "identity", Severity: SeverityError, Message: msg})
+			s.e.log.Error("another host is publishing with this node's key", "refutes", maxRefutes, "window", refuteWindow)
+		}
 		return
 	}
 	s.boot = s.e.cfg.Incarnation(boot)

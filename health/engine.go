@@ -134,6 +134,9 @@ type Engine struct {
 	Refutes atomic.Uint64
 	// Pauses counts the times this node found it had not run on time.
 	Pauses atomic.Uint64
+	// Clashes counts the times another host was found publishing with
+	// this node's key (more than 3 refutes a minute).
+	Clashes atomic.Uint64
 
 	publishErrs publishErrors
 	// boot is this node's current incarnation (0 before Run).

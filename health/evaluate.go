@@ -151,6 +151,10 @@ func (s *engineState) transition(node string, from Status, v Verdict) {
 
 // localHealth is this node's own health as an observer and publisher.
 func (s *engineState) localHealth(now time.Time) LocalHealth {
+	if s.clash.clashing(now) {
+		return LocalHealth{Healthy: false, Since: s.clash.times[0],
+			Reason: "another host is publishing with this node's key: stop it or give it its own key"}
+	}
 	if s.aware.Recovering(now, s.suspectAfter) {
 		return LocalHealth{Healthy: false, Since: s.aware.ResumedAt,
 			Reason: "recovering: " + s.aware.Reason + "; suspicions withdrawn until " + s.suspectAfter.String() + " of fresh evidence"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -251,4 +252,48 @@ func contextDeadline() error {
 	defer cancel()
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+// TestEngineIdentityClash: another host publishing with this node's key
+// would make the two refute each other without end. After 3 refutes in a
+// minute the node stops jumping, raises one error event, and reports
+// itself not healthy; a minute later it refutes again.
+func TestEngineIdentityClash(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := newDriver(t, clock, "a", "b")
+	for i := range 6 {
+		m := heartbeatMsg("a", pb.State_STATE_RUNNING, 0)
+		m.Env.Header.BootId = d.s.boot + 1
+		d.msg(m)
+		clock.Advance(time.Second)
+		if i == 2 && d.s.e.Refutes.Load() != 3 {
+			t.Fatalf("refutes after 3 clone messages = %d; want 3", d.s.e.Refutes.Load())
+		}
+	}
+	if got := d.s.e.Refutes.Load(); got != 3 {
+		t.Errorf("refutes after 6 clone messages in 6 s = %d; want 3 (then it stops)", got)
+	}
+	if got := d.s.e.Clashes.Load(); got != 1 {
+		t.Errorf("clashes = %d; want 1", got)
+	}
+	errs := 0
+	for _, ev := range d.events.List(nil) {
+		if ev.Kind == "identity" && ev.Severity == SeverityError {
+			errs++
+		}
+	}
+	if errs != 1 {
+		t.Errorf("%d identity error events; want 1", errs)
+	}
+	d.step(func(*engineState) {})
+	if l := d.s.e.View().Local; l.Healthy || !strings.Contains(l.Reason, "key") {
+		t.Errorf("local health during the clash = %+v; want not healthy, naming the key", l)
+	}
+	clock.Advance(2 * refuteWindow)
+	m := heartbeatMsg("a", pb.State_STATE_RUNNING, 0)
+	m.Env.Header.BootId = d.s.boot + 1
+	d.msg(m)
+	if got := d.s.e.Refutes.Load(); got != 4 {
+		t.Errorf("refutes a window later = %d; want 4", got)
+	}
 }

@@ -40,6 +40,8 @@ type engineState struct {
 	// tick last ran.
 	aware    Awareness
 	lastTick time.Time
+	// clash rate-limits refutes (another host with this node's key).
+	clash identityClash
 	// started is when Run started.
 	started time.Time
 

@@ -36,7 +36,7 @@ type Collector struct {
 	members, membersMissingKey, liveObservers    *prometheus.Desc
 	sent, received, rejected                     *prometheus.Desc
 	duplicates, publishErrors, refutes, pauses   *prometheus.Desc
-	gateDropped, gateMessages                    *prometheus.Desc
+	gateDropped, gateMessages, clashes           *prometheus.Desc
 	reloadOK, reloadTime                         *prometheus.Desc
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
 	alertsSuppressed, alertMarksIgnored          *prometheus.Desc
@@ -92,6 +92,9 @@ func NewCollector(src Sources) (*Collector, error) {
 		pauses: d("pauses_total",
 			"Times this node found it had not run on time (paused, starved, clock jump) and withdrew its silence-based suspicions.",
 			"network"),
+		clashes: d("identity_clashes_total",
+			"Times another host was found publishing with this node's key (more than 3 refutes a minute); this node then stops refuting for a minute.",
+			"network"),
 		gateDropped: d("gossip_dropped_total",
 			"Gossip RPCs dropped before validation by reason: not_member (a peer in no joined network), wrong_topic (a member publishing on a network it is not in), backed_off (a peer disconnected for misbehaving, within its backoff); disconnected counts the peers disconnected.",
 			"reason"),
@@ -126,7 +129,7 @@ func NewCollector(src Sources) (*Collector, error) {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
-		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.reloadOK, c.reloadTime,
+		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.reloadOK, c.reloadTime,
 		c.alertsSent, c.alertLatency, c.notificationLeader, c.alertsSuppressed, c.alertMarksIgnored, c.buildInfo,
 	} {
 		ch <- d
@@ -223,6 +226,7 @@ func (c *Collector) collectTraffic(ch chan<- prometheus.Metric, ts []Traffic) {
 		}
 		ch <- constMetric(c.refutes, prometheus.CounterValue, float64(t.Refutes), t.Network)
 		ch <- constMetric(c.pauses, prometheus.CounterValue, float64(t.Pauses), t.Network)
+		ch <- constMetric(c.clashes, prometheus.CounterValue, float64(t.Clashes), t.Network)
 	}
 }
 

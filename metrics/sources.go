@@ -68,6 +68,9 @@ type Traffic struct {
 	// Pauses counts the times this node found it had not run on time and
 	// withdrew its suspicions (health.Engine.Pauses).
 	Pauses uint64
+	// Clashes counts the times another host was found publishing with
+	// this node's key (health.Engine.Clashes).
+	Clashes uint64
 }
 
 // ValidatorTraffic fills the Received and Rejected counters of a network

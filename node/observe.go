@@ -49,6 +49,7 @@ func (n *Node) traffic() []metrics.Traffic {
 		t.PublishErrors = r.engine.PublishErrorsBy()
 		t.Refutes = r.engine.Refutes.Load()
 		t.Pauses = r.engine.Pauses.Load()
+		t.Clashes = r.engine.Clashes.Load()
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Network < out[j].Network })
