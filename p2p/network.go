@@ -383,9 +383,10 @@ func (n *Network) waitTopicPeer(ctx context.Context) error {
 func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 	// This node's own messages are not peer input: a stale one (published
 	// after a newer one was admitted) is ignored and not counted.
-	env, reason := n.validator.Admit(msg.GetFrom(), msg.GetData(), !msg.Local)
+	own := n.published(msg)
+	env, reason := n.validator.Admit(msg.GetFrom(), msg.GetData(), !own)
 	if reason != rejectNone {
-		if IsDuplicate(reason) || (reason == RejectStale && msg.Local) {
+		if IsDuplicate(reason) || (reason == RejectStale && own) {
 			return pubsub.ValidationIgnore
 		}
 		n.log.Debug("gossip rejected", "reason", reason.String(), "peer", msg.GetFrom().String(), "via", msg.ReceivedFrom.String())
@@ -393,6 +394,13 @@ func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pu
 	}
 	msg.ValidatorData = env
 	return pubsub.ValidationAccept
+}
+
+// published tells whether msg was published by this process: pubsub hands
+// a local publish to the validator and the subscription with ReceivedFrom
+// set to this host (its Local flag only marks WithLocalPublication).
+func (n *Network) published(msg *pubsub.Message) bool {
+	return msg.Local || (n.host != nil && n.host.h != nil && msg.ReceivedFrom == n.host.ID())
 }
 
 func (n *Network) readLoop() {
@@ -407,7 +415,7 @@ func (n *Network) readLoop() {
 			continue
 		}
 		n.remember(env, msg.Message, time.Now())
-		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: msg.Local})
+		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: n.published(msg)})
 	}
 }
 
