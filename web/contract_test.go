@@ -124,7 +124,37 @@ func contractCases() []contractCase {
 		{"metrics disabled", "minimal", "/metrics", nil, 404},
 		{"openapi", "full", "/openapi.json", nil, 200},
 		{"docs", "full", "/docs", nil, 200},
+		{"stream beyond the per-client cap", "capped", "/api/events/stream", nil, 429},
+		{"health without credentials", "auth", "/api/health", nil, 401},
+		{"p2p without credentials", "auth", "/api/p2p", nil, 401},
+		{"view without credentials", "auth", "/api/view", nil, 401},
+		{"networks without credentials", "auth", "/api/networks", nil, 401},
+		{"network without credentials", "auth", "/api/networks/prod", nil, 401},
+		{"events without credentials", "auth", "/api/events", nil, 401},
+		{"stream without credentials", "auth", "/api/events/stream", nil, 401},
+		{"clusters without credentials", "auth", "/api/notification_cluster", nil, 401},
+		{"raw without credentials", "auth", "/api/raw/prod", nil, 401},
+		{"metrics without credentials", "auth", "/metrics", nil, 401},
+		{"openapi without credentials", "auth", "/openapi.json", nil, 401},
+		{"docs without credentials", "auth", "/docs", nil, 401},
+		{"view with a token", "auth", "/api/view", http.Header{"Authorization": {"Bearer " + testToken}}, 200},
 	}
+}
+
+// contractServers starts the servers the contract cases name: "full" and
+// "minimal" over NewServer, "auth" a Sidecar whose every path needs a
+// token, and "capped" a Sidecar whose one stream per client is taken.
+func contractServers(t *testing.T, f *fixture) map[string]string {
+	t.Helper()
+	authAddr, _ := startSidecar(t, f.full(), SidecarOptions{Access: &AccessControl{BearerTokens: []string{testToken}, Public: []string{}}})
+	capped := f.full()
+	capped.MaxStreamsPerClient = 1
+	cappedAddr, _ := startSidecar(t, capped, SidecarOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	readSSE(openStream(t, ctx, "http://"+cappedAddr+"/api/events/stream").Body).next(t, "view")
+	return map[string]string{"full": serve(t, f.full()).URL, "minimal": serve(t, f.minimal()).URL,
+		"auth": "http://" + authAddr, "capped": "http://" + cappedAddr}
 }
 
 // TestResponsesMatchOpenAPI validates every response of the API, errors
@@ -133,7 +163,7 @@ func contractCases() []contractCase {
 func TestResponsesMatchOpenAPI(t *testing.T) {
 	doc, router := loadSpec(t)
 	f := newFixture(t)
-	servers := map[string]string{"full": serve(t, f.full()).URL, "minimal": serve(t, f.minimal()).URL}
+	servers := contractServers(t, f)
 	covered := map[string]bool{}
 	for _, tc := range contractCases() {
 		t.Run(tc.name, func(t *testing.T) {

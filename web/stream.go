@@ -28,8 +28,21 @@ const streamRetry = 2 * time.Second
 // every new event ("event: event", with its id). It runs on the request's
 // goroutine only and returns when the client goes away, a write fails, or
 // Deps.Done is closed.
+//
+// A client IP address may hold at most Deps.MaxStreamsPerClient streams at
+// once; one more answers 429. The server's read and write timeouts do not
+// apply to a stream: each write has its own deadline instead.
 func handleEventStream(d Deps) http.HandlerFunc {
+	limit := newStreamLimiter(d.MaxStreamsPerClient)
 	return func(w http.ResponseWriter, r *http.Request) {
+		release, ok := limit.acquire(r)
+		if !ok {
+			d.refuse(RefusedStreamLimit)
+			w.Header().Set("Retry-After", strconv.Itoa(int(streamRetry.Seconds())))
+			writeError(w, http.StatusTooManyRequests, "too many event streams from this address: close one first")
+			return
+		}
+		defer release()
 		var lastID uint64
 		if s := r.Header.Get("Last-Event-ID"); s != "" {
 			n, err := strconv.ParseUint(s, 10, 64)
@@ -50,6 +63,11 @@ func handleEventStream(d Deps) http.HandlerFunc {
 		defer stop()
 
 		s := &sseWriter{w: w, rc: http.NewResponseController(w)}
+		// The server's ReadTimeout would end the stream: an expired read
+		// deadline cancels the request. A stream client sends nothing more.
+		if err := s.rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return
+		}
 		h := w.Header()
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-store")
