@@ -62,6 +62,9 @@ type Host struct {
 	closed   bool
 	// reservations are the relay slots a private host holds, by relay.
 	reservations map[peer.ID]reservation
+
+	// syncRefused counts refused sync requests (syncguard.go).
+	syncRefused *syncRefusals
 }
 
 // gossipParams tunes GossipSub for small meshes where every member is
@@ -109,8 +112,13 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		cfg.Reachability = ReachabilityPublic
 	}
 	bw := metrics.NewBandwidthCounter()
+	syncRefused, err := newSyncRefusals(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{}}
+	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{},
+		syncRefused: syncRefused}
 	nat, err := hh.natOptions(cfg.Reachability)
 	if err != nil {
 		cancel()
