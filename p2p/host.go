@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -65,6 +66,9 @@ type Host struct {
 
 	// syncRefused counts refused sync requests (syncguard.go).
 	syncRefused *syncRefusals
+	// bootstrapDropped counts addresses of members' /api/p2p answers
+	// dropped for their scope (bootstrap.go).
+	bootstrapDropped atomic.Uint64
 }
 
 // gossipParams tunes GossipSub for small meshes where every member is
@@ -163,6 +167,11 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		return nil, fmt.Errorf("gossipsub: %w", err)
 	}
 	hh.ps = ps
+	if err := hh.registerBootstrapMetrics(cfg.Registerer); err != nil {
+		cancel()
+		h.Close()
+		return nil, err
+	}
 	h.SetStreamHandler(SyncProtocol, hh.handleSync)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) { hh.connectivity(c.RemotePeer()) },
