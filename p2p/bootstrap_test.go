@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // p2pServer serves a P2PInfo at /api/p2p on addr (a loopback host:port).
@@ -182,4 +184,40 @@ func TestBootstrapAddrsScope(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzBootstrapAddrs: whatever a member answers, only well-formed
+// addresses no further-reaching than the answering address are kept, and
+// every other one is counted as dropped.
+func FuzzBootstrapAddrs(f *testing.F) {
+	f.Add([]byte{127, 0, 0, 1}, "/ip4/10.0.0.1/tcp/4001\n/ip4/8.8.8.8/tcp/4001")
+	f.Add([]byte{8, 8, 4, 4}, "/ip4/127.0.0.1/tcp/1\n/dns4/x.example.com/tcp/1\n/ip6/::/tcp/1")
+	f.Add([]byte{10, 1, 2, 3}, "/ip4/10.0.0.7/tcp/4001/p2p/12D3KooWLk4RwGp6V2Hb3aZ6b5pyDMa7EJRo6Yb1oKbKB5qS2pEq/p2p-circuit\njunk")
+	f.Add([]byte{}, "")
+	f.Fuzz(func(t *testing.T, served []byte, list string) {
+		addrs := strings.Split(list, "\n")
+		var ip net.IP
+		if len(served) == 4 || len(served) == 16 {
+			ip = net.IP(served)
+		}
+		keep, dropped := BootstrapAddrs(ip, addrs)
+		if len(keep)+dropped != len(addrs) {
+			t.Fatalf("BootstrapAddrs kept %d and dropped %d of %d", len(keep), dropped, len(addrs))
+		}
+		servedScope := scopePublic
+		if ip != nil {
+			if m, err := manet.FromIP(ip); err == nil {
+				servedScope = scopeOf(m)
+			}
+		}
+		for _, a := range keep {
+			s := scopeOf(a)
+			if s == scopeUnusable || !trusts(servedScope, s) {
+				t.Fatalf("kept %s (scope %d) from an answer served by %v (scope %d)", a, s, ip, servedScope)
+			}
+			if servedScope == scopePublic && (manet.IsPrivateAddr(a) || manet.IsIPLoopback(a)) {
+				t.Fatalf("kept private or loopback %s from a public answer", a)
+			}
+		}
+	})
 }

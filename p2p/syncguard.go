@@ -131,21 +131,30 @@ func (h *Host) readSyncRequest(s network.Stream, req *pb.SyncRequest) error {
 	if members == 0 {
 		return &errSyncRefused{SyncRefusedNotMember, errors.New("remote peer is not a member")}
 	}
-	length, err := readUvarint(s)
+	scope := s.Scope()
+	reserve := func(n int) error { return scope.ReserveMemory(n, network.ReservationPriorityHigh) }
+	return readSyncFrame(s, syncRequestLimit(members), reserve, scope.ReleaseMemory, req)
+}
+
+// readSyncFrame reads one varint-delimited SyncRequest of at most limit
+// bytes from r into req. The body's memory is reserved before it is
+// allocated and released before returning; a refused reservation refuses
+// the request.
+func readSyncFrame(r io.Reader, limit int, reserve func(int) error, release func(int), req *pb.SyncRequest) error {
+	length, err := readUvarint(r)
 	if err != nil {
 		return &errSyncRefused{SyncRefusedMalformed, fmt.Errorf("length: %w", err)}
 	}
-	if limit := syncRequestLimit(members); length > uint64(limit) {
+	if length > uint64(limit) {
 		return &errSyncRefused{SyncRefusedOversize, fmt.Errorf("declared %d bytes, limit %d", length, limit)}
 	}
 	size := int(length)
-	scope := s.Scope()
-	if err := scope.ReserveMemory(size, network.ReservationPriorityHigh); err != nil {
+	if err := reserve(size); err != nil {
 		return &errSyncRefused{SyncRefusedNoMemory, err}
 	}
-	defer scope.ReleaseMemory(size)
+	defer release(size)
 	buf := make([]byte, size)
-	if _, err := io.ReadFull(s, buf); err != nil {
+	if _, err := io.ReadFull(r, buf); err != nil {
 		return &errSyncRefused{SyncRefusedMalformed, fmt.Errorf("body: %w", err)}
 	}
 	if err := proto.Unmarshal(buf, req); err != nil {
