@@ -33,6 +33,10 @@ test: ## run the whole test suite (unit, multi-node, process-level)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test $(RACE) -count=1 -timeout $(TEST_TIMEOUT) ./...
 
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 10s); a crash leaves its input in testdata/fuzz
+	FUZZTIME=$(or $(FUZZTIME),10s) scripts/fuzz.sh
+
 .PHONY: bench
 bench: build ## run the benchmarks (detection time, RSS, gossip bytes; in-process scale)
 	MESHMON_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...

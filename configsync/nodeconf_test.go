@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 const nodeconfFile = "nodeconf.yml"
@@ -498,7 +500,42 @@ func FuzzParseNodeConf(f *testing.F) {
 		if nc.Listen.HTTP == "" {
 			t.Errorf("ParseNodeConf(%q).Listen.HTTP = \"\"; want an address", data)
 		}
+		checkFuzzHTTPConf(t, data, nc.HTTP)
 	})
+}
+
+// checkFuzzHTTPConf asserts every rule ParseNodeConf checks of an accepted
+// http section.
+func checkFuzzHTTPConf(t *testing.T, data []byte, h HTTPConf) {
+	t.Helper()
+	if h.ReadTimeout <= 0 || h.WriteTimeout <= 0 || h.IdleTimeout <= 0 || h.MaxConnections < 1 || h.MaxStreamsPerClient < 1 {
+		t.Errorf("ParseNodeConf(%q).HTTP = %+v; want positive limits", data, h)
+	}
+	if h.TLS != nil && (h.TLS.CertFile == "" || h.TLS.KeyFile == "") {
+		t.Errorf("ParseNodeConf(%q).HTTP.TLS = %+v; want both files", data, *h.TLS)
+	}
+	a := h.Auth
+	if a == nil {
+		return
+	}
+	if len(a.BearerTokens) == 0 && len(a.BasicUsers) == 0 {
+		t.Errorf("ParseNodeConf(%q).HTTP.Auth has no credentials", data)
+	}
+	for _, tok := range a.BearerTokens {
+		if len(tok) < MinBearerTokenLen {
+			t.Errorf("ParseNodeConf(%q) accepted a %d-character token", data, len(tok))
+		}
+	}
+	for u, hash := range a.BasicUsers {
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil || u == "" || strings.Contains(u, ":") {
+			t.Errorf("ParseNodeConf(%q) accepted user %q with hash %q", data, u, hash)
+		}
+	}
+	for _, p := range a.Public {
+		if !slices.Contains(PublicPaths(), p) {
+			t.Errorf("ParseNodeConf(%q) made %q public", data, p)
+		}
+	}
 }
 
 // checkFuzzProblems checks an error from a Parse function: it is made of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -97,4 +98,34 @@ func TestSidecarBearerOnlyChallenge(t *testing.T) {
 			t.Errorf("WWW-Authenticate = %q; want the Bearer challenge", got)
 		}
 	}
+}
+
+// FuzzAuthorization: no Authorization header but one carrying the
+// configured token or user and password passes, and none panics.
+func FuzzAuthorization(f *testing.F) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		f.Fatal(err)
+	}
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.SetBasicAuth("prometheus", testPassword)
+	f.Add(r.Header.Get("Authorization"))
+	f.Add("Bearer " + testToken)
+	f.Add("bearer  " + testToken + " ")
+	f.Add("Basic !!!")
+	f.Add("Basic cHJvbWV0aGV1czo=")
+	f.Add("")
+	a := newAuthHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), AccessControl{
+		BearerTokens: []string{testToken}, BasicUsers: map[string]string{"prometheus": string(hash)}}, nil)
+	f.Fuzz(func(t *testing.T, header string) {
+		req, _ := http.NewRequest("GET", "/api/view", nil)
+		req.Header.Set("Authorization", header)
+		if !a.allowed(req) {
+			return
+		}
+		user, pass, basic := req.BasicAuth()
+		if !strings.Contains(header, testToken) && !(basic && user == "prometheus" && pass == testPassword) {
+			t.Fatalf("Authorization %q passed without the token or the password", header)
+		}
+	})
 }
