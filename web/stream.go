@@ -30,8 +30,9 @@ const streamRetry = 2 * time.Second
 // Deps.Done is closed.
 //
 // A client IP address may hold at most Deps.MaxStreamsPerClient streams at
-// once; one more answers 429. The server's read and write timeouts do not
-// apply to a stream: each write has its own deadline instead.
+// once; one more answers 429. The server's write timeout does not end a
+// stream: each write sets its own deadline (net/http clears the read
+// deadline itself once the request is read).
 func handleEventStream(d Deps) http.HandlerFunc {
 	limit := newStreamLimiter(d.MaxStreamsPerClient)
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -63,11 +64,6 @@ func handleEventStream(d Deps) http.HandlerFunc {
 		defer stop()
 
 		s := &sseWriter{w: w, rc: http.NewResponseController(w)}
-		// The server's ReadTimeout would end the stream: an expired read
-		// deadline cancels the request. A stream client sends nothing more.
-		if err := s.rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return
-		}
 		h := w.Header()
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-store")

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -173,4 +174,37 @@ func TestSidecarTLSBadFilesFailAtStart(t *testing.T) {
 func reloadCount(t *testing.T, reg *prometheus.Registry, outcome string) float64 {
 	t.Helper()
 	return counterValue(t, reg, "meshmon_http_tls_reloads_total", "outcome", outcome)
+}
+
+// TestSidecarStreamOverHTTP2 checks that an event stream over TLS, where
+// the client speaks HTTP/2, outlives the write timeout as it does over
+// HTTP/1.1: HTTP/2 resets a stream whose write deadline passes.
+func TestSidecarStreamOverHTTP2(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	certPEM, keyPEM, cert := testCert(t, 1)
+	writePair(t, certFile, keyFile, certPEM, keyPEM, time.Now())
+	d := newFixture(t).full()
+	d.StreamInterval = 50 * time.Millisecond
+	addr, _ := startSidecar(t, d, SidecarOptions{TLSCertFile: certFile, TLSKeyFile: keyFile,
+		ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond})
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	client := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/api/events/stream", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("stream over %s; want HTTP/2", resp.Proto)
+	}
+	r := readSSE(resp.Body)
+	start := time.Now()
+	for time.Since(start) < time.Second {
+		r.next(t, "view") // fails if the stream ends
+	}
 }
