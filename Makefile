@@ -56,6 +56,10 @@ $(SERF_BIN):
 wirebench:
 	$(GO) build -o $(WIREBENCH) ./bench/wirebench
 
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 10s); a crash leaves its input in testdata/fuzz
+	FUZZTIME=$(or $(FUZZTIME),10s) scripts/fuzz.sh
+
 .PHONY: bench
 bench: build wirebench $(SERF_BIN) ## meshmon vs Serf at N=10 and N=30, each node in its own netns: bytes, CPU, RSS, convergence, detection (root)
 	set -o pipefail; ./$(WIREBENCH) -meshmon $(BIN) -serf $(SERF_BIN) -n $(BENCH_N) -window $(BENCH_WINDOW) \

@@ -28,6 +28,9 @@ type NodeConf struct {
 	Networks []NetworkRef
 	// Listen holds the node's listen addresses (defaults: DefaultListen).
 	Listen Listen
+	// HTTP holds the HTTP sidecar's limits, access control and TLS
+	// (defaults: DefaultHTTPConf, no access control, plain HTTP).
+	HTTP HTTPConf
 }
 
 // NetworkRef is one entry of nodeconf's networks list.
@@ -98,7 +101,7 @@ func ParseNodeConf(data []byte, file string) (*NodeConf, error) {
 	if root == nil {
 		return nil, d.err()
 	}
-	nc := &NodeConf{Listen: DefaultListen()}
+	nc := &NodeConf{Listen: DefaultListen(), HTTP: DefaultHTTPConf()}
 	present := d.mapping(root, "", []field{
 		{"networks", func(n *yaml.Node, path string) {
 			d.seq(n, path, func(i int, n *yaml.Node, path string) {
@@ -109,6 +112,7 @@ func ParseNodeConf(data []byte, file string) (*NodeConf, error) {
 			}
 		}},
 		{"listen", func(n *yaml.Node, path string) { d.listen(n, path, &nc.Listen) }},
+		{"http", func(n *yaml.Node, path string) { d.httpConf(n, path, &nc.HTTP) }},
 	})
 	if present != nil && present["networks"] == nil {
 		d.add(root.Line, "networks", "required: list the networks this node joins")

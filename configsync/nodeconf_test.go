@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 const nodeconfFile = "nodeconf.yml"
@@ -35,6 +37,7 @@ func viewRef(r NetworkRef) refView {
 var validNodeConfs = map[string]struct {
 	networks []refView
 	listen   Listen
+	http     *HTTPConf // nil: DefaultHTTPConf()
 }{
 	"valid-spec-example.yml": {
 		networks: []refView{{Directory: "my-network", NodeID: "my-node", ConfigType: ConfigLocal}},
@@ -68,6 +71,28 @@ var validNodeConfs = map[string]struct {
 			P2P:      []string{"/ip4/0.0.0.0/tcp/4101", "/ip6/::/udp/4101/quic-v1"},
 			Announce: []string{"/dns4/node.example.com/tcp/4101"},
 		},
+		http: &HTTPConf{
+			ReadTimeout:         Duration(20 * time.Second),
+			WriteTimeout:        Duration(40 * time.Second),
+			IdleTimeout:         Duration(90 * time.Second),
+			MaxConnections:      100,
+			MaxStreamsPerClient: 4,
+			TLS:                 &TLSFiles{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"},
+			Auth: &HTTPAuth{
+				BearerTokens: []string{"SECRET-0123456789abcdef"},
+				BasicUsers:   map[string]string{"prometheus": testBcryptHash},
+				Public:       []string{"/api/health", "/api/p2p"},
+			},
+		},
+	},
+	"valid-http-auth-defaults.yml": {
+		networks: []refView{{Directory: "my-network", NodeID: "my-node", ConfigType: ConfigLocal}},
+		listen:   DefaultListen(),
+		http: func() *HTTPConf {
+			h := DefaultHTTPConf()
+			h.Auth = &HTTPAuth{BearerTokens: []string{"SECRET-0123456789abcdef"}, Public: []string{"/api/p2p"}}
+			return &h
+		}(),
 	},
 	"valid-git-defaults.yml": {
 		networks: []refView{{
@@ -84,6 +109,9 @@ var validNodeConfs = map[string]struct {
 		listen:   Listen{HTTP: ":9000", P2P: DefaultListen().P2P},
 	},
 }
+
+// testBcryptHash is bcrypt("scrape-password") at the minimum cost.
+const testBcryptHash = "$2a$04$VHlWg73XnrdKv2FBW42NuOR046TbcrCyMJdtziKqJeQuHpvuiD.vO"
 
 // invalidNodeConfs are the invalid files in testdata/nodeconf, one per
 // rule, and every problem each must report, in order.
@@ -174,6 +202,34 @@ var invalidNodeConfs = map[string][]string{
 		`nodeconf.yml:5: listen.announce[0]: "203.0.113.7:4001" is not a multiaddr (e.g. /ip4/0.0.0.0/tcp/4001): ` +
 			`failed to parse multiaddr "203.0.113.7:4001": must begin with /`,
 	},
+	"invalid-http-timeout.yml": {
+		"nodeconf.yml:5: http.idle_timeout: 0s is not positive: use a duration such as 30s",
+	},
+	"invalid-http-max-connections.yml": {`nodeconf.yml:5: http.max_connections: "many" is not a whole number`},
+	"invalid-http-max-streams.yml": {
+		"nodeconf.yml:5: http.max_streams_per_client: 0 is too small: use at least 1",
+	},
+	"invalid-http-tls-missing-key.yml": {
+		"nodeconf.yml:6: http.tls.key_file: required with tls: give the path of a PEM file",
+	},
+	"invalid-http-auth-no-credentials.yml": {
+		"nodeconf.yml:6: http.auth: give bearer_tokens or basic_users (or remove auth to serve without access control)",
+	},
+	"invalid-http-auth-short-token.yml": {
+		"nodeconf.yml:6: http.auth.bearer_tokens[0]: too short (12 characters): use at least 16, e.g. from openssl rand -hex 32",
+	},
+	"invalid-http-auth-not-bcrypt.yml": {
+		"nodeconf.yml:7: http.auth.basic_users.prom: not a bcrypt hash: write the output of htpasswd -nbB user password after the ':', e.g. $2y$10$…",
+	},
+	"invalid-http-auth-public.yml": {
+		`nodeconf.yml:7: http.auth.public[0]: "/api/view" cannot be public: use any of /api/health, /api/p2p, /metrics`,
+	},
+	"invalid-http-auth-users-kind.yml": {
+		"nodeconf.yml:6: http.auth.basic_users: want a mapping of user name to bcrypt hash, got a list",
+	},
+	"invalid-http-auth-user-name.yml": {
+		"nodeconf.yml:7: http.auth.basic_users: not a valid user name: use printable characters without ':'",
+	},
 	"invalid-misspelt-key.yml": {
 		`nodeconf.yml:4: networks[0].config_typ: unknown field "config_typ" (did you mean "config_type"?)`,
 	},
@@ -221,6 +277,13 @@ func TestParseNodeConfTestdata(t *testing.T) {
 			}
 			if !reflect.DeepEqual(nc.Listen, want.listen) {
 				t.Errorf("%s.Listen = %+v; want %+v", call, nc.Listen, want.listen)
+			}
+			wantHTTP := DefaultHTTPConf()
+			if want.http != nil {
+				wantHTTP = *want.http
+			}
+			if !reflect.DeepEqual(nc.HTTP, wantHTTP) {
+				t.Errorf("%s.HTTP = %+v; want %+v", call, nc.HTTP, wantHTTP)
 			}
 		})
 	}
@@ -437,7 +500,42 @@ func FuzzParseNodeConf(f *testing.F) {
 		if nc.Listen.HTTP == "" {
 			t.Errorf("ParseNodeConf(%q).Listen.HTTP = \"\"; want an address", data)
 		}
+		checkFuzzHTTPConf(t, data, nc.HTTP)
 	})
+}
+
+// checkFuzzHTTPConf asserts every rule ParseNodeConf checks of an accepted
+// http section.
+func checkFuzzHTTPConf(t *testing.T, data []byte, h HTTPConf) {
+	t.Helper()
+	if h.ReadTimeout <= 0 || h.WriteTimeout <= 0 || h.IdleTimeout <= 0 || h.MaxConnections < 1 || h.MaxStreamsPerClient < 1 {
+		t.Errorf("ParseNodeConf(%q).HTTP = %+v; want positive limits", data, h)
+	}
+	if h.TLS != nil && (h.TLS.CertFile == "" || h.TLS.KeyFile == "") {
+		t.Errorf("ParseNodeConf(%q).HTTP.TLS = %+v; want both files", data, *h.TLS)
+	}
+	a := h.Auth
+	if a == nil {
+		return
+	}
+	if len(a.BearerTokens) == 0 && len(a.BasicUsers) == 0 {
+		t.Errorf("ParseNodeConf(%q).HTTP.Auth has no credentials", data)
+	}
+	for _, tok := range a.BearerTokens {
+		if len(tok) < MinBearerTokenLen {
+			t.Errorf("ParseNodeConf(%q) accepted a %d-character token", data, len(tok))
+		}
+	}
+	for u, hash := range a.BasicUsers {
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil || u == "" || strings.Contains(u, ":") {
+			t.Errorf("ParseNodeConf(%q) accepted user %q with hash %q", data, u, hash)
+		}
+	}
+	for _, p := range a.Public {
+		if !slices.Contains(PublicPaths(), p) {
+			t.Errorf("ParseNodeConf(%q) made %q public", data, p)
+		}
+	}
 }
 
 // checkFuzzProblems checks an error from a Parse function: it is made of

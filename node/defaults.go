@@ -25,8 +25,6 @@ type Defaults struct {
 	WatchDebounce time.Duration
 	// EventLogSize is how many events /api/events keeps: 1000.
 	EventLogSize int
-	// ReadHeaderTimeout bounds reading an HTTP request's headers: 10s.
-	ReadHeaderTimeout time.Duration
 	// ShutdownTimeout bounds the HTTP server's graceful shutdown: 2s.
 	ShutdownTimeout time.Duration
 }
@@ -34,13 +32,12 @@ type Defaults struct {
 // DefaultValues returns the node's defaults.
 func DefaultValues() Defaults {
 	return Defaults{
-		ConfigDir:         "./config",
-		LeaveGrace:        300 * time.Millisecond,
-		CloneTimeout:      2 * time.Minute,
-		GitTick:           500 * time.Millisecond,
-		WatchDebounce:     250 * time.Millisecond,
-		EventLogSize:      1000,
-		ReadHeaderTimeout: 10 * time.Second,
-		ShutdownTimeout:   2 * time.Second,
+		ConfigDir:       "./config",
+		LeaveGrace:      300 * time.Millisecond,
+		CloneTimeout:    2 * time.Minute,
+		GitTick:         500 * time.Millisecond,
+		WatchDebounce:   250 * time.Millisecond,
+		EventLogSize:    1000,
+		ShutdownTimeout: 2 * time.Second,
 	}
 }

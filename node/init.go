@@ -218,6 +218,24 @@ networks:
 #   announce:
 #     - /ip4/203.0.113.7/tcp/4001
 `)
+	h := configsync.DefaultHTTPConf()
+	fmt.Fprintf(&b, `
+# http:
+#   # limits of the HTTP server (these are the defaults), and optional TLS
+#   # and access control; without them it serves plain HTTP to anyone.
+#   read_timeout: %s
+#   write_timeout: %s
+#   idle_timeout: %s
+#   max_connections: %d
+#   max_streams_per_client: %d
+#   # tls: serve HTTPS from these PEM files (relative to the config dir),
+#   # read again whenever they change.
+#   tls:
+#     cert_file: tls/cert.pem
+#     key_file: tls/key.pem
+#   # auth: require a bearer token or a basic-auth user (bcrypt hash) on
+#   # everything but /api/p2p; see docs/configuration.md.
+`, h.ReadTimeout, h.WriteTimeout, h.IdleTimeout, h.MaxConnections, h.MaxStreamsPerClient)
 	return []byte(b.String())
 }
 

@@ -62,7 +62,7 @@ type Node struct {
 	events *health.EventLog
 	// incarnations hands out this node's boot_ids (a counter on disk).
 	incarnations *configsync.Incarnations
-	http         *http.Server
+	http         *web.Sidecar
 	ln           net.Listener
 	git          *configsync.GitSync
 
@@ -191,11 +191,49 @@ func New(ctx context.Context, opts Options) (*Node, error) {
 		n.ln.Close()
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	n.http = &http.Server{
-		Handler:           web.NewServer(n.webDeps(metricsHandler)),
-		ReadHeaderTimeout: def.ReadHeaderTimeout,
+	deps := n.webDeps(metricsHandler)
+	deps.MaxStreamsPerClient = cfg.Node.HTTP.MaxStreamsPerClient
+	n.http, err = web.NewSidecar(deps, sidecarOptions(cfg.Node.HTTP, opts.ConfigDir, reg, log))
+	if err != nil {
+		n.host.Close()
+		n.ln.Close()
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	if n.http.TLS() {
+		log.Info("http serves TLS", "cert_file", cfg.Node.HTTP.TLS.CertFile)
+	}
+	if cfg.Node.HTTP.Auth != nil {
+		// Counts only: the credentials themselves are never logged.
+		log.Info("http access control on", "bearer_tokens", len(cfg.Node.HTTP.Auth.BearerTokens),
+			"basic_users", len(cfg.Node.HTTP.Auth.BasicUsers), "public", cfg.Node.HTTP.Auth.Public)
 	}
 	return n, nil
+}
+
+// sidecarOptions turns nodeconf's http section into the server's options.
+// Relative TLS paths are relative to the config dir.
+func sidecarOptions(h configsync.HTTPConf, configDir string, reg prometheus.Registerer, log *slog.Logger) web.SidecarOptions {
+	o := web.SidecarOptions{
+		ReadTimeout:  time.Duration(h.ReadTimeout),
+		WriteTimeout: time.Duration(h.WriteTimeout),
+		IdleTimeout:  time.Duration(h.IdleTimeout),
+		MaxConns:     h.MaxConnections,
+		Registerer:   reg,
+		Logger:       log,
+	}
+	if h.TLS != nil {
+		o.TLSCertFile, o.TLSKeyFile = h.TLS.CertFile, h.TLS.KeyFile
+		if !filepath.IsAbs(o.TLSCertFile) {
+			o.TLSCertFile = filepath.Join(configDir, o.TLSCertFile)
+		}
+		if !filepath.IsAbs(o.TLSKeyFile) {
+			o.TLSKeyFile = filepath.Join(configDir, o.TLSKeyFile)
+		}
+	}
+	if a := h.Auth; a != nil {
+		o.Access = &web.AccessControl{BearerTokens: a.BearerTokens, BasicUsers: a.BasicUsers, Public: a.Public}
+	}
+	return o
 }
 
 // PeerID is this node's libp2p peer ID.

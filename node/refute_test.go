@@ -49,7 +49,7 @@ func TestForgedPositionIsRefuted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, i := range []int{0, 1} { // as gossip would: to n1 and to n2 itself
-		info, err := p2p.FetchP2PInfo(ctx, http.DefaultClient, c.URLs[i])
+		info, _, err := p2p.FetchP2PInfo(ctx, http.DefaultClient, c.URLs[i])
 		if err != nil {
 			t.Fatal(err)
 		}

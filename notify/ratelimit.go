@@ -95,7 +95,9 @@ func headerWait(v string, now time.Time) time.Duration {
 		return 0
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		// Capped like a number of seconds: a far-future date must not
+		// stall delivery for days.
+		return min(t.Sub(now), seconds(86400))
 	}
 	return 0
 }

@@ -2,11 +2,8 @@ package p2p
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -353,17 +350,22 @@ func (n *Network) dial(p peer.ID, node string, fast bool) (evidence bool, err er
 		}
 		return false, nil
 	}
-	info, ferr := FetchP2PInfo(ctx, n.client, ep.URL)
+	info, served, ferr := FetchP2PInfo(ctx, n.client, ep.URL)
 	if ferr != nil {
 		return false, fmt.Errorf("bootstrap %s: %w", ep.URL, ferr)
 	}
 	if info.PeerID != p.String() {
 		return false, fmt.Errorf("bootstrap %s: peer_id %s does not match the member's key (%s)", ep.URL, info.PeerID, p)
 	}
-	for _, s := range info.Addrs {
-		if a, err := ma.NewMultiaddr(s); err == nil {
-			h.Peerstore().AddAddr(p, a, time.Hour)
-		}
+	// Only addresses as far-reaching as the one that answered: a public
+	// url does not get this node to dial private or loopback addresses.
+	addrs, dropped := BootstrapAddrs(served, info.Addrs)
+	if dropped > 0 {
+		n.host.bootstrapDropped.Add(uint64(dropped))
+		n.log.Debug("bootstrap addresses out of the url's scope dropped", "node", node, "dropped", dropped, "kept", len(addrs))
+	}
+	for _, a := range addrs {
+		h.Peerstore().AddAddr(p, a, time.Hour)
 	}
 	if sw, ok := h.Network().(*swarm.Swarm); ok {
 		sw.Backoff().Clear(p)
@@ -386,27 +388,6 @@ func (n *Network) dialRelayed(ctx context.Context, p peer.ID) error {
 		return fmt.Errorf("through %d relay(s): %w", len(addrs), err)
 	}
 	return nil
-}
-
-// FetchP2PInfo GETs <base>/api/p2p.
-func FetchP2PInfo(ctx context.Context, c *http.Client, base string) (P2PInfo, error) {
-	var info P2PInfo
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/api/p2p", nil)
-	if err != nil {
-		return info, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return info, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return info, fmt.Errorf("status %s", resp.Status)
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
-		return info, fmt.Errorf("decode: %w", err)
-	}
-	return info, nil
 }
 
 // staleAfter is how long a connected member may leave pings unanswered

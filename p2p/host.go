@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -65,6 +66,12 @@ type Host struct {
 	closed   bool
 	// reservations are the relay slots a private host holds, by relay.
 	reservations map[peer.ID]reservation
+
+	// syncRefused counts refused sync requests (syncguard.go).
+	syncRefused *syncRefusals
+	// bootstrapDropped counts addresses of members' /api/p2p answers
+	// dropped for their scope (bootstrap.go).
+	bootstrapDropped atomic.Uint64
 }
 
 // gossipParams tunes GossipSub for small meshes where every member is
@@ -112,8 +119,13 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		cfg.Reachability = ReachabilityPublic
 	}
 	bw := metrics.NewBandwidthCounter()
+	syncRefused, err := newSyncRefusals(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{}}
+	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{},
+		syncRefused: syncRefused}
 	hh.gate = newRPCGate(hh)
 	nat, err := hh.natOptions(cfg.Reachability)
 	if err != nil {
@@ -163,6 +175,11 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		return nil, fmt.Errorf("gossipsub: %w", err)
 	}
 	hh.ps = ps
+	if err := hh.registerBootstrapMetrics(cfg.Registerer); err != nil {
+		cancel()
+		h.Close()
+		return nil, err
+	}
 	h.SetStreamHandler(SyncProtocol, hh.handleSync)
 	h.SetStreamHandler(ping.ID, hh.handlePing)
 	h.Network().Notify(&network.NotifyBundle{

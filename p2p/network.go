@@ -103,7 +103,7 @@ type NetworkConfig struct {
 	// node retries hole punching; the wait doubles up to maxPunchRetry.
 	// Default 10s.
 	PunchRetry time.Duration
-	// HTTPClient fetches members' /api/p2p. Default: a client with a 5s timeout.
+	// HTTPClient fetches members' /api/p2p. Default: NewBootstrapClient().
 	HTTPClient *http.Client
 	// Logger is narrowed with the network. Default: the host's.
 	Logger *slog.Logger
@@ -160,7 +160,7 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		cfg.PunchRetry = defaultPunchRetry
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+		cfg.HTTPClient = NewBootstrapClient()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = h.log

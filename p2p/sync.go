@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,26 +30,38 @@ import (
 const SyncProtocol = protocol.ID("/meshmon/sync/1")
 
 const (
+	// maxSyncMessage bounds a member's sync response (requests are bounded
+	// by syncRequestLimit).
 	maxSyncMessage = 8 << 20
 	syncTimeout    = 5 * time.Second
 )
 
 // handleSync takes in a member's pushed messages and answers with the latest
-// heartbeat and report of every author this node has admitted.
+// heartbeat and report of every author this node has admitted. A peer that
+// is a member of no joined network has nothing of its stream read, and a
+// request is bounded and charged to the stream's memory scope
+// (readSyncRequest); every refusal is counted by reason.
 func (h *Host) handleSync(s network.Stream) {
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(syncTimeout))
 	var req pb.SyncRequest
-	if err := pbio.NewDelimitedReader(s, maxSyncMessage).ReadMsg(&req); err != nil {
+	if err := h.readSyncRequest(s, &req); err != nil {
+		var refused *errSyncRefused
+		if errors.As(err, &refused) {
+			h.syncRefused.add(refused.reason)
+		}
+		h.log.Debug("sync request refused", "peer", s.Conn().RemotePeer().String(), "err", err)
 		_ = s.Reset()
 		return
 	}
 	n := h.network(req.GetNetworkId())
 	if n == nil {
+		h.syncRefused.add(SyncRefusedMalformed)
 		_ = s.Reset()
 		return
 	}
 	if _, ok := n.validator.Members().NodeID(s.Conn().RemotePeer()); !ok {
+		h.syncRefused.add(SyncRefusedMalformed)
 		_ = s.Reset()
 		return
 	}

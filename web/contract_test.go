@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -124,7 +125,37 @@ func contractCases() []contractCase {
 		{"metrics disabled", "minimal", "/metrics", nil, 404},
 		{"openapi", "full", "/openapi.json", nil, 200},
 		{"docs", "full", "/docs", nil, 200},
+		{"stream beyond the per-client cap", "capped", "/api/events/stream", nil, 429},
+		{"health without credentials", "auth", "/api/health", nil, 401},
+		{"p2p without credentials", "auth", "/api/p2p", nil, 401},
+		{"view without credentials", "auth", "/api/view", nil, 401},
+		{"networks without credentials", "auth", "/api/networks", nil, 401},
+		{"network without credentials", "auth", "/api/networks/prod", nil, 401},
+		{"events without credentials", "auth", "/api/events", nil, 401},
+		{"stream without credentials", "auth", "/api/events/stream", nil, 401},
+		{"clusters without credentials", "auth", "/api/notification_cluster", nil, 401},
+		{"raw without credentials", "auth", "/api/raw/prod", nil, 401},
+		{"metrics without credentials", "auth", "/metrics", nil, 401},
+		{"openapi without credentials", "auth", "/openapi.json", nil, 401},
+		{"docs without credentials", "auth", "/docs", nil, 401},
+		{"view with a token", "auth", "/api/view", http.Header{"Authorization": {"Bearer " + testToken}}, 200},
 	}
+}
+
+// contractServers starts the servers the contract cases name: "full" and
+// "minimal" over NewServer, "auth" a Sidecar whose every path needs a
+// token, and "capped" a Sidecar whose one stream per client is taken.
+func contractServers(t *testing.T, f *fixture) map[string]string {
+	t.Helper()
+	authAddr, _ := startSidecar(t, f.full(), SidecarOptions{Access: &AccessControl{BearerTokens: []string{testToken}, Public: []string{}}})
+	capped := f.full()
+	capped.MaxStreamsPerClient = 1
+	cappedAddr, _ := startSidecar(t, capped, SidecarOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	readSSE(openStream(t, ctx, "http://"+cappedAddr+"/api/events/stream").Body).next(t, "view")
+	return map[string]string{"full": serve(t, f.full()).URL, "minimal": serve(t, f.minimal()).URL,
+		"auth": "http://" + authAddr, "capped": "http://" + cappedAddr}
 }
 
 // TestResponsesMatchOpenAPI validates every response of the API, errors
@@ -133,7 +164,7 @@ func contractCases() []contractCase {
 func TestResponsesMatchOpenAPI(t *testing.T) {
 	doc, router := loadSpec(t)
 	f := newFixture(t)
-	servers := map[string]string{"full": serve(t, f.full()).URL, "minimal": serve(t, f.minimal()).URL}
+	servers := contractServers(t, f)
 	covered := map[string]bool{}
 	for _, tc := range contractCases() {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,4 +259,51 @@ func truncate(b []byte) string {
 		return fmt.Sprintf("%s… (%d bytes)", b[:2000], len(b))
 	}
 	return string(b)
+}
+
+// FuzzAPIQuery sends arbitrary query strings, path ids and Last-Event-ID
+// headers to the API's parameterised endpoints. No answer is a 500, every
+// JSON answer parses, and every error has the {"error": …} body.
+func FuzzAPIQuery(f *testing.F) {
+	f.Add(uint8(0), "", "limit=5&before=20&network=prod&severity=error", "")
+	f.Add(uint8(0), "", "limit=0", "")
+	f.Add(uint8(0), "", "before=99999999999999999999999&severity=fatal", "")
+	f.Add(uint8(0), "", "limit=%zz", "")
+	f.Add(uint8(1), "prod", "node=server-02", "")
+	f.Add(uint8(1), "a b/../c", "node=%00", "")
+	f.Add(uint8(2), "solo", "", "")
+	f.Add(uint8(3), "", "", "25")
+	f.Add(uint8(3), "", "", "x")
+	fx := newFixture(f)
+	d := fx.full()
+	done := make(chan struct{})
+	close(done)
+	d.Done = done // streams answer one view and end
+	h := NewServer(d)
+	f.Fuzz(func(t *testing.T, which uint8, id, query, lastEventID string) {
+		path := [...]string{"/api/events", "/api/raw/" + id, "/api/networks/" + id, "/api/events/stream"}[which%4]
+		req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: path, RawQuery: query},
+			Header: http.Header{}, Host: "meshmon", RemoteAddr: "127.0.0.1:1234", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+		if lastEventID != "" {
+			req.Header.Set("Last-Event-ID", lastEventID)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		body := rec.Body.Bytes()
+		if rec.Code >= 500 {
+			t.Fatalf("GET %s?%s = %d; want no server error\n%s", path, query, rec.Code, body)
+		}
+		if rec.Code >= 300 && rec.Code < 400 {
+			return // the mux cleans odd paths by redirecting
+		}
+		if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") && !json.Valid(body) {
+			t.Fatalf("GET %s?%s = %d with invalid JSON: %q", path, query, rec.Code, body)
+		}
+		if rec.Code >= 400 {
+			var e struct{ Error string }
+			if json.Unmarshal(body, &e) != nil || e.Error == "" {
+				t.Fatalf("GET %s?%s = %d with body %q; want {\"error\": …}", path, query, rec.Code, body)
+			}
+		}
+	})
 }

@@ -31,7 +31,7 @@ type fixture struct {
 // newFixture builds a view of two networks: "prod" (hand-made, every
 // status, every optional field) and "solo" (a real health.Engine's first
 // view of a one-member network), and an event log with events of both.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	clock := t0
 	now := func() time.Time { clock = clock.Add(time.Second); return clock }
@@ -116,7 +116,7 @@ func reportBody() *pb.Envelope {
 
 // signedRaw signs env as pubsub's StrictSign does, with a key derived from
 // node, and decodes it as the node would serve it.
-func signedRaw(t *testing.T, node string, seq uint64, env *pb.Envelope) RawMessage {
+func signedRaw(t testing.TB, node string, seq uint64, env *pb.Envelope) RawMessage {
 	t.Helper()
 	b := signedMessage(t, node, seq, env)
 	m, err := DecodeRaw(b, t0.Add(time.Duration(seq)*time.Second))
@@ -126,7 +126,7 @@ func signedRaw(t *testing.T, node string, seq uint64, env *pb.Envelope) RawMessa
 	return m
 }
 
-func signedMessage(t *testing.T, node string, seq uint64, env *pb.Envelope) []byte {
+func signedMessage(t testing.TB, node string, seq uint64, env *pb.Envelope) []byte {
 	t.Helper()
 	seed := make([]byte, ed25519.SeedSize)
 	copy(seed, node)

@@ -57,3 +57,24 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 	}
 	return b
 }
+
+// FuzzDecodeRaw: arbitrary bytes never panic DecodeRaw, and what it
+// accepts serves as JSON.
+func FuzzDecodeRaw(f *testing.F) {
+	f.Add(signedMessage(f, "server-02", 7, heartbeatBody()))
+	f.Add(signedMessage(f, "server-01", 3, reportBody()))
+	f.Add([]byte{})
+	f.Add([]byte("\x0a\x02ab\x12\x03xyz"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := DecodeRaw(data, t0)
+		if err != nil {
+			return
+		}
+		if !json.Valid(m.Envelope) {
+			t.Fatalf("DecodeRaw(%q).Envelope = %q; want JSON", data, m.Envelope)
+		}
+		if _, err := json.Marshal(m); err != nil {
+			t.Fatalf("json.Marshal(DecodeRaw(%q)) = %v", data, err)
+		}
+	})
+}

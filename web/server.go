@@ -40,6 +40,31 @@ type Deps struct {
 	// Shutdown until its deadline. Nil: streams end only when their client
 	// goes away or the connection is closed.
 	Done <-chan struct{}
+	// MaxStreamsPerClient caps the open /api/events/stream of one client
+	// IP address; one more answers 429. Default 8.
+	MaxStreamsPerClient int
+
+	// refused, when set, counts a request or connection refused by a
+	// limit or by access control, by reason (Sidecar sets it).
+	refused func(reason string)
+}
+
+// Reasons a request or connection is refused, the reason label of
+// meshmon_http_refused_total.
+const (
+	// RefusedConnLimit: a connection beyond max_connections.
+	RefusedConnLimit = "connection_limit"
+	// RefusedStreamLimit: an event stream beyond max_streams_per_client.
+	RefusedStreamLimit = "stream_limit"
+	// RefusedUnauthorized: a request without valid credentials.
+	RefusedUnauthorized = "unauthorized"
+)
+
+// refuse counts a refusal when a counter is set.
+func (d Deps) refuse(reason string) {
+	if d.refused != nil {
+		d.refused(reason)
+	}
 }
 
 // defaultStreamInterval is StreamInterval's default.
@@ -49,6 +74,9 @@ const defaultStreamInterval = 2 * time.Second
 func NewServer(d Deps) http.Handler {
 	if d.StreamInterval <= 0 {
 		d.StreamInterval = defaultStreamInterval
+	}
+	if d.MaxStreamsPerClient <= 0 {
+		d.MaxStreamsPerClient = defaultMaxStreamsPerClient
 	}
 	mux := http.NewServeMux()
 	routes(mux, d, newOpenAPIDoc(d.Version))

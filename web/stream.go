@@ -28,8 +28,22 @@ const streamRetry = 2 * time.Second
 // every new event ("event: event", with its id). It runs on the request's
 // goroutine only and returns when the client goes away, a write fails, or
 // Deps.Done is closed.
+//
+// A client IP address may hold at most Deps.MaxStreamsPerClient streams at
+// once; one more answers 429. The server's write timeout does not end a
+// stream: each write sets its own deadline (net/http clears the read
+// deadline itself once the request is read).
 func handleEventStream(d Deps) http.HandlerFunc {
+	limit := newStreamLimiter(d.MaxStreamsPerClient)
 	return func(w http.ResponseWriter, r *http.Request) {
+		release, ok := limit.acquire(r)
+		if !ok {
+			d.refuse(RefusedStreamLimit)
+			w.Header().Set("Retry-After", strconv.Itoa(int(streamRetry.Seconds())))
+			writeError(w, http.StatusTooManyRequests, "too many event streams from this address: close one first")
+			return
+		}
+		defer release()
 		var lastID uint64
 		if s := r.Header.Get("Last-Event-ID"); s != "" {
 			n, err := strconv.ParseUint(s, 10, 64)

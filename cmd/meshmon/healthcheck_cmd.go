@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +26,9 @@ func healthcheckCommand() *cli.Command {
 		Name:  "healthcheck",
 		Usage: "GET <url>/api/health and exit 0 if the node answers {\"status\":\"ok\"}, 1 otherwise (the Docker HEALTHCHECK)",
 		Description: "Without --url the address comes from MESHMON_HTTP_LISTEN, else listen.http in nodeconf.yml, " +
-			"else :8000, and an empty or wildcard host is read as 127.0.0.1.",
+			"else :8000, and an empty or wildcard host is read as 127.0.0.1. It is https:// when nodeconf sets http.tls " +
+			"(the certificate is not checked: the check is of this node), and when http.auth protects /api/health " +
+			"the check sends nodeconf's first bearer token.",
 		Flags: append(configFlags(),
 			&cli.StringFlag{Name: "url", EnvVars: []string{"MESHMON_HEALTHCHECK_URL"},
 				Usage: "base URL of the node's HTTP server (default: derived from the node's HTTP listen address)"},
@@ -33,10 +37,12 @@ func healthcheckCommand() *cli.Command {
 		),
 		Action: func(c *cli.Context) error {
 			base := c.String("url")
+			var local localHTTP
 			if base == "" {
 				base = healthcheckURL(os.Getenv("MESHMON_HTTP_LISTEN"), c.String("config-dir"), c.String("config-file"))
+				local = localHTTPOf(c.String("config-dir"), c.String("config-file"))
 			}
-			status, err := checkHealth(c.Context, base, c.Duration("timeout"))
+			status, err := checkHealth(c.Context, base, c.Duration("timeout"), local)
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("healthcheck %s: %w", base, err)}
 			}
@@ -48,7 +54,7 @@ func healthcheckCommand() *cli.Command {
 
 // checkHealth GETs base/api/health within timeout and returns the status
 // field; any status but "ok" is an error.
-func checkHealth(ctx context.Context, base string, timeout time.Duration) (string, error) {
+func checkHealth(ctx context.Context, base string, timeout time.Duration, local localHTTP) (string, error) {
 	if timeout <= 0 {
 		timeout = 3 * time.Second
 	}
@@ -58,9 +64,18 @@ func checkHealth(ctx context.Context, base string, timeout time.Duration) (strin
 	if err != nil {
 		return "", err
 	}
+	if local.token != "" {
+		req.Header.Set("Authorization", "Bearer "+local.token)
+	}
 	// No proxy from the environment: the check is of this node, not of
 	// whatever HTTP_PROXY a container inherited.
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	tr := &http.Transport{DisableKeepAlives: true}
+	if local.tls {
+		// The certificate names the node's public host, not the address
+		// the check dials; what is checked is the node's health.
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // own node only
+	}
+	client := &http.Client{Transport: tr}
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", err
@@ -85,11 +100,13 @@ func checkHealth(ctx context.Context, base string, timeout time.Duration) (strin
 // listen if set, else nodeconf's listen.http (best effort: an unreadable
 // nodeconf means the default), else ":8000".
 func healthcheckURL(listen, configDir, configFile string) string {
-	if listen == "" {
-		if data, err := configsync.ReadConfigFile(filepath.Join(configDir, configFile)); err == nil {
-			if nc, err := configsync.ParseNodeConf(data, configFile); err == nil && nc != nil {
-				listen = nc.Listen.HTTP
-			}
+	scheme := "http://"
+	if nc := readNodeConf(configDir, configFile); nc != nil {
+		if listen == "" {
+			listen = nc.Listen.HTTP
+		}
+		if nc.HTTP.TLS != nil {
+			scheme = "https://"
 		}
 	}
 	if listen == "" {
@@ -97,12 +114,45 @@ func healthcheckURL(listen, configDir, configFile string) string {
 	}
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "http://" + listen
+		return scheme + listen
 	}
 	// A wildcard listener ("", 0.0.0.0 or [::], which Go makes dual-stack)
 	// answers on 127.0.0.1; ::1 may not exist in a container without IPv6.
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + net.JoinHostPort(host, port)
+}
+
+// readNodeConf reads nodeconf, or nil when it is missing or invalid.
+func readNodeConf(configDir, configFile string) *configsync.NodeConf {
+	data, err := configsync.ReadConfigFile(filepath.Join(configDir, configFile))
+	if err != nil {
+		return nil
+	}
+	nc, err := configsync.ParseNodeConf(data, configFile)
+	if err != nil {
+		return nil
+	}
+	return nc
+}
+
+// localHTTP is how the check reaches its own node's server, from nodeconf.
+type localHTTP struct {
+	// tls: the server serves HTTPS (its certificate is not verified).
+	tls bool
+	// token is a bearer token to send, when /api/health is not public.
+	token string
+}
+
+func localHTTPOf(configDir, configFile string) localHTTP {
+	nc := readNodeConf(configDir, configFile)
+	if nc == nil {
+		return localHTTP{}
+	}
+	l := localHTTP{tls: nc.HTTP.TLS != nil}
+	if a := nc.HTTP.Auth; a != nil && !slices.Contains(a.Public, "/api/health") && len(a.BearerTokens) > 0 {
+		l.token = a.BearerTokens[0]
+	}
+	return l
 }

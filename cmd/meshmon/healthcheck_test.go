@@ -3,6 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/web"
 )
 
 func runHealthcheck(t *testing.T, args ...string) (string, error) {
@@ -99,6 +109,11 @@ func TestHealthcheckURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	empty := t.TempDir()
+	tlsDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tlsDir, "nodeconf.yml"),
+		[]byte("networks:\n  - directory: n\n    node_id: a\nlisten:\n  http: \":9124\"\nhttp:\n  tls: {cert_file: c.pem, key_file: k.pem}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		listen, dir, want string
 	}{
@@ -108,10 +123,68 @@ func TestHealthcheckURL(t *testing.T) {
 		{"10.1.2.3:8002", empty, "http://10.1.2.3:8002"},
 		{"", dir, "http://127.0.0.1:9123"},
 		{":7000", dir, "http://127.0.0.1:7000"}, // MESHMON_HTTP_LISTEN wins over nodeconf
+		{"", tlsDir, "https://127.0.0.1:9124"},
 	}
 	for _, tc := range cases {
 		if got := healthcheckURL(tc.listen, tc.dir, "nodeconf.yml"); got != tc.want {
 			t.Errorf("healthcheckURL(%q, %s) = %q; want %q", tc.listen, tc.dir, got, tc.want)
 		}
+	}
+}
+
+// TestHealthcheckOwnNodeWithTLSAndAuth: with http.tls and an http.auth
+// that protects /api/health, the check derived from nodeconf speaks TLS to
+// the node and sends its token; without the token the node refuses it.
+func TestHealthcheckOwnNodeWithTLSAndAuth(t *testing.T) {
+	const token = "health-token-0123456789"
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"node.example.com"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]*pem.Block{"cert.pem": {Type: "CERTIFICATE", Bytes: der}, "key.pem": {Type: "PRIVATE KEY", Bytes: kder}} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := web.NewSidecar(web.Deps{Version: "test"}, web.SidecarOptions{
+		TLSCertFile: filepath.Join(dir, "cert.pem"), TLSKeyFile: filepath.Join(dir, "key.pem"),
+		Access: &web.AccessControl{BearerTokens: []string{token}, Public: []string{"/api/p2p"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer s.Close()
+
+	conf := func(tok string) {
+		t.Helper()
+		data := fmt.Sprintf("networks: [{directory: n, node_id: a}]\nlisten: {http: %q}\n"+
+			"http:\n  tls: {cert_file: cert.pem, key_file: key.pem}\n  auth: {bearer_tokens: [%s]}\n", ln.Addr().String(), tok)
+		if err := os.WriteFile(filepath.Join(dir, "nodeconf.yml"), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf(token)
+	if out, err := runHealthcheck(t, "--config-dir", dir, "--timeout", "5s"); err != nil {
+		t.Fatalf("healthcheck of a TLS node with auth: %v (%s); want exit 0", err, out)
+	}
+	conf("another-token-0123456789")
+	out, err := runHealthcheck(t, "--config-dir", dir, "--timeout", "5s")
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("healthcheck with a wrong token = %v (%s); want a failure naming 401", err, out)
 	}
 }

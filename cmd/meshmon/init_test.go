@@ -209,4 +209,8 @@ func TestStarterNodeConfCommentedFields(t *testing.T) {
 	if len(nc.Listen.P2P) != 4 || len(nc.Listen.Announce) != 1 {
 		t.Errorf("listen = %+v; want the defaults and one announce address", nc.Listen)
 	}
+	if want := configsync.DefaultHTTPConf(); nc.HTTP.ReadTimeout != want.ReadTimeout || nc.HTTP.MaxConnections != want.MaxConnections ||
+		nc.HTTP.TLS == nil || nc.HTTP.Auth != nil {
+		t.Errorf("http = %+v; want the defaults and the tls example", nc.HTTP)
+	}
 }
