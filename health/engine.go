@@ -406,8 +406,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			s.evaluate()
 		case <-report.C:
-			s.checkPause(e.cfg.Now(), tick)
-			if !s.left {
+			now := e.cfg.Now()
+			s.checkPause(now, tick)
+			if !s.left && !s.aware.Recovering(now, s.suspectAfter) {
 				s.send(s.report())
 			}
 			report.Reset(jitter(e.cfg.ReportRefresh))

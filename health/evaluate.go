@@ -78,8 +78,15 @@ func (s *engineState) evaluate() {
 			break
 		}
 	}
-	if changed && !s.left {
+	recovering := s.aware.Recovering(now, s.suspectAfter)
+	if changed && !s.left && !recovering {
+		// While recovering from a pause this node publishes nothing: its
+		// withdrawn opinions ("none") would only erase what it said before,
+		// which still stands. The first evaluation after it recovered
+		// publishes whatever changed.
 		s.send(s.report())
+		s.dirty = true
+	} else if changed {
 		s.dirty = true
 	}
 	if !s.dirty {
@@ -96,6 +103,13 @@ func (s *engineState) evaluate() {
 		old, seen := s.status[m.NodeID]
 		if !seen {
 			old = StatusUnknown
+		}
+		if recovering && v.Status == StatusUnknown && old != StatusUnknown {
+			// No news is no news: a node recovering from a pause holds
+			// what it knew rather than forget a member it has not heard
+			// again yet.
+			v.Status = old
+			verdicts[m.NodeID] = v
 		}
 		if v.Status != old {
 			s.status[m.NodeID] = v.Status

@@ -63,7 +63,14 @@ type dialState struct {
 	// downAt is when the link was last seen down (zero: connected, or
 	// never connected since this node started).
 	downAt time.Time
+	// upAt is when the link was last seen up; staleSince when it turned
+	// stale (zero: not stale).
+	upAt, staleSince time.Time
 }
+
+// recentlyUp is how long after a link was last up its member is redialled
+// every second rather than with a growing backoff.
+const recentlyUp = 5 * time.Minute
 
 // dialGrace is how long the side of a pair that does not dial waits for the
 // other side's dial before dialling itself (the other may lack its address).
@@ -159,6 +166,9 @@ func (n *Network) dialLoop() {
 			n.handler.HandleLink(st.node, l)
 			return
 		}
+		if was && !l.Connected {
+			st.upAt = time.Now()
+		}
 		if l.Connected {
 			st.backoff = 0
 			st.downAt = time.Time{}
@@ -210,6 +220,16 @@ func (n *Network) dialLoop() {
 			if !st.link.Connected && !st.dialing && !now.Before(st.next) && n.dials(p, node, st, now) {
 				startDial(p, st, false)
 			}
+			if st.link.Connected && st.stale && !st.staleSince.IsZero() && now.Sub(st.staleSince) >= staleAfter(n.pingInterval()) {
+				// Stale for twice staleAfter in all: the connection is dead
+				// in all but name (a cut link; TCP retransmits with a
+				// growing backoff and may take many seconds to notice a
+				// restore). Close it, so the link is redialled at once
+				// when it comes back.
+				st.staleSince = time.Time{}
+				n.log.Info("closing a connection whose pings stopped, to redial it", "node", node, "peer", p.String())
+				_ = n.host.h.Network().ClosePeer(p)
+			}
 			if !st.punchAt.IsZero() && !now.Before(st.punchAt) {
 				st.punchAt = time.Time{}
 				st.punchWait = min(2*st.punchWait, maxPunchRetry)
@@ -235,6 +255,10 @@ func (n *Network) dialLoop() {
 		case ev := <-n.staleCh:
 			if st, ok := states[ev.p]; ok && st.stopPing != nil {
 				st.stale = ev.stale
+				st.staleSince = time.Time{}
+				if ev.stale {
+					st.staleSince = time.Now()
+				}
 				update(ev.p, st)
 			}
 		case r := <-results:
@@ -253,7 +277,14 @@ func (n *Network) dialLoop() {
 			if errors.Is(r.err, errOtherSideDials) {
 				continue
 			}
-			st.backoff = min(max(2*st.backoff, minRedial), maxRedial)
+			limit := maxRedial
+			if !st.upAt.IsZero() && time.Since(st.upAt) < recentlyUp {
+				// A member that was up a moment ago (a cut link, a
+				// restart) is tried every second, so a restored link is
+				// up again within about a second.
+				limit = minRedial
+			}
+			st.backoff = min(max(2*st.backoff, minRedial), limit)
 			st.next = time.Now().Add(st.backoff)
 			n.log.Debug("member unreachable", "node", st.node, "peer", r.p.String(), "retry_in", st.backoff, "err", r.err)
 		}
