@@ -13,10 +13,15 @@ import (
 // See docs/liveness.md, "Local awareness".
 
 // pauseLimit is how late the engine loop's tick may be before this node
-// counts itself as paused: a heartbeat, at least 500 ms. The loop ticks
-// every 100 ms; a busy two-core machine delays it by tens of milliseconds.
+// counts itself as paused: half a heartbeat, at least 300 ms. The loop
+// ticks every 100 ms; a busy two-core machine delays it by tens of
+// milliseconds. A node throttled by a CPU quota (cgroup cpu.max, CPU steal)
+// runs in bursts a quota period apart, typically 100 ms to 1 s: its ticks
+// come that late, and its pings just as late, so it must count as paused.
+// A false pause costs little: silence-based suspicions wait suspect_after
+// longer.
 func pauseLimit(heartbeat time.Duration) time.Duration {
-	return max(heartbeat, 500*time.Millisecond)
+	return max(heartbeat/2, 300*time.Millisecond)
 }
 
 // clockJumpLimit is how far the wall clock may move apart from the monotonic

@@ -13,12 +13,13 @@ func TestLag(t *testing.T) {
 		want             bool
 	}{
 		{"on time", tick, tick, time.Second, false},
-		{"busy machine: 400 ms late", 500 * time.Millisecond, 500 * time.Millisecond, time.Second, false},
-		{"exactly a heartbeat late", tick + time.Second, tick + time.Second, time.Second, false},
+		{"busy machine: 200 ms late", 300 * time.Millisecond, 300 * time.Millisecond, time.Second, false},
+		{"exactly half a heartbeat late", tick + 500*time.Millisecond, tick + 500*time.Millisecond, time.Second, false},
+		{"throttled by a 1 s CPU quota period", tick + 900*time.Millisecond, tick + 900*time.Millisecond, time.Second, true},
 		{"SIGSTOP for 10 s", 10 * time.Second, 10 * time.Second, time.Second, true},
 		{"stall of 2.5 s", 2500 * time.Millisecond, 2500 * time.Millisecond, time.Second, true},
-		{"short heartbeat: 500 ms floor", 700 * time.Millisecond, 700 * time.Millisecond, 100 * time.Millisecond, true},
-		{"short heartbeat: under the floor", 550 * time.Millisecond, 550 * time.Millisecond, 100 * time.Millisecond, false},
+		{"short heartbeat: 300 ms floor", 450 * time.Millisecond, 450 * time.Millisecond, 100 * time.Millisecond, true},
+		{"short heartbeat: under the floor", 350 * time.Millisecond, 350 * time.Millisecond, 100 * time.Millisecond, false},
 		{"wall clock stepped forward 1 h", tick, tick + time.Hour, time.Second, true},
 		{"wall clock stepped back 1 h", tick, tick - time.Hour, time.Second, true},
 		{"NTP slew of 10 ms", tick, tick + 10*time.Millisecond, time.Second, false},

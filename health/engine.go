@@ -141,11 +141,8 @@ type Engine struct {
 	publishErrs publishErrors
 	// boot is this node's current incarnation (0 before Run).
 	boot atomic.Uint64
-	// connected is how many members this node has a connection to, and
-	// startedAt when Run started (unix ns): a node with no connection, or
-	// still within suspect_after of its start, expects no topic peer yet.
+	// connected is how many members this node has a connection to.
 	connected atomic.Int64
-	startedAt atomic.Int64
 
 	// heartbeats are the other members' latest announces as of the view.
 	heartbeats atomic.Pointer[map[string]*pb.Heartbeat]
@@ -331,14 +328,6 @@ func (e *Engine) Leave(ctx context.Context) error {
 	return e.pub.Publish(ctx, env)
 }
 
-// expectTopicPeers tells whether a publish that found no member on the topic
-// is a failure: this node has a connection to a member, and has run for
-// more than suspect_after (GossipSub needs a moment to learn subscriptions).
-func (e *Engine) expectTopicPeers() bool {
-	started := time.Unix(0, e.startedAt.Load())
-	return e.connected.Load() > 0 && e.cfg.Now().Sub(started) > e.cfg.SuspectAfter
-}
-
 // evalEvery is the evaluation period for a heartbeat.
 func evalEvery(heartbeat time.Duration) time.Duration {
 	return min(heartbeat/4, DefaultTiming().MaxEvalEvery)
@@ -377,7 +366,6 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	s.lastTick = e.cfg.Now()
 	s.started = s.lastTick
-	e.startedAt.Store(s.started.UnixNano())
 	s.send(s.announce(pb.State_STATE_RUNNING))
 	for {
 		select {
@@ -434,15 +422,7 @@ func (e *Engine) publishLoop(ctx context.Context, out <-chan *pb.Envelope) {
 				if ctx.Err() != nil {
 					return
 				}
-				reason := classifyPublishError(err)
-				if reason == PublishNoPeer && !e.expectTopicPeers() {
-					// Alone, or still starting: nobody to publish to is
-					// no failure; sync hands the latest message to every
-					// member that joins.
-					e.log.Debug("publish skipped: no member on the topic yet", "err", err)
-					continue
-				}
-				e.publishErrs.failed(reason, err)
+				e.publishErrs.failed(classifyPublishError(err), err)
 				continue
 			}
 			e.publishErrs.succeeded()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 
@@ -176,11 +178,33 @@ func (s *engineState) localHealth(now time.Time) LocalHealth {
 	if err, at := s.e.publishErrs.failing(); err != nil {
 		return LocalHealth{Healthy: false, Since: at, Reason: "cannot publish: " + err.Error()}
 	}
+	if since, alone := s.offTopic(now); alone {
+		return LocalHealth{Healthy: false, Since: since,
+			Reason: fmt.Sprintf("connected to members but none is on the network's gossip topic for %s: this node's reports reach nobody", s.suspectAfter)}
+	}
 	if since, deaf := s.deaf(now); deaf {
 		return LocalHealth{Healthy: false, Since: since,
 			Reason: fmt.Sprintf("connected to members but no evidence of any member for %s", s.suspectAfter)}
 	}
 	return LocalHealth{Healthy: true, Since: s.aware.ResumedAt}
+}
+
+// topicPeers is implemented by a Publisher that knows its topic's peers
+// (p2p.Network).
+type topicPeers interface{ Peers() []peer.ID }
+
+// offTopic tells whether this node has had a connection to some member but
+// no peer on the network's gossip topic for suspect_after, and since when.
+func (s *engineState) offTopic(now time.Time) (time.Time, bool) {
+	tp, ok := s.e.pub.(topicPeers)
+	if !ok || s.e.connected.Load() == 0 || len(tp.Peers()) > 0 {
+		s.offTopicSince = time.Time{}
+		return time.Time{}, false
+	}
+	if s.offTopicSince.IsZero() {
+		s.offTopicSince = now
+	}
+	return s.offTopicSince, now.Sub(s.offTopicSince) > s.suspectAfter
 }
 
 // deaf tells whether this node has a connection to some member but no

@@ -223,7 +223,7 @@ func TestPublishErrors(t *testing.T) {
 	e, events := testEngine(t, clock.Now, nil, "a", "b")
 	e.publishErrs.failed(classifyPublishError(errors.Join(errors.New("publish"), contextDeadline())), errors.New("no peer"))
 	e.publishErrs.failed(PublishQueueFull, errQueueFull)
-	if got := e.PublishErrorsBy(); got[PublishNoPeer] != 1 || got[PublishQueueFull] != 1 || got[PublishOther] != 0 {
+	if got := e.PublishErrorsBy(); got[PublishTimeout] != 1 || got[PublishQueueFull] != 1 || got[PublishOther] != 0 {
 		t.Errorf("PublishErrorsBy() = %v", got)
 	}
 	if got := e.PublishErrors.Load(); got != 2 {

@@ -11,8 +11,9 @@ import (
 
 // Publish error reasons, the label values of meshmon_publish_errors_total.
 const (
-	// PublishNoPeer: no member was on the topic within the publish timeout.
-	PublishNoPeer = "no_topic_peer"
+	// PublishTimeout: the pubsub router did not take the message within
+	// the publish timeout (a heartbeat, at least 1 s).
+	PublishTimeout = "timeout"
 	// PublishRefused: this node's own message was refused by its own
 	// validator (a newer position of this node is known: see the refute).
 	PublishRefused = "refused_own"
@@ -24,7 +25,7 @@ const (
 
 // PublishErrorReasons lists the reasons, for metrics that show zeros too.
 func PublishErrorReasons() []string {
-	return []string{PublishNoPeer, PublishRefused, PublishQueueFull, PublishOther}
+	return []string{PublishTimeout, PublishRefused, PublishQueueFull, PublishOther}
 }
 
 func classifyPublishError(err error) string {
@@ -33,7 +34,7 @@ func classifyPublishError(err error) string {
 	case errors.As(err, &verr):
 		return PublishRefused
 	case errors.Is(err, context.DeadlineExceeded):
-		return PublishNoPeer
+		return PublishTimeout
 	}
 	return PublishOther
 }

@@ -42,8 +42,9 @@ type engineState struct {
 	lastTick time.Time
 	// clash rate-limits refutes (another host with this node's key).
 	clash identityClash
-	// started is when Run started.
-	started time.Time
+	// started is when Run started; offTopicSince when this node was first
+	// seen connected to members with no peer on the topic (zero: it is not).
+	started, offTopicSince time.Time
 
 	// lastHeard is this node's latest evidence of each member.
 	lastHeard  map[string]time.Time

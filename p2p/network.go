@@ -337,22 +337,27 @@ func (n *Network) Kick() {
 // Peers returns the peers GossipSub currently knows on this topic.
 func (n *Network) Peers() []peer.ID { return n.topic.ListPeers() }
 
-// Publish signs and publishes env on the topic. It waits (within ctx) until at
-// least one other member is known on the topic, because GossipSub drops a
-// message published while it knows no peer for the topic.
+// Publish signs and publishes env on the topic. GossipSub sends a message
+// only to the peers it knows on the topic, so Publish first waits a moment
+// (topicPeerWait, within ctx) for one; with none it publishes all the
+// same: the message is delivered locally, kept as this node's latest, and
+// handed to every member that joins later by the sync exchange.
 func (n *Network) Publish(ctx context.Context, env *pb.Envelope) error {
 	data, err := proto.Marshal(env)
 	if err != nil {
 		return fmt.Errorf("publish: marshal: %w", err)
 	}
-	if err := n.waitTopicPeer(ctx); err != nil {
-		return fmt.Errorf("publish: no peer on the topic: %w", err)
-	}
+	wctx, cancel := context.WithTimeout(ctx, topicPeerWait)
+	_ = n.waitTopicPeer(wctx)
+	cancel()
 	if err := n.topic.Publish(ctx, data); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
 }
+
+// topicPeerWait bounds how long Publish waits for a peer on the topic.
+const topicPeerWait = 500 * time.Millisecond
 
 // waitTopicPeer waits until GossipSub knows a peer on the topic.
 //
