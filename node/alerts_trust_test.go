@@ -187,7 +187,8 @@ func TestAlertsShortDegradedSpellsSendNothing(t *testing.T) {
 	members := []int{0, 1, 2, 3, 4}
 	opts := testAlerts
 	opts.Hold, opts.Tick = 3*time.Second, time.Second
-	c := startAlertClusterWith(t, 5, members, f, nil, opts)
+	// Five nodes under -race on a busy machine: a calmer timing.
+	c := startAlertClusterWith(t, 5, members, f, nil, nodetest.Options{Heartbeat: "500ms", SuspectAfter: "2s", Alerts: opts})
 	leader := electedCluster(t, c, members, nil)
 	rest := others(c, leader)
 	victim, l1, l2 := rest[0], rest[1], rest[2]
@@ -234,7 +235,7 @@ func TestAlertsLateDroppedWithEvent(t *testing.T) {
 	members := []int{0, 1}
 	opts := testAlerts
 	opts.LateAfter = 4 * time.Second
-	c := startAlertClusterWith(t, 4, members, f, nil, opts)
+	c := startAlertClusterWith(t, 4, members, f, nil, nodetest.Options{Alerts: opts})
 	electedCluster(t, c, members, nil)
 
 	sent := f.count("n2")
