@@ -7,10 +7,23 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/node"
 	"github.com/meshmon/meshmon/node/nodetest"
 	"github.com/meshmon/meshmon/notify"
 	"github.com/meshmon/meshmon/p2p/pb"
 )
+
+// calm is the timing of these tests: the production default. They shape
+// statuses with forged reports, and must not see the extra suspicions a
+// starved two-core machine causes with the shorter test timing.
+var calm = nodetest.Options{Heartbeat: "1s", SuspectAfter: "3s"}
+
+// calmWith is calm with alert options.
+func calmWith(a node.AlertOptions) nodetest.Options {
+	o := calm
+	o.Alerts = a
+	return o
+}
 
 // forger publishes messages signed with one member's key, with positions
 // far above the member's own so they stick (issue 12, item 5).
@@ -101,7 +114,7 @@ func others(c *nodetest.Cluster, skip ...int) []int { return c.Except(skip...) }
 func TestAlertsForgedDeliveredDoesNotSuppress(t *testing.T) {
 	f := newFakeDiscord(t)
 	members := []int{0, 1, 2, 3}
-	c := startAlertCluster(t, 4, members, f, nil)
+	c := startAlertClusterWith(t, 4, members, f, nil, calmWith(testAlerts))
 	leader := electedCluster(t, c, members, nil)
 	rest := others(c, leader)
 	victim, liar := rest[0], rest[1]
@@ -153,7 +166,7 @@ func TestAlertsForgedDeliveredDoesNotSuppress(t *testing.T) {
 func TestAlertsSingleObserverSendsNothing(t *testing.T) {
 	f := newFakeDiscord(t)
 	members := []int{0, 1, 2, 3}
-	c := startAlertCluster(t, 4, members, f, nil)
+	c := startAlertClusterWith(t, 4, members, f, nil, calmWith(testAlerts))
 	leader := electedCluster(t, c, members, nil)
 	rest := others(c, leader)
 	liar, a, b := rest[0], rest[1], rest[2]
@@ -187,8 +200,7 @@ func TestAlertsShortDegradedSpellsSendNothing(t *testing.T) {
 	members := []int{0, 1, 2, 3, 4}
 	opts := testAlerts
 	opts.Hold, opts.Tick = 3*time.Second, time.Second
-	// Five nodes under -race on a busy machine: a calmer timing.
-	c := startAlertClusterWith(t, 5, members, f, nil, nodetest.Options{Heartbeat: "500ms", SuspectAfter: "2s", Alerts: opts})
+	c := startAlertClusterWith(t, 5, members, f, nil, calmWith(opts))
 	leader := electedCluster(t, c, members, nil)
 	rest := others(c, leader)
 	victim, l1, l2 := rest[0], rest[1], rest[2]
@@ -235,7 +247,7 @@ func TestAlertsLateDroppedWithEvent(t *testing.T) {
 	members := []int{0, 1}
 	opts := testAlerts
 	opts.LateAfter = 4 * time.Second
-	c := startAlertClusterWith(t, 4, members, f, nil, nodetest.Options{Alerts: opts})
+	c := startAlertClusterWith(t, 4, members, f, nil, calmWith(opts))
 	electedCluster(t, c, members, nil)
 
 	sent := f.count("n2")
