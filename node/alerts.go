@@ -351,13 +351,14 @@ func (a *alertRuntime) hand(cl *alertCluster, send []notify.Alert) {
 	}
 }
 
-// suppressed counts an alert the plan dropped; a late one is an event,
-// so that it is visible and never presented as news.
+// suppressed counts an alert the plan dropped; a late one is an event on
+// its sender (or, while the cluster waits, on the members that wait), so
+// that it is visible and never presented as news.
 func (a *alertRuntime) suppressed(cl *alertCluster, d notify.Suppressed, now time.Time) {
 	a.counts.suppress(d.Reason)
 	al := d.Alert
 	a.log.Info("alert dropped", "alert", al.ID, "reason", string(d.Reason), "webhook", cl.c.Webhook.Name)
-	if d.Reason != notify.ReasonLate {
+	if d.Reason != notify.ReasonLate || (d.Sender != "" && d.Sender != a.self) {
 		return
 	}
 	a.events.Add(health.Event{

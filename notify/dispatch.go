@@ -130,6 +130,9 @@ type Suppressed struct {
 	Alert Alert
 	// Reason says why.
 	Reason Reason
+	// Sender is the alert's elected sender ("" while the cluster waits):
+	// the member whose users miss it.
+	Sender string
 }
 
 // PlanResult is PlanDispatch's decision.
@@ -151,13 +154,14 @@ func PlanDispatch(in PlanInput) PlanResult {
 		if in.Dispatch.Delivered[a.ID] || in.Dispatch.Sending[a.ID] {
 			continue
 		}
+		sender := senderOf(in.Dispatch, a)
 		e := Eligible(EligibilityInput{
-			Alert: a, Self: in.Dispatch.Self, Sender: senderOf(in.Dispatch, a), Local: in.Local,
+			Alert: a, Self: in.Dispatch.Self, Sender: sender, Local: in.Local,
 			Now: in.Now, Hold: in.Hold, LateAfter: in.LateAfter,
 		})
 		switch {
 		case e.Final:
-			res.Dropped = append(res.Dropped, Suppressed{Alert: a, Reason: e.Reason})
+			res.Dropped = append(res.Dropped, Suppressed{Alert: a, Reason: e.Reason, Sender: sender})
 		case e.Send:
 			ok = append(ok, a)
 		case e.Reason == ReasonLocalUnhealthy:

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -54,10 +55,12 @@ func TestAgreed(t *testing.T) {
 		{left, 3, 0, true, ""},
 	}
 	for _, tt := range tests {
-		ok, why := Agreed(tt.status, tt.live, tt.susp)
-		if ok != tt.want || why != tt.why {
-			t.Errorf("Agreed(%s, %d live, %d suspecting) = %v, %q; want %v, %q", tt.status, tt.live, tt.susp, ok, why, tt.want, tt.why)
-		}
+		t.Run(fmt.Sprintf("%s_%d_of_%d", tt.status, tt.susp, tt.live), func(t *testing.T) {
+			ok, why := Agreed(tt.status, tt.live, tt.susp)
+			if ok != tt.want || why != tt.why {
+				t.Errorf("Agreed(%s, %d live, %d suspecting) = %v, %q; want %v, %q", tt.status, tt.live, tt.susp, ok, why, tt.want, tt.why)
+			}
+		})
 	}
 }
 
@@ -255,5 +258,27 @@ func TestPlanDispatch(t *testing.T) {
 	res = PlanDispatch(in("a", health.LocalHealth{Reason: "paused", Since: t0}))
 	if len(res.Send) != 0 || len(res.Deferred) != 1 || res.Deferred[0].ID != fresh.ID {
 		t.Errorf("paused leader: send %v, deferred %v; want %s deferred", ids(res.Send), ids(res.Deferred), fresh.ID)
+	}
+}
+
+// A single observer's suspicion during the hold of a return does not
+// restart it: for alerts that member is online all along.
+func TestTrackerSingleObserverKeepsHold(t *testing.T) {
+	tr := NewTracker("net", "self")
+	tr.SetHold(time.Second, 5*time.Second)
+	v := func(s health.Status, susp int) Snapshot {
+		return Snapshot{Verdicts: map[string]health.Verdict{"x": {Status: s, Confirmed: true, Live: 4, Suspecting: susp}}}
+	}
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	var got []Alert
+	got = append(got, tr.Observe(v(health.StatusOnline, 0), ms(0))...)
+	got = append(got, tr.Tick(ms(1000))...)
+	got = append(got, tr.Observe(v(health.StatusOffline, 4), ms(2000))...)
+	got = append(got, tr.Tick(ms(3000))...)
+	got = append(got, tr.Observe(v(health.StatusOnline, 0), ms(10000))...)
+	got = append(got, tr.Observe(v(health.StatusDegraded, 1), ms(10500))...)
+	got = append(got, tr.Tick(ms(11000))...)
+	if len(got) != 2 || got[1].Kind != KindOnline || !got[1].At.Equal(ms(10000)) {
+		t.Fatalf("alerts %+v; want offline, then online at 10 s", got)
 	}
 }

@@ -179,16 +179,18 @@ func (t *Tracker) held(s Snapshot, now time.Time, update bool) (Snapshot, map[st
 	for n, raw := range s.Verdicts {
 		v, single := agreedVerdict(raw)
 		c, ok := t.cand[n]
-		if update && (!ok || c.status != v.Status || c.single != single) {
-			if _, known := t.stable[n]; known && ok && c.status != v.Status &&
-				c.status != health.StatusUnknown && !t.isStable(n, c.status) {
-				// It ended before the hold: it would have been an alert.
-				t.suppressed[ReasonNotHeld]++
+		if update {
+			if !ok || c.status != v.Status {
+				if _, known := t.stable[n]; known && ok && c.status != health.StatusUnknown && !t.isStable(n, c.status) {
+					// It ended before the hold: it would have been an alert.
+					t.suppressed[ReasonNotHeld]++
+				}
+				c = candidate{status: v.Status, since: now}
 			}
-			if single && (!ok || !c.single) {
+			if single && !c.single {
 				t.suppressed[ReasonSingleObserver]++
 			}
-			c = candidate{status: v.Status, since: now, single: single}
+			c.single = single
 			t.cand[n] = c
 		}
 		if !ok && !update {
