@@ -1,7 +1,7 @@
 // components.js: small pieces the screens share.
 
 import { h } from './dom.js';
-import { STATUS_LABEL, HEALTH_LABEL, fmtAgo } from './model.js';
+import { STATUS_LABEL, HEALTH_LABEL, fmtAgo, fmtWhen, fmtFull } from './model.js';
 
 /** dot is a coloured status dot; the status is also in text for screen readers. */
 export function dot(status) {
@@ -42,10 +42,11 @@ export function loading(what = 'Loading…') {
   return h('div', { class: 'empty', 'aria-busy': 'true' }, h('p', { class: 'empty-title' }, what));
 }
 
-/** updated says how fresh the view is. */
+/** updated says how fresh the data is: when the node last answered. */
 export function updated(state) {
-  if (!state.viewAt) return '';
-  return 'updated ' + fmtAgo(Date.now() - state.viewAt) + ' ago';
+  if (!state.lastContact) return '';
+  const ago = Date.now() - state.lastContact;
+  return state.stale ? 'stale: no answer for ' + fmtAgo(ago) : ago < 1000 ? 'up to date' : 'checked ' + fmtAgo(ago) + ' ago';
 }
 
 /** chevron is the expand arrow of a row. */
@@ -58,14 +59,15 @@ export function domID(...parts) {
   return parts.map((p) => String(p).replace(/[^A-Za-z0-9_-]/g, (c) => '_' + c.charCodeAt(0).toString(16))).join('--');
 }
 
-/** fmtTime formats an ISO time as local HH:MM:SS (and the date when not today). */
-export function fmtTime(iso) {
-  const d = new Date(iso);
-  if (isNaN(d)) return '';
-  const now = new Date();
-  const t = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-  if (d.toDateString() === now.toDateString()) return t;
-  return d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ' ' + t;
+/**
+ * when is a time as the dashboard shows every time: relative ("3 min
+ * ago") when today, with the date when not, and the full local date,
+ * time and zone on hover.
+ */
+export function when(t, prefix = '') {
+  const d = t instanceof Date ? t : new Date(t);
+  if (isNaN(d)) return h('span', { class: 'muted' }, 'unknown');
+  return h('time', { class: 'when', datetime: d.toISOString(), title: fmtFull(d) }, prefix + fmtWhen(d));
 }
 
 /**

@@ -4,7 +4,7 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import { networks } from './model.js';
-import { severityBadge, emptyState, fmtTime } from './components.js';
+import { severityBadge, emptyState, when } from './components.js';
 
 const PAGE = 100;
 
@@ -83,7 +83,7 @@ export function eventsPage(ctx) {
           'Status changes, config problems and missing keys show here as they happen.') : null,
         list.length ? h('ol', { class: 'events', 'data-testid': 'events' },
           list.map((e) => h('li', { class: ['event', 'sev-' + e.severity, baseline >= 0 && e.id > baseline && 'fresh'], 'data-key': String(e.id), 'data-id': String(e.id) },
-            h('time', { class: 'ev-time', datetime: e.time, title: new Date(e.time).toLocaleString() }, fmtTime(e.time)),
+            h('span', { class: 'ev-time' }, when(e.time)),
             severityBadge(e.severity),
             h('span', { class: 'ev-msg' }, e.message,
               e.kind === 'status' && e.from ? h('span', { class: 'muted' }, ` (was ${e.from}${e.confirmed ? '' : ', unconfirmed'})`) : null),

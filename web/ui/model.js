@@ -174,11 +174,59 @@ export function fmtRTT(ms) {
 /** fmtAgo formats a duration in ms as "0.4 s", "12 s", "3 min", "2 h". */
 export function fmtAgo(ms) {
   if (ms == null || ms < 0) return 'never';
-  if (ms < 10000) return (ms / 1000).toFixed(1) + ' s';
+  if (ms < 10000) return (ms / 1000).toFixed(ms < 1000 ? 1 : 0) + ' s';
   if (ms < 120000) return Math.round(ms / 1000) + ' s';
   if (ms < 7200000) return Math.round(ms / 60000) + ' min';
   if (ms < 172800000) return Math.round(ms / 3600000) + ' h';
   return Math.round(ms / 86400000) + ' d';
+}
+
+/** sameDay tells whether two dates fall on the same local day. */
+function sameDay(a, b) {
+  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+}
+
+/**
+ * fmtClock formats a time (Date, ms or ISO string) as the local
+ * "16:51:54", with the date in front when it is not today ("5 Dec
+ * 16:51:54"); "" for an invalid time.
+ */
+export function fmtClock(t, now = new Date()) {
+  const d = t instanceof Date ? t : new Date(t);
+  if (isNaN(d)) return '';
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  if (sameDay(d, now)) return time;
+  const opts = { day: 'numeric', month: 'short' };
+  if (d.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
+  return d.toLocaleDateString([], opts) + ' ' + time;
+}
+
+/** fmtFull formats a time with its date and time zone, for a tooltip. */
+export function fmtFull(t) {
+  const d = t instanceof Date ? t : new Date(t);
+  if (isNaN(d)) return '';
+  return d.toLocaleString([], {
+    weekday: 'short', year: 'numeric', month: 'short', day: 'numeric',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZoneName: 'short',
+  });
+}
+
+/**
+ * fmtWhen is the one way times are shown: relative ("12 s ago", "3 min
+ * ago") when today, else the date and time ("5 Dec 16:51:54").
+ */
+export function fmtWhen(t, now = new Date()) {
+  const d = t instanceof Date ? t : new Date(t);
+  if (isNaN(d)) return '';
+  if (!sameDay(d, now)) return fmtClock(d, now);
+  const ms = now - d;
+  if (ms < 1000) return 'just now';
+  return fmtAgo(ms) + ' ago';
+}
+
+/** fmtFor formats a duration as "for 12 s", "for 3 min". */
+export function fmtFor(ms) {
+  return 'for ' + fmtAgo(Math.max(0, ms));
 }
 
 /** shortCommit returns the first 10 hex digits of a commit. */

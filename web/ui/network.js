@@ -7,7 +7,7 @@ import {
   nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL,
 } from './model.js';
 import {
-  stat, healthBadge, statusText, dot, emptyState, loading, updated, rowList, fmtTime, domID,
+  stat, healthBadge, statusText, dot, emptyState, loading, updated, rowList, when, domID,
 } from './components.js';
 
 const MANY = 12; // above this many members the tiles show problem pairs first
@@ -123,7 +123,7 @@ function nodeDetail(nv, n, st) {
           : h('span', { class: 'muted' }, 'unknown')),
       kv('Relay / NAT', relayInfo),
       kv('Last heard', n.node_id === nv.self ? 'now (this node)' : n.last_heard_ms >= 0 ? fmtAgo(n.last_heard_ms) + ' ago' : 'never'),
-      boot ? kv('Running since', boot.toLocaleString()) : null,
+      boot ? kv('Running since', when(boot)) : null,
       n.key_missing ? kv('Key', h('span', { class: 'text-warn' }, n.key_missing)) : null),
     obs.length
       ? h('table', { class: 'obs' },
@@ -183,7 +183,7 @@ function configSection(nv) {
       kv('Directory', h('code', null, 'config/networks/' + c.directory)),
       c.type === 'git' ? kv('Commit', c.commit ? h('code', { title: c.commit, 'data-testid': 'commit' }, shortCommit(c.commit)) : h('span', { class: 'muted' }, 'not synced yet')) : null,
       c.ref ? kv('Ref', h('code', null, c.ref)) : null,
-      c.synced_at ? kv('Last sync', fmtTime(c.synced_at)) : null,
+      c.synced_at ? kv('Last sync', when(c.synced_at)) : null,
       kv('Timing', `heartbeat ${c.heartbeat_ms} ms · suspect after ${c.suspect_after_ms} ms`),
       c.last_error ? kv('Problem', h('span', { class: 'text-bad' }, c.last_error)) : null));
 }

@@ -322,7 +322,7 @@ func docShot(name string) bool {
 		"overview-phone", "network-phone", "graph-phone", "events-phone",
 		"overview-node-down-desktop", "graph-node-down-desktop", "network-node-down-desktop",
 		"overview-dark-desktop", "graph-dark-desktop", "graph-50-desktop", "graph-3-desktop", "clusters-with-cluster-desktop",
-		"overview-unreachable-desktop",
+		"overview-unreachable-desktop", "overview-stale-desktop",
 	}, name)
 }
 
