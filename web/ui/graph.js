@@ -5,7 +5,7 @@
 // use the buttons to zoom.
 
 import { h, s, morph, clear } from './dom.js';
-import { networks, nodes, nodeStats, edgeIndex, edge, summary, fmtRTT, STATUS_LABEL } from './model.js';
+import { networks, nodes, nodeStats, edgeIndex, edge, link, summary, fmtRTT, STATUS_LABEL } from './model.js';
 import { healthBadge, statusText, emptyState, loading, updated } from './components.js';
 import { layout } from './layout.js';
 
@@ -246,9 +246,9 @@ export function graphPage(ctx) {
       if (ne.title.textContent !== text) ne.title.textContent = text;
     }
     for (const e of edgeEls.values()) {
-      const c = edge(index, e.src, e.dst);
-      const back = edge(index, e.dst, e.src);
-      const oneWay = (c.status === 'up') !== (back.status === 'up');
+      const c = link(nv, index, e.src, e.dst);
+      const back = link(nv, index, e.dst, e.src);
+      const oneWay = (c.status === 'up') !== (back.status === 'up') && back.status !== 'absent';
       const base = `edge es-${c.status}` + (oneWay ? ' one-way' : '') + (c.relayed ? ' relayed' : '');
       if (e.base !== base) {
         e.base = base;
@@ -302,7 +302,7 @@ export function graphPage(ctx) {
     const st = nodeStats(nv, f, index);
     const others = nodes(nv).map((x) => x.node_id).filter((x) => x !== f);
     const cell = (c) => h('td', { class: ['num', 'es-' + c.status] },
-      c.status === 'up' ? fmtRTT(c.rtt_ms) + (c.relayed ? ' ⇢' : '') : c.status === 'down' ? 'down' : '—');
+      c.status === 'up' ? fmtRTT(c.rtt_ms) + (c.relayed ? ' ⇢' : '') : c.status === 'down' ? 'down' : c.status === 'absent' ? 'left' : '—');
     return h('div', null,
       h('h2', { class: 'card-title' }, f, n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
       h('p', null, statusText(n.status), ` · agreed by ${n.agreed_by}/${n.live_observers}`),
@@ -311,7 +311,7 @@ export function graphPage(ctx) {
         h('caption', { class: 'sr-only' }, `Links of ${f}: the RTT ${f} measures to each peer, and each peer to ${f}`),
         h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Peer'), h('th', { scope: 'col', class: 'num' }, `${f} →`), h('th', { scope: 'col', class: 'num' }, `→ ${f}`))),
         h('tbody', null, others.map((o) => h('tr', { 'data-key': o, 'data-peer': o },
-          h('th', { scope: 'row' }, o), cell(edge(index, f, o)), cell(edge(index, o, f)))))),
+          h('th', { scope: 'row' }, o), cell(link(nv, index, f, o)), cell(link(nv, index, o, f)))))),
       h('p', { class: 'small' },
         h('a', { href: `/networks/${encodeURIComponent(nv.network_id)}?node=${encodeURIComponent(f)}` }, 'Details →'), ' ',
         selected ? h('button', { type: 'button', class: 'linkish', 'data-action': 'clear' }, 'Show all links') : null));

@@ -39,21 +39,46 @@ export function edge(index, src, dst) {
 
 const mean = (xs) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : null);
 
+/** isLive tells whether a member is up (online or degraded). */
+export function isLive(n) {
+  return !!n && (n.status === 'online' || n.status === 'degraded');
+}
+
+/** isPresent tells whether a member is still in the network (has not left). */
+export function isPresent(n) {
+  return !!n && n.status !== 'left';
+}
+
+/**
+ * link is the directed link src → dst as the dashboard shows it: "absent"
+ * when either end has left, "down" (and no RTT) when either end is
+ * offline or unknown, else the connection as measured. A dead member's
+ * last measurements are never shown as live.
+ */
+export function link(nv, index, src, dst) {
+  const a = nv.nodes && nv.nodes[src], b = nv.nodes && nv.nodes[dst];
+  if (!isPresent(a) || !isPresent(b)) return { src, dst, status: 'absent', rtt_ms: 0 };
+  if (!isLive(a) || !isLive(b)) return { src, dst, status: 'down', rtt_ms: 0, gone: true };
+  return edge(index, src, dst);
+}
+
 /**
  * nodeStats tells how a member is linked: in = peers with an up link to it
  * ("receives"), out = peers it has an up link to ("sends to"), both out of
- * the other members; avgRTT is the mean RTT peers measure to it (ms, null
- * when none); relayed lists its links that go through a relay.
+ * the other members still in the network (peers); avgRTT is the mean RTT
+ * peers measure to it (ms, null when none); relayed lists its links that
+ * go through a relay. A member that left has no peers.
  */
 export function nodeStats(nv, id, index = edgeIndex(nv)) {
   let inUp = 0, outUp = 0, peers = 0;
   const rtts = [];
   const relayed = [];
-  for (const other of Object.keys(nv.nodes || {})) {
-    if (other === id) continue;
+  if (!isPresent(nv.nodes[id])) return { in: 0, out: 0, peers: 0, avgRTT: null, relayed, left: true };
+  for (const [other, on] of Object.entries(nv.nodes || {})) {
+    if (other === id || !isPresent(on)) continue;
     peers++;
-    const i = edge(index, other, id);
-    const o = edge(index, id, other);
+    const i = link(nv, index, other, id);
+    const o = link(nv, index, id, other);
     if (i.status === 'up') {
       inUp++;
       if (i.rtt_ms > 0) rtts.push(i.rtt_ms);
@@ -64,7 +89,15 @@ export function nodeStats(nv, id, index = edgeIndex(nv)) {
       if (o.relayed) relayed.push(o);
     }
   }
-  return { in: inUp, out: outUp, peers, avgRTT: mean(rtts), relayed };
+  return { in: inUp, out: outUp, peers, avgRTT: mean(rtts), relayed, left: false };
+}
+
+/** links lists every directed link between members still in the network, as link() shows it. */
+export function links(nv, index = edgeIndex(nv)) {
+  const ids = Object.keys(nv.nodes || {}).filter((id) => isPresent(nv.nodes[id]));
+  const out = [];
+  for (const a of ids) for (const b of ids) if (a !== b) out.push(link(nv, index, a, b));
+  return out;
 }
 
 /**
@@ -85,7 +118,7 @@ export function summary(nv) {
   const counts = { online: 0, degraded: 0, offline: 0, left: 0, unknown: 0 };
   const list = nodes(nv);
   for (const n of list) counts[n.status] = (counts[n.status] || 0) + 1;
-  const conns = nv.connections || [];
+  const conns = links(nv);
   const up = conns.filter((c) => c.status === 'up');
   const rtts = up.filter((c) => c.rtt_ms > 0).map((c) => c.rtt_ms);
   return {
@@ -110,7 +143,7 @@ export function totals(view) {
     const s = summary(nv);
     members += s.members;
     online += s.online;
-    for (const c of nv.connections || []) if (c.status === 'up' && c.rtt_ms > 0) rtts.push(c.rtt_ms);
+    for (const c of links(nv)) if (c.status === 'up' && c.rtt_ms > 0) rtts.push(c.rtt_ms);
   }
   return { networks: nets.length, members, online, avgRTT: mean(rtts), problems: problems(view) };
 }
@@ -146,20 +179,25 @@ export function problems(view) {
 
 /**
  * pairs lists every unordered pair of members with both directions:
- * kind is "bidirectional" (both up), "partial" (one up) or "none".
+ * kind is "bidirectional" (both up), "partial" (one up), "none" (neither)
+ * or "absent" (one of them left the network; listed last).
  */
 export function pairs(nv, index = edgeIndex(nv)) {
   const ids = nodes(nv).map((n) => n.node_id);
-  const out = [];
+  const out = [], gone = [];
   for (let i = 0; i < ids.length; i++) {
     for (let j = i + 1; j < ids.length; j++) {
-      const ab = edge(index, ids[i], ids[j]);
-      const ba = edge(index, ids[j], ids[i]);
+      const ab = link(nv, index, ids[i], ids[j]);
+      const ba = link(nv, index, ids[j], ids[i]);
+      if (ab.status === 'absent') {
+        gone.push({ a: ids[i], b: ids[j], ab, ba, kind: 'absent' });
+        continue;
+      }
       const up = (ab.status === 'up') + (ba.status === 'up');
       out.push({ a: ids[i], b: ids[j], ab, ba, kind: up === 2 ? 'bidirectional' : up === 1 ? 'partial' : 'none' });
     }
   }
-  return out;
+  return out.concat(gone);
 }
 
 /** fmtRTT formats a round-trip time in ms ("—" when unknown). */

@@ -4,7 +4,7 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL,
+  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL, isLive,
 } from './model.js';
 import {
   stat, healthBadge, statusText, dot, emptyState, loading, updated, rowList, when, domID,
@@ -67,8 +67,8 @@ export function networkPage(ctx) {
                   n.key_missing ? h('span', { class: 'tag tag-warn' }, 'no key') : null),
                 statusText(n.status),
                 h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
-                h('span', { class: 'num', 'data-testid': 'receives' }, `${st.in}/${st.peers}`),
-                h('span', { class: 'num', 'data-testid': 'sends' }, `${st.out}/${st.peers}`),
+                h('span', { class: 'num', 'data-testid': 'receives' }, st.left ? '—' : `${st.in}/${st.peers}`),
+                h('span', { class: 'num', 'data-testid': 'sends' }, st.left ? '—' : `${st.out}/${st.peers}`),
                 h('span', { class: 'version' }, n.version || '—'),
               ],
               detail: () => nodeDetail(nv, n, st),
@@ -133,13 +133,13 @@ function nodeDetail(nv, n, st) {
         h('tbody', null, obs.map(([o, ov]) => h('tr', { 'data-key': o },
           h('th', { scope: 'row' }, o, o === n.node_id ? h('span', { class: 'muted' }, ' (itself)') : null),
           h('td', null, h('span', { class: ['op', 'op-' + ov.opinion] }, ov.opinion)),
-          h('td', { class: 'num' }, o === n.node_id ? '—' : fmtRTT(ov.rtt_ms)),
+          h('td', { class: 'num' }, o === n.node_id || !isLive(n) ? '—' : fmtRTT(ov.rtt_ms)),
           h('td', null, o === n.node_id ? '—' : ov.connected ? (ov.relayed ? 'relayed' : 'direct') : 'not connected')))))
       : h('p', { class: 'muted' }, 'No live observer has an opinion of ' + n.node_id + ' yet.'));
 }
 
 function dirLine(from, to, e) {
-  const label = e.status === 'up' ? fmtRTT(e.rtt_ms) : e.status;
+  const label = e.status === 'up' ? fmtRTT(e.rtt_ms) : e.status === 'absent' ? 'left' : e.status;
   return h('div', { class: ['dir', 'es-' + e.status], 'data-status': e.status },
     h('span', { class: 'dir-name' }, from, ' → ', to),
     h('span', { class: 'dir-rtt' }, label, e.relayed ? ' · relay' : ''));
@@ -148,9 +148,9 @@ function dirLine(from, to, e) {
 function pairSection(nv, index, all) {
   const list = pairs(nv, index);
   const many = Object.keys(nv.nodes || {}).length > MANY;
-  const bad = list.filter((p) => p.kind !== 'bidirectional');
+  const bad = list.filter((p) => p.kind === 'partial' || p.kind === 'none');
   const shown = many && !all ? bad : list;
-  const counts = { bidirectional: 0, partial: 0, none: 0 };
+  const counts = { bidirectional: 0, partial: 0, none: 0, absent: 0 };
   for (const p of list) counts[p.kind]++;
   return h('section', { class: 'pairs-section', 'aria-labelledby': 'pairs-h' },
     h('div', { class: 'section-head' },
@@ -158,7 +158,8 @@ function pairSection(nv, index, all) {
       h('ul', { class: 'legend', 'aria-label': 'Legend' },
         h('li', null, h('span', { class: 'swatch kind-bidirectional' }), `bidirectional (${counts.bidirectional})`),
         h('li', null, h('span', { class: 'swatch kind-partial' }), `partial (${counts.partial})`),
-        h('li', null, h('span', { class: 'swatch kind-none' }), `none (${counts.none})`))),
+        h('li', null, h('span', { class: 'swatch kind-none' }), `none (${counts.none})`),
+        counts.absent ? h('li', null, h('span', { class: 'swatch kind-absent' }), `member left (${counts.absent})`) : null)),
     list.length === 0 ? h('p', { class: 'muted' }, 'A network of one has no links.') : null,
     many ? h('p', { class: 'muted small' },
       all ? `All ${list.length} pairs. ` : `${list.length - bad.length} of ${list.length} pairs are fine in both directions; showing the others. `,

@@ -4,7 +4,7 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit,
+  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit, isLive,
 } from './model.js';
 import {
   stat, healthBadge, statusText, dot, emptyState, loading, updated, rowList, problemList,
@@ -93,7 +93,7 @@ function nodeSection(nv, multi, open) {
           n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
         statusText(n.status),
         h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
-        h('span', { class: 'links', 'data-testid': 'links' }, `In ${st.in}/${st.peers} · Out ${st.out}/${st.peers}`),
+        h('span', { class: 'links', 'data-testid': 'links' }, st.left ? 'left the network' : `In ${st.in}/${st.peers} · Out ${st.out}/${st.peers}`),
         h('span', { class: 'version' }, n.version || '—'),
       ],
       detail: () => evidence(nv, n),
@@ -108,6 +108,7 @@ function nodeSection(nv, multi, open) {
 }
 
 function evidence(nv, n) {
+  const live = isLive(n); // a dead member's last RTTs are not shown
   const obs = Object.entries(n.observers || {}).sort(([a], [b]) => (a < b ? -1 : 1));
   return h('div', { class: 'evidence' },
     h('p', null,
@@ -118,7 +119,7 @@ function evidence(nv, n) {
       ? h('ul', { class: 'chips', 'aria-label': 'What each observer says' },
         obs.map(([o, ov]) => h('li', { class: ['chip', 'op-' + ov.opinion] },
           h('span', { class: 'chip-k' }, o), ' ', ov.opinion,
-          ov.rtt_ms > 0 ? ' · ' + fmtRTT(ov.rtt_ms) : '', ov.relayed ? ' · relayed' : '')))
+          live && ov.rtt_ms > 0 ? ' · ' + fmtRTT(ov.rtt_ms) : '', live && ov.relayed ? ' · relayed' : '')))
       : h('p', { class: 'muted' }, 'No live observer has an opinion yet.'),
     h('p', null, h('a', { href: `/networks/${encodeURIComponent(nv.network_id)}?node=${encodeURIComponent(n.node_id)}` }, 'All details in the network view →')));
 }
