@@ -1,7 +1,7 @@
 // components.js: small pieces the screens share.
 
 import { h } from './dom.js';
-import { STATUS_LABEL, HEALTH_LABEL, fmtAgo, fmtWhen, fmtFull } from './model.js';
+import { STATUS_LABEL, HEALTH_LABEL, HEALTH_HELP, fmtAgo, fmtWhen, fmtFull } from './model.js';
 
 /** dot is a coloured status dot; the status is also in text for screen readers. */
 export function dot(status) {
@@ -14,9 +14,10 @@ export function statusText(status) {
     dot(status), STATUS_LABEL[status] || status);
 }
 
-/** healthBadge is the Online / Degraded / Offline badge of a network. */
+/** healthBadge is the Healthy / Impaired / Critical badge of a network. */
 export function healthBadge(health) {
-  return h('span', { class: ['badge', 'health-' + health], 'data-health': health }, HEALTH_LABEL[health] || health);
+  return h('span', { class: ['badge', 'health-' + health], 'data-health': health, 'data-testid': 'health', title: HEALTH_HELP[health] || null },
+    HEALTH_LABEL[health] || health);
 }
 
 /** severityBadge is an info / warning / error chip. */

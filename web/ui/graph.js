@@ -294,7 +294,7 @@ export function graphPage(ctx) {
       const sm = summary(nv);
       return h('div', null,
         h('h2', { class: 'card-title' }, nv.network_id, ' ', healthBadge(sm.health)),
-        h('p', null, h('strong', null, `${sm.online}/${sm.members}`), ' online · ', `${sm.linksUp}/${sm.links} links up · avg ${fmtRTT(sm.avgRTT)}`),
+        h('p', null, h('strong', null, `${sm.online}/${sm.present}`), ' online · ', `${sm.linksUp}/${sm.links} links up · avg ${fmtRTT(sm.avgRTT)}`),
         legend(),
         h('p', { class: 'muted small' }, 'Select a node to see its links.'));
     }

@@ -9,8 +9,19 @@ export const STATUS_LABEL = {
   online: 'Online', degraded: 'Degraded', offline: 'Offline', left: 'Left', unknown: 'Unknown',
 };
 
-/** Human labels of a network's health (the API's online / warning / offline). */
-export const HEALTH_LABEL = { online: 'Online', warning: 'Degraded', offline: 'Offline' };
+/**
+ * Human labels of a network's health (the API's online / warning /
+ * offline). Distinct from the node statuses' words, so "Degraded" next to
+ * a count of degraded nodes always means the nodes.
+ */
+export const HEALTH_LABEL = { online: 'Healthy', warning: 'Impaired', offline: 'Critical' };
+
+/** What each network health means, for a tooltip. */
+export const HEALTH_HELP = {
+  online: 'Healthy: every member still in the network is online',
+  warning: 'Impaired: some members are not online, but no more than half are offline',
+  offline: 'Critical: more than half of the members still in the network are offline',
+};
 
 const byID = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -124,6 +135,7 @@ export function summary(nv) {
   return {
     id: nv.network_id,
     members: list.length,
+    present: list.length - counts.left, // members that have not left
     online: counts.online,
     counts,
     health: health(counts),
@@ -137,15 +149,17 @@ export function summary(nv) {
 /** totals sums the summaries of every network of the view. */
 export function totals(view) {
   const nets = networks(view);
-  let members = 0, online = 0;
+  let members = 0, online = 0, present = 0, left = 0;
   const rtts = [];
   for (const nv of nets) {
     const s = summary(nv);
     members += s.members;
+    present += s.present;
+    left += s.counts.left;
     online += s.online;
     for (const c of links(nv)) if (c.status === 'up' && c.rtt_ms > 0) rtts.push(c.rtt_ms);
   }
-  return { networks: nets.length, members, online, avgRTT: mean(rtts), problems: problems(view) };
+  return { networks: nets.length, members, present, left, online, avgRTT: mean(rtts), problems: problems(view) };
 }
 
 /**

@@ -26,9 +26,10 @@ export function overviewPage(ctx) {
           h('span', { class: 'muted small' }, updated(state))),
         h('div', { class: 'stats' },
           stat('Networks', String(t.networks), { testid: 'stat-networks' }),
-          stat('Nodes online', `${t.online}/${t.members}`, {
+          stat('Nodes online', `${t.online}/${t.present}`, {
             testid: 'online-count',
-            tone: t.online === t.members ? 'ok' : 2 * t.online < t.members ? 'bad' : 'warn',
+            tone: t.online === t.present ? 'ok' : 2 * t.online < t.present ? 'bad' : 'warn',
+            sub: t.left ? `and ${t.left} left` : '',
           }),
           stat('Average RTT', fmtRTT(t.avgRTT), { testid: 'avg-rtt', sub: 'over every live link' }),
           stat('Active problems', String(t.problems.length), {
@@ -69,7 +70,8 @@ function netCard(nv) {
     'data-testid': 'net-card', 'data-network': id, 'data-health': s.health,
   },
   h('div', { class: 'net-card-head' }, h('span', { class: 'net-name' }, id), healthBadge(s.health)),
-  h('div', { class: 'net-online' }, h('strong', { 'data-testid': 'net-online' }, `${s.online}/${s.members}`), ' online'),
+  h('div', { class: 'net-online' }, h('strong', { 'data-testid': 'net-online' }, `${s.online}/${s.present}`), ' online',
+    s.counts.left ? ` · ${s.counts.left} left` : ''),
   h('div', {
     class: 'segbar', role: 'img',
     'aria-label': Object.entries(s.counts).filter(([, n]) => n).map(([st, n]) => `${n} ${st}`).join(', '),
