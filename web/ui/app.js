@@ -8,7 +8,7 @@ import { networkPage } from './network.js';
 import { graphPage } from './graph.js';
 import { clustersPage } from './clusters.js';
 import { eventsPage } from './events.js';
-import { totals, fmtAgo, fmtClock, fmtFull } from './model.js';
+import { totals, counted, fmtAgo, fmtClock, fmtFull } from './model.js';
 
 const ROUTES = [
   { name: 'overview', re: /^\/$/, page: overviewPage, nav: 'overview' },
@@ -82,7 +82,7 @@ const ctx = {
 function setTitle() {
   if (!current) return;
   const t = store.state.view ? totals(store.state.view) : null;
-  const n = t ? t.problems.length : 0;
+  const n = t ? counted(t.problems).length : 0;
   const base = current.page.title(store.state) + ' · meshmon';
   document.title = n ? `(${n}) ${base}` : base;
 }

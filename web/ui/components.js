@@ -1,17 +1,32 @@
 // components.js: small pieces the screens share.
 
 import { h } from './dom.js';
-import { STATUS_LABEL, HEALTH_LABEL, HEALTH_HELP, fmtAgo, fmtWhen, fmtFull } from './model.js';
+import { STATUS_LABEL, HEALTH_LABEL, HEALTH_HELP, fmtAgo, fmtWhen, fmtFull, tentative, whoSays, counted } from './model.js';
 
-/** dot is a coloured status dot; the status is also in text for screen readers. */
-export function dot(status) {
-  return h('span', { class: ['dot', 'st-' + status], 'aria-hidden': 'true' });
+/** dot is a status dot, its colour and shape per status; the status is also in text for screen readers. */
+export function dot(status, tent = false) {
+  return h('span', { class: ['dot', 'st-' + status, tent && 'tentative'], 'aria-hidden': 'true' });
 }
 
 /** statusText is the dot and the word, e.g. "● Online". */
 export function statusText(status) {
   return h('span', { class: ['status', 'st-' + status], 'data-status': status },
     dot(status), STATUS_LABEL[status] || status);
+}
+
+/**
+ * nodeStatus is a member's status as the word, or, when it is only an
+ * opinion (model.tentative), muted as "Offline?" with who says so.
+ */
+export function nodeStatus(n) {
+  const t = tentative(n);
+  if (!t) return statusText(n.status);
+  const who = whoSays(t.by);
+  const title = t.why === 'single' ? `Only ${who} suspects ${n.node_id}; the other observers reach it`
+    : `Not confirmed: only ${who} ${t.by.length > 1 ? 'say' : 'says'} so (fewer than 2 live observers)`;
+  return h('span', { class: ['status', 'st-' + n.status, 'tentative'], 'data-status': n.status, 'data-tentative': 'true', title },
+    dot(n.status, true), (STATUS_LABEL[n.status] || n.status) + '?',
+    h('span', { class: 'tent-by' }, t.by.length ? ' by ' + who : ' unconfirmed'));
 }
 
 /** healthBadge is the Healthy / Impaired / Critical badge of a network. */
@@ -93,14 +108,18 @@ export function rowList({ label, head, rows, cls, testid }) {
       })));
 }
 
-/** problemList shows the active problems, each linking to its network. */
+/**
+ * problemList shows the active problems, each linking to its network;
+ * notes (unconfirmed or single-observer opinions) come last, muted.
+ */
 export function problemList(problems, { limit = 8 } = {}) {
   const shown = problems.slice(0, limit);
-  return h('section', { class: 'card problems', 'aria-labelledby': 'problems-h', 'data-testid': 'problem-list' },
-    h('h2', { id: 'problems-h', class: 'card-title' }, 'Active problems'),
+  const real = counted(problems).length;
+  return h('section', { class: ['card', 'problems', !real && 'only-notes'], 'aria-labelledby': 'problems-h', 'data-testid': 'problem-list' },
+    h('h2', { id: 'problems-h', class: 'card-title' }, real ? 'Active problems' : 'Unconfirmed reports'),
     h('ul', { class: 'problem-items' },
-      shown.map((p, i) => h('li', { class: ['problem', 'sev-' + p.severity], 'data-key': p.net + '|' + p.text + '|' + i },
-        severityBadge(p.severity),
+      shown.map((p, i) => h('li', { class: ['problem', 'sev-' + p.severity], 'data-key': p.net + '|' + p.text + '|' + i, 'data-severity': p.severity },
+        severityBadge(p.severity === 'note' ? 'unconfirmed' : p.severity),
         h('a', { href: '/networks/' + encodeURIComponent(p.net) + (p.node ? '?node=' + encodeURIComponent(p.node) : '') }, p.text),
         h('span', { class: 'muted small' }, p.net)))),
     problems.length > limit ? h('p', { class: 'muted small' }, `and ${problems.length - limit} more`) : null);

@@ -5,8 +5,39 @@ import { h } from './dom.js';
 import { morphPage } from './page.js';
 import { networks } from './model.js';
 import { severityBadge, emptyState, when } from './components.js';
+import { fmtAgo } from './model.js';
 
 const PAGE = 100;
+const BLIP_MS = 10000; // a status undone within this long was short-lived
+
+/**
+ * shortLived maps the id of each status event that was undone (the member
+ * went back to its previous status) within BLIP_MS to how long it lasted,
+ * and the id of the event that undid it to the same. list is newest first.
+ */
+function shortLived(list) {
+  const out = new Map();
+  const later = new Map(); // "net\0node" → the next status event (newer)
+  for (const e of list) {
+    if (e.kind !== 'status' || !e.node) continue;
+    const k = (e.network || '') + '\u0000' + e.node;
+    const next = later.get(k);
+    later.set(k, e);
+    if (!next || next.to !== e.from || next.from !== e.to) continue;
+    const ms = new Date(next.time) - new Date(e.time);
+    if (ms >= 0 && ms < BLIP_MS) {
+      out.set(e.id, ms);
+      if (!out.has(next.id)) out.set(next.id, -ms); // negative: it undid a short-lived one
+    }
+  }
+  return out;
+}
+
+/** muted tells whether an event is only an opinion: unconfirmed, or undone at once. */
+function quiet(e, blips) {
+  return e.kind === 'status' && (e.confirmed === false || !e.confirmed || blips.has(e.id));
+}
+
 
 export function eventsPage(ctx) {
   // older: events fetched with the current filter; the store's live list
@@ -63,6 +94,7 @@ export function eventsPage(ctx) {
         list.push(e);
       }
       list.sort((a, b) => b.id - a.id);
+      const blips = shortLived(list);
       if (baseline < 0 && loaded) baseline = list.length ? list[0].id : 0;
       return h('section', { class: 'events-page' },
         h('div', { class: 'page-head' }, h('h1', null, 'Events'),
@@ -82,14 +114,23 @@ export function eventsPage(ctx) {
         loaded && !list.length ? emptyState('No events' + (f.network || f.severity ? ' match these filters.' : ' yet.'),
           'Status changes, config problems and missing keys show here as they happen.') : null,
         list.length ? h('ol', { class: 'events', 'data-testid': 'events' },
-          list.map((e) => h('li', { class: ['event', 'sev-' + e.severity, baseline >= 0 && e.id > baseline && 'fresh'], 'data-key': String(e.id), 'data-id': String(e.id) },
+          list.map((e) => {
+            const q = quiet(e, blips);
+            const blip = blips.get(e.id);
+            return h('li', {
+              class: ['event', q ? 'ev-quiet' : 'sev-' + e.severity, baseline >= 0 && e.id > baseline && 'fresh'],
+              'data-key': String(e.id), 'data-id': String(e.id), 'data-quiet': q ? 'true' : null,
+            },
             h('span', { class: 'ev-time' }, when(e.time)),
-            severityBadge(e.severity),
+            q ? severityBadge(e.confirmed ? 'short-lived' : 'unconfirmed') : severityBadge(e.severity),
             h('span', { class: 'ev-msg' }, e.message,
-              e.kind === 'status' && e.from ? h('span', { class: 'muted' }, ` (was ${e.from}${e.confirmed ? '' : ', unconfirmed'})`) : null),
+              e.kind === 'status' && e.from ? h('span', { class: 'muted' }, ` (was ${e.from}${e.confirmed ? '' : ', not confirmed by a majority of observers'})`) : null,
+              blip > 0 ? h('span', { class: 'muted', 'data-testid': 'lasted' }, ` · undone after ${fmtAgo(blip)}`) : null,
+              blip < 0 ? h('span', { class: 'muted', 'data-testid': 'lasted' }, ` · back after ${fmtAgo(-blip)}`) : null),
             h('span', { class: 'ev-where muted small' },
               e.network ? h('a', { href: '/networks/' + encodeURIComponent(e.network) + (e.node ? '?node=' + encodeURIComponent(e.node) : '') }, e.network) : 'node',
-              ' · ', e.kind)))) : null,
+              ' · ', e.kind));
+          })) : null,
         nextBefore ? h('p', null, h('button', { type: 'button', class: 'btn', 'data-action': 'older' }, 'Load older events')) : null);
     },
     onAction(action) {

@@ -5,8 +5,8 @@
 // use the buttons to zoom.
 
 import { h, s, morph, clear } from './dom.js';
-import { networks, nodes, nodeStats, edgeIndex, edge, link, summary, fmtRTT, STATUS_LABEL } from './model.js';
-import { healthBadge, statusText, emptyState, loading, updated } from './components.js';
+import { networks, nodes, nodeStats, edgeIndex, edge, link, summary, fmtRTT, STATUS_LABEL, tentative } from './model.js';
+import { healthBadge, nodeStatus, emptyState, loading, updated } from './components.js';
 import { layout } from './layout.js';
 
 const DENSE = 12; // above this many members: smaller circles, labels on demand
@@ -234,7 +234,7 @@ export function graphPage(ctx) {
       if (!ne) continue;
       const st = nodeStats(nv, n.node_id, index);
       // Base classes only when they change; focus() adds focus, sel and nb.
-      const base = `node st-${n.status}` + (n.node_id === nv.self ? ' self' : '');
+      const base = `node st-${n.status}` + (n.node_id === nv.self ? ' self' : '') + (tentative(n) ? ' tentative' : '');
       if (ne.base !== base) {
         ne.base = base;
         ne.g.setAttribute('class', base);
@@ -305,7 +305,7 @@ export function graphPage(ctx) {
       c.status === 'up' ? fmtRTT(c.rtt_ms) + (c.relayed ? ' ⇢' : '') : c.status === 'down' ? 'down' : c.status === 'absent' ? 'left' : '—');
     return h('div', null,
       h('h2', { class: 'card-title' }, f, n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
-      h('p', null, statusText(n.status), ` · agreed by ${n.agreed_by}/${n.live_observers}`),
+      h('p', null, nodeStatus(n), ` · agreed by ${n.agreed_by}/${n.live_observers}`),
       h('p', { class: 'small' }, `Receives from ${st.in}/${st.peers} · sends to ${st.out}/${st.peers} · ping ${fmtRTT(st.avgRTT)}`, n.version ? ` · ${n.version}` : ''),
       h('table', { class: 'link-table', 'data-testid': 'graph-links' },
         h('caption', { class: 'sr-only' }, `Links of ${f}: the RTT ${f} measures to each peer, and each peer to ${f}`),

@@ -23,7 +23,14 @@ export const HEALTH_HELP = {
   offline: 'Critical: more than half of the members still in the network are offline',
 };
 
-const byID = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+/** naturalCompare orders names as people do: node-2 before node-10. */
+export function naturalCompare(a, b) {
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+const byID = naturalCompare;
 
 /** networks returns the view's networks sorted by id. */
 export function networks(view) {
@@ -162,18 +169,52 @@ export function totals(view) {
   return { networks: nets.length, members, present, left, online, avgRTT: mean(rtts), problems: problems(view) };
 }
 
+/** suspecters lists the observers (other than the member) that suspect it, sorted. */
+export function suspecters(n) {
+  return Object.entries(n.observers || {})
+    .filter(([o, ov]) => o !== n.node_id && ov.opinion === 'suspect')
+    .map(([o]) => o).sort(naturalCompare);
+}
+
+/**
+ * tentative tells whether a member's bad status is only an opinion: an
+ * offline or degraded verdict that is not confirmed (fewer than 2 live
+ * observers), or a suspicion that rests on one observer. It returns who
+ * says so ({by: [...]}) or null. Such a status is shown muted, with who
+ * reported it, and never counts as a problem.
+ */
+export function tentative(n) {
+  if (!n || (n.status !== 'offline' && n.status !== 'degraded')) return null;
+  const by = suspecters(n);
+  if (!n.confirmed) return { by, why: 'unconfirmed' };
+  if (n.status === 'degraded' && by.length <= 1) return { by, why: 'single' };
+  return null;
+}
+
+/** whoSays phrases the observers behind an opinion: "node-01", "node-01 and node-02". */
+export function whoSays(by) {
+  if (!by.length) return 'no live observer';
+  if (by.length === 1) return by[0];
+  return by.slice(0, -1).join(', ') + ' and ' + by[by.length - 1];
+}
+
 /**
  * problems lists what needs attention, worst first: members not online,
  * members without a key, config errors, and links down between two
- * members that are both online.
+ * members that are both online. A status that is only one observer's
+ * opinion or not confirmed is a "note": listed, muted, never counted.
  */
 export function problems(view) {
   const out = [];
   for (const nv of networks(view)) {
     const net = nv.network_id;
     for (const n of nodes(nv)) {
-      if (n.status === 'offline') out.push({ severity: 'error', net, node: n.node_id, text: `${n.node_id} is offline` });
-      else if (n.status === 'degraded') out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} is degraded` });
+      const t = tentative(n);
+      if (t) {
+        const verb = n.status === 'offline' ? 'may be offline' : 'may be degraded';
+        out.push({ severity: 'note', net, node: n.node_id, text: `${n.node_id} ${verb}: only ${whoSays(t.by)} ${t.by.length > 1 ? 'say' : 'says'} so (unconfirmed)` });
+      } else if (n.status === 'offline') out.push({ severity: 'error', net, node: n.node_id, text: `${n.node_id} is offline` });
+      else if (n.status === 'degraded') out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} is degraded: ${whoSays(suspecters(n))} cannot reach it` });
       else if (n.status === 'unknown') out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} has not been heard from` });
       if (n.key_missing) out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} has no usable key: ${n.key_missing}` });
     }
@@ -187,8 +228,13 @@ export function problems(view) {
       }
     }
   }
-  const rank = { error: 0, warning: 1, info: 2 };
+  const rank = { error: 0, warning: 1, info: 2, note: 3 };
   return out.sort((x, y) => rank[x.severity] - rank[y.severity]);
+}
+
+/** counted keeps the problems that count (not the notes). */
+export function counted(list) {
+  return list.filter((p) => p.severity !== 'note');
 }
 
 /**

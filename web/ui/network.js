@@ -4,10 +4,10 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL, isLive,
+  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL, isLive, tentative,
 } from './model.js';
 import {
-  stat, healthBadge, statusText, dot, emptyState, loading, updated, rowList, when, domID,
+  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, when, domID,
 } from './components.js';
 
 const MANY = 12; // above this many members the tiles show problem pairs first
@@ -64,10 +64,10 @@ export function networkPage(ctx) {
             return {
               key: n.node_id, node: n.node_id, status: n.status, open: open.has(n.node_id),
               cells: [
-                h('span', { class: 'node-name' }, dot(n.status), h('span', { class: 'name' }, n.node_id),
+                h('span', { class: 'node-name' }, dot(n.status, !!tentative(n)), h('span', { class: 'name' }, n.node_id),
                   n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null,
                   n.key_missing ? h('span', { class: 'tag tag-warn' }, 'no key') : null),
-                statusText(n.status),
+                nodeStatus(n),
                 h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
                 h('span', { class: 'num', 'data-testid': 'receives' }, st.left ? '—' : `${st.in}/${st.peers}`),
                 h('span', { class: 'num', 'data-testid': 'sends' }, st.left ? '—' : `${st.out}/${st.peers}`),

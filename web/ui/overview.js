@@ -4,10 +4,10 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit, isLive,
+  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit, isLive, counted, tentative,
 } from './model.js';
 import {
-  stat, healthBadge, statusText, dot, emptyState, loading, updated, rowList, problemList,
+  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, problemList,
 } from './components.js';
 
 export function overviewPage(ctx) {
@@ -20,6 +20,7 @@ export function overviewPage(ctx) {
       const t = totals(v);
       const nets = networks(v);
       const errors = t.problems.filter((p) => p.severity === 'error').length;
+      const real = counted(t.problems).length;
       return h('section', { class: 'overview' },
         h('div', { class: 'page-head' },
           h('h1', null, 'Overview'),
@@ -32,8 +33,9 @@ export function overviewPage(ctx) {
             sub: t.left ? `and ${t.left} left` : '',
           }),
           stat('Average RTT', fmtRTT(t.avgRTT), { testid: 'avg-rtt', sub: 'over every live link' }),
-          stat('Active problems', String(t.problems.length), {
-            testid: 'problem-count', tone: errors ? 'bad' : t.problems.length ? 'warn' : 'ok',
+          stat('Active problems', String(real), {
+            testid: 'problem-count', tone: errors ? 'bad' : real ? 'warn' : 'ok',
+            sub: t.problems.length > real ? `and ${t.problems.length - real} unconfirmed` : '',
           })),
         t.problems.length ? problemList(t.problems) : null,
         h('h2', { class: 'section-title' }, 'Networks'),
@@ -91,9 +93,9 @@ function nodeSection(nv, multi, open) {
     return {
       key, node: n.node_id, status: n.status, open: open.has(key),
       cells: [
-        h('span', { class: 'node-name' }, dot(n.status), h('span', { class: 'name' }, n.node_id),
+        h('span', { class: 'node-name' }, dot(n.status, !!tentative(n)), h('span', { class: 'name' }, n.node_id),
           n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
-        statusText(n.status),
+        nodeStatus(n),
         h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
         h('span', { class: 'links', 'data-testid': 'links' }, st.left ? 'left the network' : `In ${st.in}/${st.peers} · Out ${st.out}/${st.peers}`),
         h('span', { class: 'version' }, n.version || '—'),
