@@ -124,3 +124,27 @@ export function problemList(problems, { limit = 8 } = {}) {
         h('span', { class: 'muted small' }, p.net)))),
     problems.length > limit ? h('p', { class: 'muted small' }, `and ${problems.length - limit} more`) : null);
 }
+
+/**
+ * filterBox is a search field whose value lives in the URL (?q=): pages
+ * listen for its input events (data-filter="q").
+ */
+export function filterBox(id, value, label, placeholder) {
+  return h('label', { class: 'field filter', for: id }, h('span', null, label),
+    h('input', {
+      type: 'search', id, name: 'q', value: value || '', placeholder, autocomplete: 'off', spellcheck: 'false',
+      'data-filter': 'q', 'data-testid': 'filter',
+    }));
+}
+
+/** onFilterInput keeps ?q= in the URL in step with a page's filter box. */
+export function onFilterInput(page, ctx) {
+  page.el.addEventListener('input', (e) => {
+    if (e.target.getAttribute('data-filter') !== 'q') return;
+    const q = new URLSearchParams(ctx.route.query);
+    if (e.target.value) q.set('q', e.target.value);
+    else q.delete('q');
+    ctx.setQuery(q);
+    page.rerender();
+  });
+}

@@ -4,7 +4,7 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import { networks } from './model.js';
-import { severityBadge, emptyState, when } from './components.js';
+import { severityBadge, emptyState, when, filterBox, onFilterInput } from './components.js';
 import { fmtAgo } from './model.js';
 
 const PAGE = 100;
@@ -73,6 +73,10 @@ export function eventsPage(ctx) {
     p.rerender();
   }
   const keep = (f) => (e) => (!f.network || e.network === f.network) && (!f.severity || e.severity === f.severity);
+  const find = (q) => {
+    const t = q.trim().toLowerCase();
+    return (e) => !t || [e.message, e.node || '', e.network || '', e.kind].some((x) => x.toLowerCase().includes(t));
+  };
 
   const p = morphPage(ctx, {
     title: () => 'Events',
@@ -87,14 +91,17 @@ export function eventsPage(ctx) {
       const nets = networks(state.view).map((n) => n.network_id);
       if (f.network && !nets.includes(f.network)) nets.push(f.network);
       const seen = new Set();
-      const list = [];
+      let list = [];
       for (const e of state.events.filter(keep(f)).concat(older)) {
         if (seen.has(e.id)) continue;
         seen.add(e.id);
         list.push(e);
       }
       list.sort((a, b) => b.id - a.id);
-      const blips = shortLived(list);
+      const blips = shortLived(list); // over the unfiltered list, so a filter does not hide what undid an event
+      const q = ctx.route.query.get('q') || '';
+      const all = list.length;
+      if (q) list = list.filter(find(q));
       if (baseline < 0 && loaded) baseline = list.length ? list[0].id : 0;
       return h('section', { class: 'events-page' },
         h('div', { class: 'page-head' }, h('h1', null, 'Events'),
@@ -108,10 +115,12 @@ export function eventsPage(ctx) {
             h('select', { id: 'ev-sev', name: 'severity', 'data-filter': 'severity' },
               [['', 'All severities'], ['error', 'Errors'], ['warning', 'Warnings'], ['info', 'Info']].map(([v, t]) =>
                 h('option', { value: v, selected: f.severity === v }, t)))),
-          h('span', { class: 'muted small', 'aria-live': 'polite' }, `${list.length} event${list.length === 1 ? '' : 's'}`)),
+          filterBox('ev-q', q, 'Find', 'node, message or kind'),
+          h('span', { class: 'muted small', 'aria-live': 'polite', 'data-testid': 'filter-count' },
+            q ? `${list.length} of ${all} events match` : `${list.length} event${list.length === 1 ? '' : 's'}`)),
         failed ? h('p', { class: 'text-bad' }, 'Could not load events: ', failed) : null,
         !loaded && !list.length ? h('p', { class: 'muted' }, 'Loading events…') : null,
-        loaded && !list.length ? emptyState('No events' + (f.network || f.severity ? ' match these filters.' : ' yet.'),
+        loaded && !list.length ? emptyState('No events' + (f.network || f.severity || q ? ' match these filters.' : ' yet.'),
           'Status changes, config problems and missing keys show here as they happen.') : null,
         list.length ? h('ol', { class: 'events', 'data-testid': 'events' },
           list.map((e) => {
@@ -138,7 +147,7 @@ export function eventsPage(ctx) {
     },
     onChange(el) {
       const k = el.getAttribute('data-filter');
-      if (!k) return;
+      if (!k || k === 'q') return;
       const q = new URLSearchParams(ctx.route.query);
       if (el.value) q.set(k, el.value);
       else q.delete(k);
@@ -146,5 +155,6 @@ export function eventsPage(ctx) {
     },
   });
   p.el.addEventListener('submit', (e) => e.preventDefault());
+  onFilterInput(p, ctx);
   return p;
 }

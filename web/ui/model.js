@@ -43,6 +43,28 @@ export function nodes(nv) {
   return Object.values(nv.nodes || {}).sort((a, b) => byID(a.node_id, b.node_id));
 }
 
+/**
+ * concern ranks a member for lists: problems first (offline, degraded,
+ * unknown), then opinions not confirmed, then online, then members that
+ * left.
+ */
+export function concern(n) {
+  if (tentative(n)) return 3;
+  return { offline: 0, degraded: 1, unknown: 2, online: 4, left: 5 }[n.status] ?? 2;
+}
+
+/** byConcern returns a network's members, problems first, then by name in natural order. */
+export function byConcern(nv) {
+  return nodes(nv).sort((a, b) => concern(a) - concern(b) || naturalCompare(a.node_id, b.node_id));
+}
+
+/** matches tells whether a member matches a filter text (its id, status or version; case-insensitive). */
+export function matches(n, q) {
+  if (!q) return true;
+  const t = q.trim().toLowerCase();
+  return !t || [n.node_id, n.status, n.version || ''].some((x) => String(x).toLowerCase().includes(t));
+}
+
 /** edgeIndex maps "src\u0000dst" to the directed connection. */
 export function edgeIndex(nv) {
   const m = new Map();

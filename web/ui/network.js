@@ -4,10 +4,10 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL, isLive, tentative,
+  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL, isLive, tentative, byConcern, matches,
 } from './model.js';
 import {
-  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, when, domID,
+  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, when, domID, filterBox, onFilterInput,
 } from './components.js';
 
 const MANY = 12; // above this many members the tiles show problem pairs first
@@ -22,7 +22,7 @@ export function networkPage(ctx) {
     if (n) open.add(n);
   }
   fromQuery();
-  return morphPage(ctx, {
+  const page = morphPage(ctx, {
     title: () => netID(),
     routeChanged: fromQuery,
     render(state) {
@@ -38,6 +38,9 @@ export function networkPage(ctx) {
       }
       const s = summary(nv);
       const index = edgeIndex(nv);
+      const q = ctx.route.query.get('q') || '';
+      const all = byConcern(nv);
+      const shown = all.filter((n) => matches(n, q));
       return h('section', { class: 'network', 'data-network': id },
         h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/' }, 'Overview'), ' / ', h('span', null, id)),
         h('div', { class: 'page-head' },
@@ -55,11 +58,14 @@ export function networkPage(ctx) {
           stat('Unknown', String(s.counts.unknown), { tone: s.counts.unknown ? 'warn' : '', testid: 'stat-unknown', sub: 'not heard from yet' }),
           stat('Links up', `${s.linksUp}/${s.links}`, { tone: s.linksUp === s.links ? 'ok' : 'warn', testid: 'links-up' }),
           stat('Average RTT', fmtRTT(s.avgRTT))),
-        h('h2', { class: 'section-title' }, 'Nodes'),
+        h('div', { class: 'section-head' },
+          h('h2', { class: 'section-title' }, 'Nodes'),
+          filterBox('node-filter', q, 'Find', 'name, status or version')),
+        q ? h('p', { class: 'muted small', 'data-testid': 'filter-count' }, `${shown.length} of ${all.length} nodes match “${q}”`) : null,
         rowList({
           label: 'Members of ' + id, cls: 'rows-network', testid: 'node-list',
           head: ['Node', 'Status', 'Ping', 'Receives', 'Sends to', 'Version'],
-          rows: nodes(nv).map((n) => {
+          rows: shown.map((n) => {
             const st = nodeStats(nv, n.node_id, index);
             return {
               key: n.node_id, node: n.node_id, status: n.status, open: open.has(n.node_id),
@@ -102,6 +108,8 @@ export function networkPage(ctx) {
       }
     },
   });
+  onFilterInput(page, ctx);
+  return page;
 }
 
 function kv(k, ...v) {

@@ -4,21 +4,22 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit, isLive, counted, tentative,
+  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit, isLive, counted, tentative, byConcern, matches,
 } from './model.js';
 import {
-  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, problemList,
+  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, problemList, filterBox, onFilterInput,
 } from './components.js';
 
 export function overviewPage(ctx) {
   const open = new Set(); // "network/node" of expanded rows
-  return morphPage(ctx, {
+  const page = morphPage(ctx, {
     title: () => 'Overview',
     render(state) {
       const v = state.view;
       if (!v) return h('section', { class: 'overview' }, loading('Connecting to this node…'));
       const t = totals(v);
       const nets = networks(v);
+      const q = ctx.route.query.get('q') || '';
       const errors = t.problems.filter((p) => p.severity === 'error').length;
       const real = counted(t.problems).length;
       return h('section', { class: 'overview' },
@@ -42,7 +43,9 @@ export function overviewPage(ctx) {
         nets.length
           ? h('div', { class: 'net-cards' }, nets.map(netCard))
           : emptyState('This node is in no network yet.', 'Add one to config/nodeconf.yml; it shows here within a second.'),
-        nets.map((nv) => nodeSection(nv, nets.length > 1, open)));
+        nets.length ? h('div', { class: 'toolbar list-tools' },
+          filterBox('node-filter', q, 'Find nodes', 'name, status or version')) : null,
+        nets.map((nv) => nodeSection(nv, nets.length > 1, open, q)));
     },
     onAction(action, el, e, page) {
       if (action === 'toggle') {
@@ -53,6 +56,8 @@ export function overviewPage(ctx) {
       }
     },
   });
+  onFilterInput(page, ctx);
+  return page;
 }
 
 function configShort(cfg) {
@@ -84,10 +89,12 @@ function netCard(nv) {
     configShort(nv.config)));
 }
 
-function nodeSection(nv, multi, open) {
+function nodeSection(nv, multi, open, q) {
   const id = nv.network_id;
   const index = edgeIndex(nv);
-  const rows = nodes(nv).map((n) => {
+  const all = byConcern(nv);
+  const shown = all.filter((n) => matches(n, q));
+  const rows = shown.map((n) => {
     const st = nodeStats(nv, n.node_id, index);
     const key = id + '/' + n.node_id;
     return {
@@ -105,6 +112,7 @@ function nodeSection(nv, multi, open) {
   });
   return h('section', { class: 'node-section', 'data-key': 'nodes-' + id, 'data-network': id },
     h('h2', { class: 'section-title' }, multi ? ['Nodes of ', h('a', { href: '/networks/' + encodeURIComponent(id) }, id)] : 'Nodes'),
+    q ? h('p', { class: 'muted small', 'data-testid': 'filter-count' }, `${shown.length} of ${all.length} nodes match “${q}”`) : null,
     rowList({
       label: 'Nodes of ' + id, cls: 'rows-overview', testid: 'node-list',
       head: ['Node', 'Status', 'Avg RTT', 'Links', 'Version'], rows,
