@@ -8,12 +8,17 @@ import (
 )
 
 // mixedView is a 6-member network with every status: node-01 and node-02
-// online, node-03 degraded, node-04 offline, node-05 left, node-06
-// unknown.
+// online, node-03 degraded (node-01 and node-02 suspect it), node-04
+// offline, node-05 left, node-06 unknown.
 func mixedView() *health.View {
 	v := meshView("test", 6, map[int]bool{3: true})
 	nv := v.Networks["test"]
 	nv.Nodes["node-03"].Status = health.StatusDegraded
+	for _, o := range []string{"node-01", "node-02"} {
+		ov := nv.Nodes["node-03"].Observers[o]
+		ov.Opinion = "suspect"
+		nv.Nodes["node-03"].Observers[o] = ov
+	}
 	nv.Nodes["node-05"].Status = health.StatusLeft
 	nv.Nodes["node-06"].Status = health.StatusUnknown
 	return v
