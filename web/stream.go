@@ -25,7 +25,7 @@ const streamRetry = 2 * time.Second
 
 // streamViewRefresh is how long the stream goes at most without a view
 // when nothing but measurements (RTTs, heartbeat ages) changed.
-const streamViewRefresh = 30 * time.Second
+const streamViewRefresh = 60 * time.Second
 
 // handleEventStream serves /api/events/stream: Server-Sent Events carrying
 // a view snapshot at once ("event: view"); then, every StreamInterval,

@@ -9,7 +9,8 @@
 // redrawn (the stream stays open: it is small, and the tab title keeps
 // counting problems).
 
-const TICK_MS = 500; // the housekeeping timer (screens redraw every other tick)
+const TICK_MS = 500; // the housekeeping timer
+const REDRAW_TICKS = 10; // with nothing new, screens redraw every 5 s so relative times move on
 const POLL_MS = 2000; // how often /api/view is polled while the stream is down
 const REQUEST_TIMEOUT_MS = 4000; // any request that takes longer is abandoned
 const PROBE_AFTER_MS = 2200; // a stream silent this long: ask /api/health whether the node answers
@@ -331,7 +332,7 @@ export function createStore({ onStatusChange } = {}) {
     }
     if (now - state.lastContact > PROBE_AFTER_MS) probe();
     updateConn();
-    if (ticks % 2 === 0) emit(); // relative times ("2 s ago") move on
+    if (ticks % REDRAW_TICKS === 0) emit(); // relative times ("12 s ago") move on
   }
 
   function onVisibility() {
