@@ -1,7 +1,7 @@
 // components.js: small pieces the screens share.
 
 import { h } from './dom.js';
-import { STATUS_LABEL, HEALTH_LABEL, HEALTH_HELP, fmtAgo, fmtWhen, fmtFull, tentative, whoSays, counted } from './model.js';
+import { STATUS_LABEL, HEALTH_LABEL, HEALTH_HELP, fmtAgo, fmtWhen, fmtFull, tentative, whoSays, counted, statusSince, fmtClock, heardAt, isLive } from './model.js';
 
 /** dot is a status dot, its colour and shape per status; the status is also in text for screen readers. */
 export function dot(status, tent = false) {
@@ -147,4 +147,29 @@ export function onFilterInput(page, ctx) {
     ctx.setQuery(q);
     page.rerender();
   });
+}
+
+/**
+ * since is "since 16:51:54 · for 3 min" for a member that is not online
+ * (the time with its date when not today, the full date and zone on
+ * hover), or null for an online one.
+ */
+export function since(state, net, n) {
+  if (n.status === 'online') return null;
+  const s = statusSince(state, net, n);
+  const at = new Date(s.at);
+  const label = s.how === 'heard' ? 'last heard ' : s.how === 'before' ? 'since before ' : 'since ';
+  const title = (s.how === 'heard' ? `${n.node_id} was last heard ` : s.how === 'before' ? 'This page opened ' : `${n.node_id} has been ${n.status} since `) + fmtFull(at);
+  return h('span', { class: 'since', 'data-testid': 'since', 'data-since': String(Math.round(s.at)), 'data-exact': s.exact ? 'true' : 'false' },
+    h('time', { datetime: at.toISOString(), title }, label + fmtClock(at)),
+    ' · for ' + fmtAgo(Math.max(0, Date.now() - s.at)));
+}
+
+/** lastHeard says when a member was last heard: "now" for this node and for live ones, else a time. */
+export function lastHeard(state, nv, n) {
+  if (n.node_id === nv.self) return 'now (this node)';
+  const at = heardAt(n, state.viewAt);
+  if (at == null) return 'never';
+  if (isLive(n) && !state.stale) return h('span', { title: 'Heard from ' + fmtAgo(n.last_heard_ms) + ' before the last update' }, 'recently (it is up)');
+  return when(at);
 }

@@ -6,7 +6,7 @@
 
 import { h, s, morph, clear } from './dom.js';
 import { networks, nodes, nodeStats, edgeIndex, edge, link, summary, fmtRTT, STATUS_LABEL, tentative } from './model.js';
-import { healthBadge, nodeStatus, emptyState, loading, updated } from './components.js';
+import { healthBadge, nodeStatus, emptyState, loading, updated, since } from './components.js';
 import { layout } from './layout.js';
 
 const DENSE = 12; // above this many members: smaller circles, labels on demand
@@ -323,6 +323,7 @@ export function graphPage(ctx) {
     return h('div', null,
       h('h2', { class: 'card-title' }, f, n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
       h('p', null, nodeStatus(n), ` · agreed by ${n.agreed_by}/${n.live_observers}`),
+      n.status !== 'online' ? h('p', { class: 'small' }, since(state, nv.network_id, n)) : null,
       h('p', { class: 'small' }, `Receives from ${st.in}/${st.peers} · sends to ${st.out}/${st.peers} · ping ${fmtRTT(st.avgRTT)}`, n.version ? ` · ${n.version}` : ''),
       h('table', { class: 'link-table', 'data-testid': 'graph-links' },
         h('caption', { class: 'sr-only' }, `Links of ${f}: the RTT ${f} measures to each peer, and each peer to ${f}`),

@@ -349,6 +349,33 @@ export function fmtFor(ms) {
   return 'for ' + fmtAgo(Math.max(0, ms));
 }
 
+/**
+ * statusSince tells since when member n of network net has had its
+ * status, as {at (ms), exact, how}: from the newest status event that
+ * says so; else from when this page saw the change; else, for a member
+ * that is not live, from when it was last heard (at the latest); else
+ * "before" the page started. state is the store's state.
+ */
+export function statusSince(state, net, n) {
+  for (const e of state.events) {
+    if (e.kind === 'status' && e.network === net && e.node === n.node_id) {
+      if (e.to === n.status) return { at: new Date(e.time).getTime(), exact: true, how: 'event' };
+      break; // a newer event says something else: fall back
+    }
+  }
+  const seen = state.since.get(net + '\u0000' + n.node_id);
+  if (seen && seen.status === n.status && seen.seen) return { at: seen.at, exact: true, how: 'seen' };
+  if (!isLive(n) && n.last_heard_ms >= 0 && state.viewAt) {
+    return { at: state.viewAt - n.last_heard_ms, exact: false, how: 'heard' };
+  }
+  return { at: (seen && seen.at) || state.startedAt, exact: false, how: 'before' };
+}
+
+/** heardAt is when member n was last heard (ms), from a view received at viewAt; null when never. */
+export function heardAt(n, viewAt) {
+  return n.last_heard_ms >= 0 && viewAt ? viewAt - n.last_heard_ms : null;
+}
+
 /** shortCommit returns the first 10 hex digits of a commit. */
 export function shortCommit(c) {
   return c ? c.slice(0, 10) : '';

@@ -7,7 +7,7 @@ import {
   nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL, isLive, tentative, byConcern, matches,
 } from './model.js';
 import {
-  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, when, domID, filterBox, onFilterInput,
+  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, when, domID, filterBox, onFilterInput, since, lastHeard,
 } from './components.js';
 
 const MANY = 12; // above this many members the tiles show problem pairs first
@@ -73,13 +73,13 @@ export function networkPage(ctx) {
                 h('span', { class: 'node-name' }, dot(n.status, !!tentative(n)), h('span', { class: 'name' }, n.node_id),
                   n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null,
                   n.key_missing ? h('span', { class: 'tag tag-warn' }, 'no key') : null),
-                nodeStatus(n),
+                h('span', { class: 'status-cell' }, nodeStatus(n), since(state, id, n)),
                 h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
                 h('span', { class: 'num', 'data-testid': 'receives' }, st.left ? '—' : `${st.in}/${st.peers}`),
                 h('span', { class: 'num', 'data-testid': 'sends' }, st.left ? '—' : `${st.out}/${st.peers}`),
                 h('span', { class: 'version' }, n.version || '—'),
               ],
-              detail: () => nodeDetail(nv, n, st),
+              detail: () => nodeDetail(state, nv, n, st),
             };
           }),
         }),
@@ -116,7 +116,7 @@ function kv(k, ...v) {
   return [h('dt', null, k), h('dd', null, ...v)];
 }
 
-function nodeDetail(nv, n, st) {
+function nodeDetail(state, nv, n, st) {
   const obs = Object.entries(n.observers || {}).sort(([a], [b]) => (a < b ? -1 : 1));
   const boot = n.boot_id ? new Date(Number(n.boot_id)) : null;
   const relayInfo = st.relayed.length
@@ -132,7 +132,7 @@ function nodeDetail(nv, n, st) {
         : n.reachability === 'private' ? 'private (behind NAT: reached through relays, or directly after hole punching)'
           : h('span', { class: 'muted' }, 'unknown')),
       kv('Relay / NAT', relayInfo),
-      kv('Last heard', n.node_id === nv.self ? 'now (this node)' : n.last_heard_ms >= 0 ? fmtAgo(n.last_heard_ms) + ' ago' : 'never'),
+      kv('Last heard', lastHeard(state, nv, n)),
       boot ? kv('Running since', when(boot)) : null,
       n.key_missing ? kv('Key', h('span', { class: 'text-warn' }, n.key_missing)) : null),
     obs.length

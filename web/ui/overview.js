@@ -7,7 +7,7 @@ import {
   networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit, isLive, counted, tentative, byConcern, matches,
 } from './model.js';
 import {
-  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, problemList, filterBox, onFilterInput,
+  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, problemList, filterBox, onFilterInput, since, lastHeard,
 } from './components.js';
 
 export function overviewPage(ctx) {
@@ -45,7 +45,7 @@ export function overviewPage(ctx) {
           : emptyState('This node is in no network yet.', 'Add one to config/nodeconf.yml; it shows here within a second.'),
         nets.length ? h('div', { class: 'toolbar list-tools' },
           filterBox('node-filter', q, 'Find nodes', 'name, status or version')) : null,
-        nets.map((nv) => nodeSection(nv, nets.length > 1, open, q)));
+        nets.map((nv) => nodeSection(state, nv, nets.length > 1, open, q)));
     },
     onAction(action, el, e, page) {
       if (action === 'toggle') {
@@ -89,7 +89,7 @@ function netCard(nv) {
     configShort(nv.config)));
 }
 
-function nodeSection(nv, multi, open, q) {
+function nodeSection(state, nv, multi, open, q) {
   const id = nv.network_id;
   const index = edgeIndex(nv);
   const all = byConcern(nv);
@@ -102,12 +102,12 @@ function nodeSection(nv, multi, open, q) {
       cells: [
         h('span', { class: 'node-name' }, dot(n.status, !!tentative(n)), h('span', { class: 'name' }, n.node_id),
           n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
-        nodeStatus(n),
+        h('span', { class: 'status-cell' }, nodeStatus(n), since(state, id, n)),
         h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
         h('span', { class: 'links', 'data-testid': 'links' }, st.left ? 'left the network' : `In ${st.in}/${st.peers} · Out ${st.out}/${st.peers}`),
         h('span', { class: 'version' }, n.version || '—'),
       ],
-      detail: () => evidence(nv, n),
+      detail: () => evidence(state, nv, n),
     };
   });
   return h('section', { class: 'node-section', 'data-key': 'nodes-' + id, 'data-network': id },
@@ -119,14 +119,14 @@ function nodeSection(nv, multi, open, q) {
     }));
 }
 
-function evidence(nv, n) {
+function evidence(state, nv, n) {
   const live = isLive(n); // a dead member's last RTTs are not shown
   const obs = Object.entries(n.observers || {}).sort(([a], [b]) => (a < b ? -1 : 1));
   return h('div', { class: 'evidence' },
     h('p', null,
       h('strong', { 'data-testid': 'agreed' }, `Agreed by ${n.agreed_by}/${n.live_observers}`), ' live observers',
       n.confirmed ? ' · confirmed' : ' · not confirmed (fewer than 2 observers)',
-      ' · last heard ', n.node_id === nv.self ? 'now (this node)' : fmtAgo(n.last_heard_ms) + (n.last_heard_ms >= 0 ? ' ago' : '')),
+      ' · last heard ', lastHeard(state, nv, n)),
     obs.length
       ? h('ul', { class: 'chips', 'aria-label': 'What each observer says' },
         obs.map(([o, ov]) => h('li', { class: ['chip', 'op-' + ov.opinion] },

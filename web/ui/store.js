@@ -74,6 +74,8 @@ export function createStore({ onStatusChange } = {}) {
     lastContact: 0, // last answer of any kind from the node
     version: '',
     hidden: typeof document !== 'undefined' && document.hidden,
+    since: new Map(), // "net\0node" → {status, at, seen}: when this page saw the member take its status (seen: it saw the change)
+    startedAt: Date.now(),
   };
   const listeners = new Set();
   let pending = false;
@@ -130,6 +132,13 @@ export function createStore({ onStatusChange } = {}) {
     }
     state.view = v;
     state.viewAt = Date.now();
+    for (const [net, nv] of Object.entries(v.networks || {})) {
+      for (const [id, n] of Object.entries((nv && nv.nodes) || {})) {
+        const k = net + '\u0000' + id;
+        const had = state.since.get(k);
+        if (!had || had.status !== n.status) state.since.set(k, { status: n.status, at: state.viewAt, seen: !!had });
+      }
+    }
     if (prev && onStatusChange) {
       const changes = [];
       for (const [net, nv] of Object.entries(v.networks || {})) {
