@@ -54,6 +54,12 @@ func TestUIRoutes(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("GET %s = %d; want %d", tc.path, resp.StatusCode, tc.status)
 			}
+			if tc.status == 404 && !strings.HasPrefix(tc.path, "/ui/") {
+				// A page, not an asset: an HTML page with a way back.
+				if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" || !strings.Contains(string(body), `href="/"`) {
+					t.Errorf("GET %s = %q %q; want an HTML page linking to /", tc.path, ct, body)
+				}
+			}
 			if tc.status != 200 {
 				return
 			}

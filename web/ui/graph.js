@@ -5,7 +5,7 @@
 // use the buttons to zoom.
 
 import { h, s, morph, clear } from './dom.js';
-import { networks, nodes, nodeStats, edgeIndex, edge, link, summary, fmtRTT, STATUS_LABEL, tentative } from './model.js';
+import { networks, nodes, nodeStats, edgeIndex, edge, link, summary, fmtRTT, STATUS_LABEL, tentative, linksText } from './model.js';
 import { healthBadge, nodeStatus, emptyState, loading, updated, since } from './components.js';
 import { layout } from './layout.js';
 
@@ -311,7 +311,7 @@ export function graphPage(ctx) {
       const sm = summary(nv);
       return h('div', null,
         h('h2', { class: 'card-title' }, nv.network_id, ' ', healthBadge(sm.health)),
-        h('p', null, h('strong', null, `${sm.online}/${sm.present}`), ' online · ', `${sm.linksUp}/${sm.links} links up · avg ${fmtRTT(sm.avgRTT)}`),
+        h('p', null, h('strong', null, `${sm.online}/${sm.present}`), ' online · ', linksText(sm), sm.present < 2 ? '' : ` · avg ${fmtRTT(sm.avgRTT)}`),
         legend(),
         h('p', { class: 'muted small' }, 'Select a node to see its links.'));
     }
@@ -324,7 +324,7 @@ export function graphPage(ctx) {
       h('h2', { class: 'card-title' }, f, n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
       h('p', null, nodeStatus(n), ` · agreed by ${n.agreed_by}/${n.live_observers}`),
       n.status !== 'online' ? h('p', { class: 'small' }, since(state, nv.network_id, n)) : null,
-      h('p', { class: 'small' }, `Receives from ${st.in}/${st.peers} · sends to ${st.out}/${st.peers} · ping ${fmtRTT(st.avgRTT)}`, n.version ? ` · ${n.version}` : ''),
+      h('p', { class: 'small' }, st.left ? 'Left the network' : st.peers === 0 ? 'No peers yet: a second member is needed' : `Receives from ${st.in}/${st.peers} · sends to ${st.out}/${st.peers} · ping ${fmtRTT(st.avgRTT)}`, n.version ? ` · ${n.version}` : ''),
       h('table', { class: 'link-table', 'data-testid': 'graph-links' },
         h('caption', { class: 'sr-only' }, `Links of ${f}: the RTT ${f} measures to each peer, and each peer to ${f}`),
         h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Peer'), h('th', { scope: 'col', class: 'num' }, `${f} →`), h('th', { scope: 'col', class: 'num' }, `→ ${f}`))),

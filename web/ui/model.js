@@ -175,6 +175,15 @@ export function summary(nv) {
   };
 }
 
+/**
+ * linksText is "12/12 links up", or, in a network of fewer than two
+ * members still in it, what is missing for there to be links at all.
+ */
+export function linksText(s) {
+  if (s.present < 2) return 'no links yet: a second member is needed';
+  return `${s.linksUp}/${s.links} links up`;
+}
+
 /** totals sums the summaries of every network of the view. */
 export function totals(view) {
   const nets = networks(view);

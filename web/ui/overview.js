@@ -4,7 +4,7 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit, isLive, counted, tentative, byConcern, matches,
+  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit, isLive, counted, tentative, byConcern, matches, linksText,
 } from './model.js';
 import {
   stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, problemList, filterBox, onFilterInput, since, lastHeard,
@@ -85,7 +85,7 @@ function netCard(nv) {
   }, list.map((n) => h('span', { class: ['seg', 'st-' + n.status], title: `${n.node_id}: ${n.status}` }))),
   h('div', { class: 'net-meta' },
     h('span', null, 'avg ', fmtRTT(s.avgRTT)),
-    h('span', null, `${s.linksUp}/${s.links} links up`),
+    h('span', { 'data-testid': 'net-links' }, linksText(s)),
     configShort(nv.config)));
 }
 
@@ -104,7 +104,7 @@ function nodeSection(state, nv, multi, open, q) {
           n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
         h('span', { class: 'status-cell' }, nodeStatus(n), since(state, id, n)),
         h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
-        h('span', { class: 'links', 'data-testid': 'links' }, st.left ? 'left the network' : `In ${st.in}/${st.peers} · Out ${st.out}/${st.peers}`),
+        h('span', { class: 'links', 'data-testid': 'links' }, st.left ? 'left the network' : st.peers === 0 ? 'no peers yet' : `In ${st.in}/${st.peers} · Out ${st.out}/${st.peers}`),
         h('span', { class: 'version' }, n.version || '—'),
       ],
       detail: () => evidence(state, nv, n),
