@@ -5,11 +5,17 @@ import (
 	"encoding/json"
 )
 
-// volatileViewKeys are the View fields that change on every computation
-// without changing what the view says: measured RTTs, heartbeat ages and
-// the computation time. The stream sends a new view when anything else
-// changes, and refreshes these only every streamViewRefresh.
-var volatileViewKeys = []string{"rtt_ms", "last_heard_ms", "updated_at"}
+// The View fields that change on every computation without changing what
+// the view says: measured RTTs, heartbeat ages and the computation time.
+// The stream sends a new view when anything else changes, and refreshes
+// these only every streamViewRefresh. Whether an RTT is known (> 0) and
+// whether a member was ever heard (>= 0) are part of the shape, so the
+// first measurements show at once.
+const (
+	keyRTT       = "rtt_ms"
+	keyLastHeard = "last_heard_ms"
+	keyUpdatedAt = "updated_at"
+)
 
 // viewShape returns the JSON of a view (as marshalled) without its
 // volatile fields, in a canonical key order, so two views that say the
@@ -28,8 +34,14 @@ func viewShape(viewJSON []byte) ([]byte, error) {
 func stripVolatile(v any) {
 	switch x := v.(type) {
 	case map[string]any:
-		for _, k := range volatileViewKeys {
-			delete(x, k)
+		delete(x, keyUpdatedAt)
+		if n, ok := x[keyRTT].(json.Number); ok {
+			f, _ := n.Float64()
+			x[keyRTT] = f > 0
+		}
+		if n, ok := x[keyLastHeard].(json.Number); ok {
+			f, _ := n.Float64()
+			x[keyLastHeard] = f >= 0
 		}
 		for _, c := range x {
 			stripVolatile(c)

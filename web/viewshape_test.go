@@ -18,6 +18,10 @@ func TestViewShape(t *testing.T) {
 			`{"networks":{"n":{"updated_at":"2026-12-06T10:00:00Z","nodes":{"a":{"status":"offline","last_heard_ms":120,"observers":{"b":{"opinion":"reachable","rtt_ms":0.25}}}},"connections":[{"src":"a","dst":"b","status":"up","rtt_ms":0.3}]}}}`, false},
 		{"an opinion differs",
 			`{"networks":{"n":{"updated_at":"2026-12-06T10:00:00Z","nodes":{"a":{"status":"online","last_heard_ms":120,"observers":{"b":{"opinion":"suspect","rtt_ms":0.25}}}},"connections":[{"src":"a","dst":"b","status":"up","rtt_ms":0.3}]}}}`, false},
+		{"a first RTT is measured",
+			`{"networks":{"n":{"updated_at":"2026-12-06T10:00:00Z","nodes":{"a":{"status":"online","last_heard_ms":120,"observers":{"b":{"opinion":"reachable","rtt_ms":0}}}},"connections":[{"src":"a","dst":"b","status":"up","rtt_ms":0.3}]}}}`, false},
+		{"a member is heard for the first time",
+			`{"networks":{"n":{"updated_at":"2026-12-06T10:00:00Z","nodes":{"a":{"status":"online","last_heard_ms":-1,"observers":{"b":{"opinion":"reachable","rtt_ms":0.25}}}},"connections":[{"src":"a","dst":"b","status":"up","rtt_ms":0.3}]}}}`, false},
 		{"a link goes down",
 			`{"networks":{"n":{"updated_at":"2026-12-06T10:00:00Z","nodes":{"a":{"status":"online","last_heard_ms":120,"observers":{"b":{"opinion":"reachable","rtt_ms":0.25}}}},"connections":[{"src":"a","dst":"b","status":"down","rtt_ms":0}]}}}`, false},
 	} {

@@ -17,9 +17,10 @@ import (
 	"github.com/meshmon/meshmon/health"
 )
 
-// taskSeconds returns the main thread's busy time so far (CDP
-// Performance.getMetrics "TaskDuration", seconds).
-func (tb *tab) taskSeconds() float64 {
+// metrics returns the page's CDP Performance metrics by name:
+// "TaskDuration" (main thread busy, seconds), "RecalcStyleCount",
+// "LayoutCount", ….
+func (tb *tab) metrics() map[string]float64 {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
@@ -27,19 +28,20 @@ func (tb *tab) taskSeconds() float64 {
 	if err != nil {
 		tb.t.Fatalf("%s: performance metrics: %v", tb.name, err)
 	}
+	out := map[string]float64{}
 	for _, m := range res.Metrics {
-		if m.Name == "TaskDuration" {
-			return m.Value
-		}
+		out[m.Name] = m.Value
 	}
-	tb.t.Fatalf("%s: no TaskDuration metric", tb.name)
-	return 0
+	return out
 }
 
 // TestIdleTabCostsLittle: an idle 15-node overview with the live stream
-// open polls nothing, receives well under 200 KB a minute, keeps its main
-// thread under 5 % busy and runs no endless animation; while the tab is
-// hidden it redraws nothing, and it catches up when shown again.
+// open polls nothing, receives under 200 KB a minute, recalculates styles
+// less than once a second (the pulsing dot did it 60 times a second) and
+// runs no endless animation; while the tab is hidden it redraws nothing,
+// and it catches up when shown again. The main thread's busy share is
+// logged as a figure, not asserted: it is a timing, and this machine is
+// shared.
 func TestIdleTabCostsLittle(t *testing.T) {
 	chromiumPath(t)
 	v := meshView("test", 15, nil)
@@ -61,20 +63,23 @@ func TestIdleTabCostsLittle(t *testing.T) {
 
 	const window = 20 * time.Second
 	tb.resetTraffic()
-	busy0, t0 := tb.taskSeconds(), time.Now()
+	m0, t0 := tb.metrics(), time.Now()
 	select { // a measurement window, not a wait for a condition
 	case <-time.After(window):
 	case <-tb.ctx.Done():
 		t.Fatal(tb.ctx.Err())
 	}
-	busy, elapsed := tb.taskSeconds()-busy0, time.Since(t0)
+	m1, elapsed := tb.metrics(), time.Since(t0)
+	busy := m1["TaskDuration"] - m0["TaskDuration"]
+	recalcs := m1["RecalcStyleCount"] - m0["RecalcStyleCount"]
 	reqs, bytes := tb.traffic()
 	// The window holds "alive" messages only (the view does not change);
 	// the stream also refreshes the whole view once a minute
 	// (web.streamViewRefresh), so a minute costs one view more.
 	perMinute := float64(bytes)*float64(time.Minute)/float64(elapsed) + viewBytes
 	share := busy / elapsed.Seconds()
-	t.Logf("idle for %v: %d requests, %d bytes received (%.1f KB a minute), main thread busy %.2f %%", elapsed.Round(time.Millisecond), len(reqs), bytes, perMinute/1000, 100*share)
+	t.Logf("idle for %v: requests %v, %d bytes received (%.1f KB a minute), %.0f style recalculations, main thread busy %.2f %%",
+		elapsed.Round(time.Millisecond), reqs, bytes, perMinute/1000, recalcs, 100*share)
 	views := 0
 	for _, u := range reqs {
 		if strings.Contains(u, "/api/view") {
@@ -87,8 +92,8 @@ func TestIdleTabCostsLittle(t *testing.T) {
 	if perMinute > 200e3 {
 		t.Errorf("received %.1f KB a minute while idle; want under 200 KB", perMinute/1000)
 	}
-	if share > 0.05 {
-		t.Errorf("main thread busy %.1f %% while idle; want under 5 %%", 100*share)
+	if recalcs > elapsed.Seconds() {
+		t.Errorf("%.0f style recalculations in %v while idle; want under one a second", recalcs, elapsed.Round(time.Second))
 	}
 	endless := `document.getAnimations().filter(a => a.playState === 'running' && a.effect && a.effect.getComputedTiming().iterations === Infinity).length`
 	if n := mustEval[int](tb, endless); n > 0 {
