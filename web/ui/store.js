@@ -92,13 +92,17 @@ export function createStore({ onStatusChange } = {}) {
   let streamOpen = false;
   let streamEverOpened = false;
   let resumedAt = Date.now(); // start, or the tab shown again: silence counts from here
+  let refused = false; // the last request failed outright (connection refused or reset), not by timeout
   function contact() {
     state.lastContact = Date.now();
+    refused = false;
     updateConn();
   }
   function updateConn() {
     const silent = Date.now() - Math.max(state.lastContact, resumedAt);
-    const stale = silent > STALE_MS;
+    // A node that refuses connections while its stream is down is gone
+    // now; one that just does not answer is given STALE_MS.
+    const stale = silent > STALE_MS || (refused && !streamOpen);
     let c = 'connecting';
     if (stale) c = 'offline';
     else if (streamOpen) c = 'live';
@@ -169,6 +173,7 @@ export function createStore({ onStatusChange } = {}) {
       setView(await getJSON('/api/view'));
     } catch (e) {
       // updateConn below tells how long the node has been silent.
+      if (!(e instanceof HTTPError) && !(e instanceof TimeoutError)) refused = true;
     } finally {
       viewInflight = false;
       updateConn();
