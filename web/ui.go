@@ -104,6 +104,11 @@ func uiRoutes(mux *http.ServeMux) {
 // serveNotFound answers a path nothing else serves with a 404 page that
 // links back to the dashboard (a plain-text 404 leaves a user stranded).
 func (a uiAssets) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed: the dashboard is read-only", http.StatusMethodNotAllowed)
+		return
+	}
 	f, ok := a["notfound.html"]
 	if !ok {
 		http.NotFound(w, r)
