@@ -348,7 +348,7 @@ func docShot(name string) bool {
 		"overview-phone", "network-phone", "graph-phone", "events-phone",
 		"overview-node-down-desktop", "graph-node-down-desktop", "network-node-down-desktop",
 		"overview-dark-desktop", "graph-dark-desktop", "graph-50-desktop", "graph-3-desktop", "clusters-with-cluster-desktop",
-		"overview-unreachable-desktop", "overview-stale-desktop",
+		"overview-unreachable-desktop", "overview-stale-desktop", "network-node-left-desktop",
 	}, name)
 }
 
