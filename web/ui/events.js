@@ -3,9 +3,8 @@
 
 import { h } from './dom.js';
 import { morphPage } from './page.js';
-import { networks } from './model.js';
+import { networks, fmtAgo } from './model.js';
 import { severityBadge, emptyState, when, filterBox, onFilterInput } from './components.js';
-import { fmtAgo } from './model.js';
 
 const PAGE = 100;
 const BLIP_MS = 10000; // a status undone within this long was short-lived
@@ -33,9 +32,9 @@ function shortLived(list) {
   return out;
 }
 
-/** muted tells whether an event is only an opinion: unconfirmed, or undone at once. */
+/** quiet tells whether a status event is only an opinion: unconfirmed, or undone at once. */
 function quiet(e, blips) {
-  return e.kind === 'status' && (e.confirmed === false || !e.confirmed || blips.has(e.id));
+  return e.kind === 'status' && (!e.confirmed || blips.has(e.id));
 }
 
 

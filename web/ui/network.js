@@ -4,7 +4,7 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL, isLive, tentative, byConcern, matches,
+  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, shortCommit, STATUS_LABEL, isLive, tentative, byConcern, matches,
 } from './model.js';
 import {
   stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, when, domID, filterBox, onFilterInput, since, lastHeard,

@@ -4,7 +4,7 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, fmtAgo, shortCommit, isLive, counted, tentative, byConcern, matches, linksText,
+  networks, nodes, nodeStats, summary, totals, edgeIndex, fmtRTT, shortCommit, isLive, counted, tentative, byConcern, matches, linksText,
 } from './model.js';
 import {
   stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, problemList, filterBox, onFilterInput, since, lastHeard,
