@@ -19,7 +19,7 @@ func docsAsset(name string) (string, bool) {
 	switch name {
 	case "swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-bundle.js.LICENSE.txt", "LICENSE", "NOTICE":
 		return "static/swagger/" + name, true
-	case "swagger-init.js":
+	case "swagger-init.js", "docs.css":
 		return "static/docs/" + name, true
 	}
 	return "", false

@@ -23,11 +23,19 @@ const streamWriteTimeout = 10 * time.Second
 // streamRetry is the reconnection delay suggested to EventSource clients.
 const streamRetry = 2 * time.Second
 
+// streamViewRefresh is how long the stream goes at most without a view
+// when nothing but measurements (RTTs, heartbeat ages) changed.
+const streamViewRefresh = 60 * time.Second
+
 // handleEventStream serves /api/events/stream: Server-Sent Events carrying
-// a view snapshot at once and every StreamInterval ("event: view"), and
-// every new event ("event: event", with its id). It runs on the request's
-// goroutine only and returns when the client goes away, a write fails, or
-// Deps.Done is closed.
+// a view snapshot at once ("event: view"); then, every StreamInterval,
+// either a new view if anything but measurements changed (or
+// streamViewRefresh passed) or a small "event: alive" that tells the
+// client the node still answers; and every new event ("event: event",
+// with its id). An idle dashboard so costs a few bytes a second, not a
+// view a second, and still notices within seconds a node that hangs. It
+// runs on the request's goroutine only and returns when the client goes
+// away, a write fails, or Deps.Done is closed.
 //
 // A client IP address may hold at most Deps.MaxStreamsPerClient streams at
 // once; one more answers 429. The server's write timeout does not end a
@@ -79,7 +87,7 @@ func handleEventStream(d Deps) http.HandlerFunc {
 				lastID = e.ID
 			}
 		}
-		s.send("view", "", d.View())
+		s.view(d.View(), time.Now())
 		if s.err != nil {
 			return
 		}
@@ -98,8 +106,8 @@ func handleEventStream(d Deps) http.HandlerFunc {
 				}
 				lastID = e.ID
 				s.event(e)
-			case <-tick.C:
-				s.send("view", "", d.View())
+			case now := <-tick.C:
+				s.view(d.View(), now)
 			}
 			if s.err != nil {
 				return
@@ -115,6 +123,33 @@ type sseWriter struct {
 	rc  *http.ResponseController
 	buf bytes.Buffer
 	err error
+
+	shape  []byte    // viewShape of the last view sent
+	viewAt time.Time // when the last view was sent
+}
+
+// view sends v if it says something the last view sent did not, or the
+// last one is streamViewRefresh old; otherwise it sends "alive".
+func (s *sseWriter) view(v *health.View, now time.Time) {
+	if s.err != nil {
+		return
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.err = err
+		return
+	}
+	shape, err := viewShape(data)
+	if err != nil {
+		s.err = err
+		return
+	}
+	if s.shape != nil && bytes.Equal(shape, s.shape) && now.Sub(s.viewAt) < streamViewRefresh {
+		s.raw("alive", "", []byte(`{"time":"`+now.UTC().Format(time.RFC3339Nano)+`"}`))
+		return
+	}
+	s.shape, s.viewAt = shape, now
+	s.raw("view", "", data)
 }
 
 func (s *sseWriter) retry(d time.Duration) {
@@ -135,6 +170,14 @@ func (s *sseWriter) send(name, id string, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		s.err = err
+		return
+	}
+	s.raw(name, id, data)
+}
+
+// raw writes one message whose data is JSON on a single line.
+func (s *sseWriter) raw(name, id string, data []byte) {
+	if s.err != nil {
 		return
 	}
 	s.buf.Reset()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,6 +74,21 @@ func (r *sseReader) next(t *testing.T, event string) sseMessage {
 	}
 }
 
+// nextAny returns the next message, whatever its type.
+func (r *sseReader) nextAny(t *testing.T) sseMessage {
+	t.Helper()
+	select {
+	case m, ok := <-r.msgs:
+		if !ok {
+			t.Fatal("stream ended while waiting for a message")
+		}
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message within 10s")
+	}
+	return sseMessage{}
+}
+
 // ended waits for the stream to end.
 func (r *sseReader) ended(t *testing.T) {
 	t.Helper()
@@ -136,7 +152,7 @@ func TestStreamSendsViewsAndEventsAndEndsWithItsClient(t *testing.T) {
 	if v.Networks["prod"] == nil || len(v.Networks["prod"].Nodes) != 5 {
 		t.Errorf("first view = %+v; want the prod network with 5 nodes", v)
 	}
-	r.next(t, "view") // periodic snapshots keep coming
+	r.next(t, "alive") // the view did not change: the stream says it is alive
 
 	added := f.events.Add(health.Event{Network: "prod", Node: "server-03", Kind: "status",
 		Severity: health.SeverityInfo, Message: "server-03 is online", From: health.StatusOffline, To: health.StatusOnline})
@@ -219,4 +235,66 @@ func TestStreamReplaysMissedEvents(t *testing.T) {
 	cancel()
 	waitReturned(t, returned)
 	r.ended(t)
+}
+
+// TestStreamSendsAViewOnlyWhenItChanges: while the view says the same
+// thing (only RTTs and ages move), the stream sends small "alive"
+// messages; a changed status is sent as a view at the next tick.
+func TestStreamSendsAViewOnlyWhenItChanges(t *testing.T) {
+	f := newFixture(t)
+	var cur atomic.Pointer[health.View]
+	cur.Store(f.view)
+	d := f.full()
+	d.View = func() *health.View { return cur.Load() }
+	srv, returned := trackedServer(t, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/events/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := readSSE(resp.Body)
+	r.next(t, "view")
+
+	// Only measurements change: no view, only alive messages.
+	moved := copyView(t, f.view)
+	moved.Networks["prod"].Nodes["server-02"].LastHeardMs = 977
+	moved.Networks["prod"].UpdatedAt = moved.Networks["prod"].UpdatedAt.Add(3 * time.Second)
+	cur.Store(moved)
+	for range 5 {
+		m := r.nextAny(t)
+		if m.event != "alive" {
+			t.Fatalf("message %q after a change of measurements only; want alive", m.event)
+		}
+	}
+
+	// A status changes: the next view carries it.
+	changed := copyView(t, moved)
+	changed.Networks["prod"].Nodes["server-02"].Status = health.StatusOnline
+	cur.Store(changed)
+	var v health.View
+	if err := json.Unmarshal([]byte(r.next(t, "view").data), &v); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.Networks["prod"].Nodes["server-02"].Status; got != health.StatusOnline {
+		t.Errorf("server-02 in the new view = %s; want online", got)
+	}
+	cancel()
+	waitReturned(t, returned)
+}
+
+// copyView deep-copies a view through JSON.
+func copyView(t *testing.T, v *health.View) *health.View {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out health.View
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return &out
 }

@@ -97,6 +97,33 @@ func uiRoutes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET /ui/{file...}", assets.serveAsset)
 	mux.HandleFunc("GET /favicon.ico", assets.serveFavicon)
+	// Any other path: a page that says so, with a way back.
+	mux.HandleFunc("/", assets.serveNotFound)
+}
+
+// serveNotFound answers a path nothing else serves with a 404 page that
+// links back to the dashboard (a plain-text 404 leaves a user stranded).
+func (a uiAssets) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed: the dashboard is read-only", http.StatusMethodNotAllowed)
+		return
+	}
+	f, ok := a["notfound.html"]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", uiCSP)
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Type", f.ctype)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(f.body)
+	}
 }
 
 func (a uiAssets) serveIndex(w http.ResponseWriter, r *http.Request) {

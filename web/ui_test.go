@@ -54,6 +54,12 @@ func TestUIRoutes(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Fatalf("GET %s = %d; want %d", tc.path, resp.StatusCode, tc.status)
 			}
+			if tc.status == 404 && !strings.HasPrefix(tc.path, "/ui/") {
+				// A page, not an asset: an HTML page with a way back.
+				if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" || !strings.Contains(string(body), `href="/"`) {
+					t.Errorf("GET %s = %q %q; want an HTML page linking to /", tc.path, ct, body)
+				}
+			}
 			if tc.status != 200 {
 				return
 			}
@@ -74,6 +80,41 @@ func TestUIRoutes(t *testing.T) {
 			}
 			if tc.ctype == "text/html; charset=utf-8" && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
 				t.Errorf("GET %s Content-Security-Policy = %q; want default-src 'self'", tc.path, resp.Header.Get("Content-Security-Policy"))
+			}
+		})
+	}
+}
+
+// TestUINotFoundMethods: a path nothing serves is a 404 page for GET and
+// HEAD (no body), and 405 for other methods, as before the 404 page.
+func TestUINotFoundMethods(t *testing.T) {
+	srv := serve(t, newFixture(t).full())
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/nope", 404},
+		{http.MethodHead, "/nope", 404},
+		{http.MethodPost, "/nope", 405},
+		{http.MethodPost, "/", 405},
+		{http.MethodDelete, "/graph", 405},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("%s %s = %d; want %d", tc.method, tc.path, resp.StatusCode, tc.status)
+			}
+			if tc.method == http.MethodHead && len(body) != 0 {
+				t.Errorf("HEAD %s has a body of %d bytes", tc.path, len(body))
 			}
 		})
 	}

@@ -8,7 +8,7 @@ import { networkPage } from './network.js';
 import { graphPage } from './graph.js';
 import { clustersPage } from './clusters.js';
 import { eventsPage } from './events.js';
-import { totals, fmtAgo } from './model.js';
+import { totals, counted, fmtAgo, fmtClock, fmtFull } from './model.js';
 
 const ROUTES = [
   { name: 'overview', re: /^\/$/, page: overviewPage, nav: 'overview' },
@@ -82,7 +82,7 @@ const ctx = {
 function setTitle() {
   if (!current) return;
   const t = store.state.view ? totals(store.state.view) : null;
-  const n = t ? t.problems.length : 0;
+  const n = t ? counted(t.problems).length : 0;
   const base = current.page.title(store.state) + ' · meshmon';
   document.title = n ? `(${n}) ${base}` : base;
 }
@@ -151,15 +151,20 @@ function showConn(state) {
   const since = state.lastContact ? 'last answer ' + fmtAgo(Date.now() - state.lastContact) + ' ago' : 'no answer yet';
   connEl.title = {
     live: 'Live: following this node’s event stream; ' + since,
-    reconnecting: 'The live stream is down; polling every second while it reconnects; ' + since,
-    offline: 'This node does not answer; retrying every second; ' + since,
+    reconnecting: 'The live stream is down; polling while it reconnects; ' + since,
+    offline: 'This node does not answer; retrying; ' + since,
     connecting: 'Connecting to this node…',
   }[state.conn];
-  const stale = !!(state.conn === 'offline' && state.view);
+  const stale = !!(state.stale && state.view);
   document.body.classList.toggle('stale', stale);
   if (stale) {
     banner.hidden = false;
-    banner.textContent = `This node is not answering. Showing what it said ${fmtAgo(Date.now() - state.lastContact)} ago; retrying every second.`;
+    const at = state.lastContact || state.viewAt;
+    const text = `Stale: this node has not answered since ${fmtClock(at)} (${fmtAgo(Date.now() - at)} ago). ` +
+      'What you see is what it said then; retrying.';
+    if (banner.textContent !== text) banner.textContent = text;
+    banner.title = 'Last answer: ' + fmtFull(at);
+    banner.dataset.since = String(at);
   } else if (!banner.hidden) {
     banner.hidden = true;
   }
@@ -168,10 +173,10 @@ function showConn(state) {
 
 store.subscribe((state) => {
   showConn(state);
-  if (current) {
-    current.page.update(state);
-    setTitle();
-  }
+  if (!current) return;
+  // A hidden tab keeps its title (problem count) true and draws nothing.
+  if (!state.hidden) current.page.update(state);
+  setTitle();
 });
 
 // --- theme --------------------------------------------------------------------

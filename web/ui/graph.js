@@ -5,11 +5,24 @@
 // use the buttons to zoom.
 
 import { h, s, morph, clear } from './dom.js';
-import { networks, nodes, nodeStats, edgeIndex, edge, summary, fmtRTT, STATUS_LABEL } from './model.js';
-import { healthBadge, statusText, emptyState, loading, updated } from './components.js';
+import { networks, nodes, nodeStats, edgeIndex, edge, link, summary, fmtRTT, STATUS_LABEL, tentative, linksText } from './model.js';
+import { healthBadge, nodeStatus, emptyState, loading, updated, since } from './components.js';
 import { layout } from './layout.js';
 
 const DENSE = 12; // above this many members: smaller circles, labels on demand
+
+/**
+ * ICONS draw each status inside its circle (for a radius of 20), so a
+ * status never rests on colour alone: a tick, an exclamation mark, a
+ * cross, a question mark, a dash.
+ */
+const ICONS = {
+  online: 'M-7,0.5 L-2.2,5.3 L7,-4.7',
+  degraded: 'M0,-8 L0,2.5 M0,7.2 L0,7.4',
+  offline: 'M-6,-6 L6,6 M6,-6 L-6,6',
+  unknown: 'M-4.8,-3.6 C-4.8,-9.6 5.2,-9.6 5.2,-3.6 C5.2,0.2 0.2,0 0.2,3.4 M0.2,7.6 L0.2,7.8',
+  left: 'M-7,0 L7,0',
+};
 
 /** set changes an attribute only when its value differs (cheap repaints of big graphs). */
 function set(el, name, value) {
@@ -43,7 +56,7 @@ export function graphPage(ctx) {
   viewport.append(edgesG, labelsG, nodesG);
   svg.append(defs, viewport);
   const stage = h('div', { class: 'graph-stage card' }, svg,
-    h('p', { class: 'graph-hint muted small' }, 'Hover or tap a node to show only its links · drag to move it or the view · scroll or pinch to zoom · Esc clears'));
+    h('p', { class: 'graph-hint muted small' }, h('span', { class: 'hint-mouse' }, 'Hover or click a node to show only its links · drag to move it or the view · scroll to zoom · Esc clears'), h('span', { class: 'hint-touch' }, 'Tap a node to show only its links · tap it again or the background to show all · drag to move · pinch to zoom')));
   const info = h('aside', { class: 'graph-info card', 'aria-live': 'polite', 'data-testid': 'graph-info' });
   const empty = h('div', { class: 'graph-empty' });
   el.append(head, toolbar, empty, h('div', { class: 'graph-layout' }, stage, info));
@@ -212,16 +225,18 @@ export function graphPage(ctx) {
     for (const id of ids) {
       const circle = s('circle', { r: '0', class: 'node-circle' });
       const ring = s('circle', { r: '0', class: 'self-ring' });
+      const icon = s('path', { class: 'node-icon', 'aria-hidden': 'true' });
       const label = s('text', { class: 'node-label' }, id);
       const title = s('title');
-      const g = s('g', { class: 'node', 'data-id': id, tabindex: '0', role: 'button' }, title, ring, circle, label);
+      const g = s('g', { class: 'node', 'data-id': id, tabindex: '0', role: 'button' }, title, ring, circle, icon, label);
       nodesG.append(g);
-      nodeEls.set(id, { g, circle, ring, label, title });
+      nodeEls.set(id, { g, circle, ring, icon, label, title });
     }
     const r = radius();
     for (const ne of nodeEls.values()) {
       ne.circle.setAttribute('r', r);
       ne.ring.setAttribute('r', r + 5);
+      ne.icon.setAttribute('transform', `scale(${(r / 20).toFixed(2)})`);
     }
     svg.classList.toggle('dense', ids.length > DENSE);
     geometry();
@@ -234,21 +249,23 @@ export function graphPage(ctx) {
       if (!ne) continue;
       const st = nodeStats(nv, n.node_id, index);
       // Base classes only when they change; focus() adds focus, sel and nb.
-      const base = `node st-${n.status}` + (n.node_id === nv.self ? ' self' : '');
+      const base = `node st-${n.status}` + (n.node_id === nv.self ? ' self' : '') + (tentative(n) ? ' tentative' : '');
       if (ne.base !== base) {
         ne.base = base;
         ne.g.setAttribute('class', base);
       }
       set(ne.g, 'data-status', n.status);
+      set(ne.icon, 'd', ICONS[n.status] || ICONS.unknown);
+      set(ne.icon, 'data-icon', n.status);
       const text = `${n.node_id}: ${STATUS_LABEL[n.status] || n.status}, receives from ${st.in}/${st.peers}, sends to ${st.out}/${st.peers}`;
       set(ne.g, 'aria-label', text);
       set(ne.g, 'aria-pressed', selected === n.node_id ? 'true' : 'false');
       if (ne.title.textContent !== text) ne.title.textContent = text;
     }
     for (const e of edgeEls.values()) {
-      const c = edge(index, e.src, e.dst);
-      const back = edge(index, e.dst, e.src);
-      const oneWay = (c.status === 'up') !== (back.status === 'up');
+      const c = link(nv, index, e.src, e.dst);
+      const back = link(nv, index, e.dst, e.src);
+      const oneWay = (c.status === 'up') !== (back.status === 'up') && back.status !== 'absent';
       const base = `edge es-${c.status}` + (oneWay ? ' one-way' : '') + (c.relayed ? ' relayed' : '');
       if (e.base !== base) {
         e.base = base;
@@ -294,7 +311,7 @@ export function graphPage(ctx) {
       const sm = summary(nv);
       return h('div', null,
         h('h2', { class: 'card-title' }, nv.network_id, ' ', healthBadge(sm.health)),
-        h('p', null, h('strong', null, `${sm.online}/${sm.members}`), ' online · ', `${sm.linksUp}/${sm.links} links up · avg ${fmtRTT(sm.avgRTT)}`),
+        h('p', null, h('strong', null, `${sm.online}/${sm.present}`), ' online · ', linksText(sm), sm.present < 2 ? '' : ` · avg ${fmtRTT(sm.avgRTT)}`),
         legend(),
         h('p', { class: 'muted small' }, 'Select a node to see its links.'));
     }
@@ -302,32 +319,51 @@ export function graphPage(ctx) {
     const st = nodeStats(nv, f, index);
     const others = nodes(nv).map((x) => x.node_id).filter((x) => x !== f);
     const cell = (c) => h('td', { class: ['num', 'es-' + c.status] },
-      c.status === 'up' ? fmtRTT(c.rtt_ms) + (c.relayed ? ' ⇢' : '') : c.status === 'down' ? 'down' : '—');
+      c.status === 'up' ? fmtRTT(c.rtt_ms) + (c.relayed ? ' ⇢' : '') : c.status === 'down' ? 'down' : c.status === 'absent' ? 'left' : '—');
     return h('div', null,
       h('h2', { class: 'card-title' }, f, n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null),
-      h('p', null, statusText(n.status), ` · agreed by ${n.agreed_by}/${n.live_observers}`),
-      h('p', { class: 'small' }, `Receives from ${st.in}/${st.peers} · sends to ${st.out}/${st.peers} · ping ${fmtRTT(st.avgRTT)}`, n.version ? ` · ${n.version}` : ''),
+      h('p', null, nodeStatus(n), ` · agreed by ${n.agreed_by}/${n.live_observers}`),
+      n.status !== 'online' ? h('p', { class: 'small' }, since(state, nv.network_id, n)) : null,
+      h('p', { class: 'small' }, st.left ? 'Left the network' : st.peers === 0 ? 'No peers yet: a second member is needed' : `Receives from ${st.in}/${st.peers} · sends to ${st.out}/${st.peers} · ping ${fmtRTT(st.avgRTT)}`, n.version ? ` · ${n.version}` : ''),
       h('table', { class: 'link-table', 'data-testid': 'graph-links' },
         h('caption', { class: 'sr-only' }, `Links of ${f}: the RTT ${f} measures to each peer, and each peer to ${f}`),
         h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Peer'), h('th', { scope: 'col', class: 'num' }, `${f} →`), h('th', { scope: 'col', class: 'num' }, `→ ${f}`))),
         h('tbody', null, others.map((o) => h('tr', { 'data-key': o, 'data-peer': o },
-          h('th', { scope: 'row' }, o), cell(edge(index, f, o)), cell(edge(index, o, f)))))),
+          h('th', { scope: 'row' }, o), cell(link(nv, index, f, o)), cell(link(nv, index, o, f)))))),
       h('p', { class: 'small' },
         h('a', { href: `/networks/${encodeURIComponent(nv.network_id)}?node=${encodeURIComponent(f)}` }, 'Details →'), ' ',
         selected ? h('button', { type: 'button', class: 'linkish', 'data-action': 'clear' }, 'Show all links') : null));
   }
 
   function legend() {
-    const sample = (cls, text) => h('li', null,
-      s('svg', { width: '34', height: '10', 'aria-hidden': 'true', class: 'legend-line' }, s('line', { x1: '1', y1: '5', x2: '33', y2: '5', class: 'edge-line ' + cls })),
+    const line = (cls, text, key) => h('li', { 'data-legend': key },
+      s('svg', { width: '34', height: '10', 'aria-hidden': 'true', class: 'legend-line' },
+        s('g', { class: cls }, s('line', { x1: '1', y1: '5', x2: '33', y2: '5', class: 'edge-line' }))),
       text);
-    return h('ul', { class: 'legend legend-graph', 'aria-label': 'Legend' },
-      h('li', null, h('span', { class: 'dot st-online' }), 'online'),
-      h('li', null, h('span', { class: 'dot st-degraded' }), 'degraded'),
-      h('li', null, h('span', { class: 'dot st-offline' }), 'offline'),
-      sample('es-up', 'link up (RTT)'),
-      sample('es-down', 'link down (✕)'),
-      sample('es-unknown', 'no data'));
+    const node = (st, text, cls = '') => h('li', { 'data-legend': cls ? cls : st },
+      s('svg', { width: '18', height: '18', viewBox: '-10 -10 20 20', 'aria-hidden': 'true', class: 'legend-node' },
+        s('g', { class: ('node st-' + st + ' ' + cls).trim() },
+          s('circle', { r: '8.5', class: 'node-circle' }),
+          s('path', { d: ICONS[st] || '', class: 'node-icon', transform: 'scale(0.42)' }))),
+      text);
+    return h('div', { class: 'legend-graph-wrap' },
+      h('ul', { class: 'legend legend-graph', 'aria-label': 'Legend: members' },
+        node('online', 'online'),
+        node('degraded', 'degraded (some peers cannot reach it)'),
+        node('offline', 'offline'),
+        node('unknown', 'unknown (not heard from yet)'),
+        node('left', 'left the network'),
+        node('offline', 'unconfirmed (one observer’s opinion)', 'tentative'),
+        h('li', { 'data-legend': 'self' },
+          s('svg', { width: '18', height: '18', viewBox: '-10 -10 20 20', 'aria-hidden': 'true', class: 'legend-node' },
+            s('g', { class: 'node self' }, s('circle', { r: '8.5', class: 'self-ring' }))),
+          'this node (dashed ring)')),
+      h('ul', { class: 'legend legend-graph', 'aria-label': 'Legend: links' },
+        line('edge es-up', 'link up (RTT)', 'up'),
+        line('edge es-down', 'link down (✕)', 'down'),
+        line('edge es-up one-way', 'one-way (only this direction up)', 'one-way'),
+        line('edge es-up relayed', 'relayed (through a relay)', 'relayed'),
+        line('edge es-unknown', 'no data', 'unknown')));
   }
 
   // --- update -----------------------------------------------------------------

@@ -4,10 +4,10 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, fmtAgo, shortCommit, STATUS_LABEL,
+  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, shortCommit, STATUS_LABEL, isLive, tentative, byConcern, matches,
 } from './model.js';
 import {
-  stat, healthBadge, statusText, dot, emptyState, loading, updated, rowList, fmtTime, domID,
+  stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, when, domID, filterBox, onFilterInput, since, lastHeard,
 } from './components.js';
 
 const MANY = 12; // above this many members the tiles show problem pairs first
@@ -22,7 +22,7 @@ export function networkPage(ctx) {
     if (n) open.add(n);
   }
   fromQuery();
-  return morphPage(ctx, {
+  const page = morphPage(ctx, {
     title: () => netID(),
     routeChanged: fromQuery,
     render(state) {
@@ -38,40 +38,50 @@ export function networkPage(ctx) {
       }
       const s = summary(nv);
       const index = edgeIndex(nv);
+      const q = ctx.route.query.get('q') || '';
+      const all = byConcern(nv);
+      const shown = all.filter((n) => matches(n, q));
       return h('section', { class: 'network', 'data-network': id },
         h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/' }, 'Overview'), ' / ', h('span', null, id)),
         h('div', { class: 'page-head' },
           h('h1', null, id),
           healthBadge(s.health),
-          h('span', { class: 'net-online' }, h('strong', { 'data-testid': 'net-online' }, `${s.online}/${s.members}`), ' online'),
+          h('span', { class: 'net-online' }, h('strong', { 'data-testid': 'net-online' }, `${s.online}/${s.present}`), ' online'),
           h('span', { class: 'muted small' }, updated(state)),
           h('a', { class: 'btn', href: '/graph?network=' + encodeURIComponent(id) }, 'Graph →')),
         h('div', { class: 'stats' },
-          stat('Members', String(s.members)),
-          stat('Online', String(s.counts.online), { tone: s.counts.online === s.members ? 'ok' : '' }),
-          stat('Degraded', String(s.counts.degraded), { tone: s.counts.degraded ? 'warn' : '' }),
-          stat('Offline', String(s.counts.offline), { tone: s.counts.offline ? 'bad' : '' }),
-          stat('Links up', `${s.linksUp}/${s.links}`, { tone: s.linksUp === s.links ? 'ok' : 'warn', testid: 'links-up' }),
+          stat('Members', String(s.members), { testid: 'stat-members', sub: 'the sum of the next five' }),
+          stat('Online', String(s.counts.online), { tone: s.counts.online === s.present ? 'ok' : '', testid: 'stat-online' }),
+          stat('Degraded', String(s.counts.degraded), { tone: s.counts.degraded ? 'warn' : '', testid: 'stat-degraded' }),
+          stat('Offline', String(s.counts.offline), { tone: s.counts.offline ? 'bad' : '', testid: 'stat-offline' }),
+          stat('Left', String(s.counts.left), { testid: 'stat-left', sub: 'announced leaving' }),
+          stat('Unknown', String(s.counts.unknown), { tone: s.counts.unknown ? 'warn' : '', testid: 'stat-unknown', sub: 'not heard from yet' }),
+          s.present < 2
+            ? stat('Links up', '—', { testid: 'links-up', sub: 'a network of one has no links: add a second member to its config.yml' })
+            : stat('Links up', `${s.linksUp}/${s.links}`, { tone: s.linksUp === s.links ? 'ok' : 'warn', testid: 'links-up' }),
           stat('Average RTT', fmtRTT(s.avgRTT))),
-        h('h2', { class: 'section-title' }, 'Nodes'),
+        h('div', { class: 'section-head' },
+          h('h2', { class: 'section-title' }, 'Nodes'),
+          filterBox('node-filter', q, 'Find', 'name, status or version')),
+        q ? h('p', { class: 'muted small', 'data-testid': 'filter-count' }, `${shown.length} of ${all.length} nodes match “${q}”`) : null,
         rowList({
           label: 'Members of ' + id, cls: 'rows-network', testid: 'node-list',
           head: ['Node', 'Status', 'Ping', 'Receives', 'Sends to', 'Version'],
-          rows: nodes(nv).map((n) => {
+          rows: shown.map((n) => {
             const st = nodeStats(nv, n.node_id, index);
             return {
               key: n.node_id, node: n.node_id, status: n.status, open: open.has(n.node_id),
               cells: [
-                h('span', { class: 'node-name' }, dot(n.status), h('span', { class: 'name' }, n.node_id),
+                h('span', { class: 'node-name' }, dot(n.status, !!tentative(n)), h('span', { class: 'name' }, n.node_id),
                   n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null,
                   n.key_missing ? h('span', { class: 'tag tag-warn' }, 'no key') : null),
-                statusText(n.status),
+                h('span', { class: 'status-cell' }, nodeStatus(n), since(state, id, n)),
                 h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
-                h('span', { class: 'num', 'data-testid': 'receives' }, `${st.in}/${st.peers}`),
-                h('span', { class: 'num', 'data-testid': 'sends' }, `${st.out}/${st.peers}`),
+                h('span', { class: 'num', 'data-testid': 'receives' }, st.left || !st.peers ? '—' : `${st.in}/${st.peers}`),
+                h('span', { class: 'num', 'data-testid': 'sends' }, st.left || !st.peers ? '—' : `${st.out}/${st.peers}`),
                 h('span', { class: 'version' }, n.version || '—'),
               ],
-              detail: () => nodeDetail(nv, n, st),
+              detail: () => nodeDetail(state, nv, n, st),
             };
           }),
         }),
@@ -100,13 +110,15 @@ export function networkPage(ctx) {
       }
     },
   });
+  onFilterInput(page, ctx);
+  return page;
 }
 
 function kv(k, ...v) {
   return [h('dt', null, k), h('dd', null, ...v)];
 }
 
-function nodeDetail(nv, n, st) {
+function nodeDetail(state, nv, n, st) {
   const obs = Object.entries(n.observers || {}).sort(([a], [b]) => (a < b ? -1 : 1));
   const boot = n.boot_id ? new Date(Number(n.boot_id)) : null;
   const relayInfo = st.relayed.length
@@ -122,8 +134,8 @@ function nodeDetail(nv, n, st) {
         : n.reachability === 'private' ? 'private (behind NAT: reached through relays, or directly after hole punching)'
           : h('span', { class: 'muted' }, 'unknown')),
       kv('Relay / NAT', relayInfo),
-      kv('Last heard', n.node_id === nv.self ? 'now (this node)' : n.last_heard_ms >= 0 ? fmtAgo(n.last_heard_ms) + ' ago' : 'never'),
-      boot ? kv('Running since', boot.toLocaleString()) : null,
+      kv('Last heard', lastHeard(state, nv, n)),
+      boot ? kv('Running since', when(boot)) : null,
       n.key_missing ? kv('Key', h('span', { class: 'text-warn' }, n.key_missing)) : null),
     obs.length
       ? h('table', { class: 'obs' },
@@ -133,13 +145,13 @@ function nodeDetail(nv, n, st) {
         h('tbody', null, obs.map(([o, ov]) => h('tr', { 'data-key': o },
           h('th', { scope: 'row' }, o, o === n.node_id ? h('span', { class: 'muted' }, ' (itself)') : null),
           h('td', null, h('span', { class: ['op', 'op-' + ov.opinion] }, ov.opinion)),
-          h('td', { class: 'num' }, o === n.node_id ? '—' : fmtRTT(ov.rtt_ms)),
+          h('td', { class: 'num' }, o === n.node_id || !isLive(n) ? '—' : fmtRTT(ov.rtt_ms)),
           h('td', null, o === n.node_id ? '—' : ov.connected ? (ov.relayed ? 'relayed' : 'direct') : 'not connected')))))
       : h('p', { class: 'muted' }, 'No live observer has an opinion of ' + n.node_id + ' yet.'));
 }
 
 function dirLine(from, to, e) {
-  const label = e.status === 'up' ? fmtRTT(e.rtt_ms) : e.status;
+  const label = e.status === 'up' ? fmtRTT(e.rtt_ms) : e.status === 'absent' ? 'left' : e.status;
   return h('div', { class: ['dir', 'es-' + e.status], 'data-status': e.status },
     h('span', { class: 'dir-name' }, from, ' → ', to),
     h('span', { class: 'dir-rtt' }, label, e.relayed ? ' · relay' : ''));
@@ -148,9 +160,9 @@ function dirLine(from, to, e) {
 function pairSection(nv, index, all) {
   const list = pairs(nv, index);
   const many = Object.keys(nv.nodes || {}).length > MANY;
-  const bad = list.filter((p) => p.kind !== 'bidirectional');
+  const bad = list.filter((p) => p.kind === 'partial' || p.kind === 'none');
   const shown = many && !all ? bad : list;
-  const counts = { bidirectional: 0, partial: 0, none: 0 };
+  const counts = { bidirectional: 0, partial: 0, none: 0, absent: 0 };
   for (const p of list) counts[p.kind]++;
   return h('section', { class: 'pairs-section', 'aria-labelledby': 'pairs-h' },
     h('div', { class: 'section-head' },
@@ -158,8 +170,9 @@ function pairSection(nv, index, all) {
       h('ul', { class: 'legend', 'aria-label': 'Legend' },
         h('li', null, h('span', { class: 'swatch kind-bidirectional' }), `bidirectional (${counts.bidirectional})`),
         h('li', null, h('span', { class: 'swatch kind-partial' }), `partial (${counts.partial})`),
-        h('li', null, h('span', { class: 'swatch kind-none' }), `none (${counts.none})`))),
-    list.length === 0 ? h('p', { class: 'muted' }, 'A network of one has no links.') : null,
+        h('li', null, h('span', { class: 'swatch kind-none' }), `none (${counts.none})`),
+        counts.absent ? h('li', null, h('span', { class: 'swatch kind-absent' }), `member left (${counts.absent})`) : null)),
+    list.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-pairs' }, 'A network of one has no links: add a second member to its config.yml (node_config) and give it the member’s key.') : null,
     many ? h('p', { class: 'muted small' },
       all ? `All ${list.length} pairs. ` : `${list.length - bad.length} of ${list.length} pairs are fine in both directions; showing the others. `,
       h('button', { type: 'button', class: 'linkish', 'data-action': 'all-pairs' }, all ? 'Show problems only' : 'Show all pairs')) : null,
@@ -183,7 +196,7 @@ function configSection(nv) {
       kv('Directory', h('code', null, 'config/networks/' + c.directory)),
       c.type === 'git' ? kv('Commit', c.commit ? h('code', { title: c.commit, 'data-testid': 'commit' }, shortCommit(c.commit)) : h('span', { class: 'muted' }, 'not synced yet')) : null,
       c.ref ? kv('Ref', h('code', null, c.ref)) : null,
-      c.synced_at ? kv('Last sync', fmtTime(c.synced_at)) : null,
+      c.synced_at ? kv('Last sync', when(c.synced_at)) : null,
       kv('Timing', `heartbeat ${c.heartbeat_ms} ms · suspect after ${c.suspect_after_ms} ms`),
       c.last_error ? kv('Problem', h('span', { class: 'text-bad' }, c.last_error)) : null));
 }

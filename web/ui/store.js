@@ -1,9 +1,21 @@
 // store.js: the dashboard's live data. It follows /api/events/stream
-// (Server-Sent Events: view snapshots and new events) and polls /api/view
-// every second as well, so a change shows within a second even between
-// stream snapshots, and everything keeps working when the stream is down.
+// (Server-Sent Events): the node sends a view when what it says changes,
+// a small "alive" message in between, and each new event. While the
+// stream is up nothing is polled; while it is down, /api/view and
+// /api/events are polled instead. Every request has a timeout, and a node
+// that stops answering (crashed, hung, paused, cut off) is noticed within
+// STALE_MS: the page then says since when its data is stale.
+// While the tab is hidden, nothing is polled and the screens are not
+// redrawn (the stream stays open: it is small, and the tab title keeps
+// counting problems).
 
-const POLL_MS = 1000; // how often /api/view is fetched when no fresher view arrived
+const TICK_MS = 500; // the housekeeping timer
+const REDRAW_TICKS = 10; // with nothing new, screens redraw every 5 s so relative times move on
+const POLL_MS = 2000; // how often /api/view is polled while the stream is down
+const REQUEST_TIMEOUT_MS = 4000; // any request that takes longer is abandoned
+const PROBE_AFTER_MS = 2200; // a stream silent this long: ask /api/health whether the node answers
+const PROBE_TIMEOUT_MS = 1200; // how long that question may take
+const STALE_MS = 3500; // no answer of any kind for this long: the data is stale
 const STALE_STREAM_MS = 10000; // a stream silent this long is reopened
 const MAX_EVENTS = 500; // events kept in memory, newest first
 const CLUSTERS_MS = 5000; // how often clusters refresh while a screen wants them
@@ -16,16 +28,39 @@ export class HTTPError extends Error {
   }
 }
 
-async function getJSON(url) {
-  const r = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
-  if (!r.ok) throw new HTTPError(url, r.status);
-  return r.json();
+/** TimeoutError is a request abandoned after its timeout. */
+export class TimeoutError extends Error {
+  constructor(url, ms) {
+    super(`${url}: no answer within ${ms / 1000} s`);
+  }
+}
+
+/** getJSON fetches url as JSON, giving up after timeout ms (body included). */
+async function getJSON(url, { timeout = REQUEST_TIMEOUT_MS } = {}) {
+  const ac = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ac.abort();
+  }, timeout);
+  try {
+    const r = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', signal: ac.signal });
+    if (!r.ok) throw new HTTPError(url, r.status);
+    return await r.json();
+  } catch (e) {
+    if (timedOut) throw new TimeoutError(url, timeout);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
  * createStore returns the live state and its controls. state.conn is
- * "connecting", "live" (stream open), "reconnecting" (stream down, data
- * still polled) or "offline" (this node does not answer).
+ * "connecting", "live" (stream open and the node answers), "reconnecting"
+ * (stream down, data still polled and answered) or "offline" (the node has
+ * not answered for STALE_MS: state.stale is true and state.lastContact
+ * says since when).
  */
 export function createStore({ onStatusChange } = {}) {
   const state = {
@@ -35,8 +70,12 @@ export function createStore({ onStatusChange } = {}) {
     eventsLoaded: false,
     clusters: null, // {ok: true, list} | {ok: false, missing: bool, error}
     conn: 'connecting',
-    lastContact: 0, // last successful answer from the node
+    stale: false, // the node has not answered for STALE_MS
+    lastContact: 0, // last answer of any kind from the node
     version: '',
+    hidden: typeof document !== 'undefined' && document.hidden,
+    since: new Map(), // "net\0node" → {status, at, seen}: when this page saw the member take its status (seen: it saw the change)
+    startedAt: Date.now(),
   };
   const listeners = new Set();
   let pending = false;
@@ -52,14 +91,25 @@ export function createStore({ onStatusChange } = {}) {
   // --- connection state -------------------------------------------------
   let streamOpen = false;
   let streamEverOpened = false;
-  let pollFailing = false;
+  let resumedAt = Date.now(); // start, or the tab shown again: silence counts from here
+  let refused = false; // the last request failed outright (connection refused or reset), not by timeout
+  function contact() {
+    state.lastContact = Date.now();
+    refused = false;
+    updateConn();
+  }
   function updateConn() {
+    const silent = Date.now() - Math.max(state.lastContact, resumedAt);
+    // A node that refuses connections while its stream is down is gone
+    // now; one that just does not answer is given STALE_MS.
+    const stale = silent > STALE_MS || (refused && !streamOpen);
     let c = 'connecting';
-    if (pollFailing && !streamOpen) c = 'offline';
+    if (stale) c = 'offline';
     else if (streamOpen) c = 'live';
     else if (streamEverOpened || state.view) c = 'reconnecting';
-    if (c !== state.conn) {
+    if (c !== state.conn || stale !== state.stale) {
       state.conn = c;
+      state.stale = stale;
       emit();
     }
   }
@@ -86,7 +136,13 @@ export function createStore({ onStatusChange } = {}) {
     }
     state.view = v;
     state.viewAt = Date.now();
-    state.lastContact = state.viewAt;
+    for (const [net, nv] of Object.entries(v.networks || {})) {
+      for (const [id, n] of Object.entries((nv && nv.nodes) || {})) {
+        const k = net + '\u0000' + id;
+        const had = state.since.get(k);
+        if (!had || had.status !== n.status) state.since.set(k, { status: n.status, at: state.viewAt, seen: !!had });
+      }
+    }
     if (prev && onStatusChange) {
       const changes = [];
       for (const [net, nv] of Object.entries(v.networks || {})) {
@@ -99,22 +155,25 @@ export function createStore({ onStatusChange } = {}) {
       }
       if (changes.length) onStatusChange(changes);
     }
+    contact();
     emit();
   }
 
   let viewInflight = false;
   let viewAgain = false;
+  let viewPolledAt = 0;
   async function refreshView() {
     if (viewInflight) {
       viewAgain = true;
       return;
     }
     viewInflight = true;
+    viewPolledAt = Date.now();
     try {
       setView(await getJSON('/api/view'));
-      pollFailing = false;
     } catch (e) {
-      pollFailing = true;
+      // updateConn below tells how long the node has been silent.
+      if (!(e instanceof HTTPError) && !(e instanceof TimeoutError)) refused = true;
     } finally {
       viewInflight = false;
       updateConn();
@@ -140,10 +199,41 @@ export function createStore({ onStatusChange } = {}) {
       const page = await getJSON('/api/events?limit=200');
       state.events = (page.events || []).slice(0, MAX_EVENTS);
       state.eventsLoaded = true;
-      state.lastContact = Date.now();
+      contact();
       emit();
     } catch (e) {
       // The next poll or stream message retries.
+    }
+  }
+
+  let eventsInflight = false;
+  async function pollEvents() {
+    if (eventsInflight) return;
+    eventsInflight = true;
+    try {
+      const p = await getJSON('/api/events?limit=50');
+      contact();
+      addEvents(p.events || []);
+    } catch (e) {
+      // The node is down or slow: updateConn shows it.
+    } finally {
+      eventsInflight = false;
+    }
+  }
+
+  // --- probing a quiet node ----------------------------------------------
+  let probing = false;
+  async function probe() {
+    if (probing) return;
+    probing = true;
+    try {
+      const h = await getJSON('/api/health', { timeout: PROBE_TIMEOUT_MS });
+      if (h && h.version) state.version = h.version;
+      contact();
+    } catch (e) {
+      updateConn();
+    } finally {
+      probing = false;
     }
   }
 
@@ -152,6 +242,10 @@ export function createStore({ onStatusChange } = {}) {
   let lastStreamMsg = 0;
   let retryMs = 1000;
   let retryTimer = 0;
+  function streamMsg() {
+    lastStreamMsg = Date.now();
+    contact();
+  }
   function openStream() {
     if (typeof EventSource === 'undefined') return;
     clearTimeout(retryTimer);
@@ -167,20 +261,20 @@ export function createStore({ onStatusChange } = {}) {
       streamOpen = true;
       streamEverOpened = true;
       retryMs = 1000;
-      lastStreamMsg = Date.now();
-      updateConn();
+      streamMsg();
       if (wasDown) loadEvents(); // catch up on what the gap hid
     });
     es.addEventListener('view', (m) => {
-      lastStreamMsg = Date.now();
+      streamMsg();
       try {
         setView(JSON.parse(m.data));
       } catch (e) {
         // A malformed message: keep the previous view.
       }
     });
+    es.addEventListener('alive', () => streamMsg());
     es.addEventListener('event', (m) => {
-      lastStreamMsg = Date.now();
+      streamMsg();
       let ev;
       try {
         ev = JSON.parse(m.data);
@@ -205,6 +299,7 @@ export function createStore({ onStatusChange } = {}) {
   let clusterWanted = 0;
   let clusterTimer = 0;
   async function refreshClusters() {
+    if (state.hidden) return;
     try {
       const body = await getJSON('/api/notification_cluster');
       state.clusters = { ok: true, list: body.clusters || [] };
@@ -230,33 +325,58 @@ export function createStore({ onStatusChange } = {}) {
   // --- lifecycle ----------------------------------------------------------
   let tick = 0;
   let ticks = 0;
+  let eventsPolledAt = 0;
+  function housekeeping() {
+    ticks++;
+    const now = Date.now();
+    if (state.hidden) {
+      // Nothing is polled or drawn; the open stream keeps the title true.
+      return;
+    }
+    if (!streamOpen) {
+      // The stream is down: poll instead.
+      if (now - viewPolledAt >= POLL_MS - 100) refreshView();
+      if (now - eventsPolledAt >= POLL_MS - 100) {
+        eventsPolledAt = now;
+        pollEvents();
+      }
+    } else if (now - lastStreamMsg > STALE_STREAM_MS) {
+      streamOpen = false;
+      openStream();
+    }
+    if (now - state.lastContact > PROBE_AFTER_MS) probe();
+    updateConn();
+    if (ticks % REDRAW_TICKS === 0) emit(); // relative times ("12 s ago") move on
+  }
+
+  function onVisibility() {
+    state.hidden = document.hidden;
+    if (!state.hidden) {
+      resumedAt = Date.now();
+      if (!streamOpen) refreshView();
+      housekeeping();
+    }
+    emit();
+  }
+
   function start() {
     getJSON('/api/health').then((h) => {
       state.version = h.version || '';
+      contact();
       emit();
     }, () => {});
     refreshView();
     loadEvents();
     openStream();
-    tick = setInterval(() => {
-      ticks++;
-      if (Date.now() - state.viewAt >= POLL_MS - 100) refreshView();
-      if (!streamOpen && ticks % 2 === 0) {
-        getJSON('/api/events?limit=50').then((p) => addEvents(p.events || []), () => {});
-      }
-      if (streamOpen && Date.now() - lastStreamMsg > STALE_STREAM_MS) {
-        streamOpen = false;
-        updateConn();
-        openStream();
-      }
-      emit(); // relative times ("updated 0.4 s ago") move on
-    }, POLL_MS);
+    tick = setInterval(housekeeping, TICK_MS);
+    document.addEventListener('visibilitychange', onVisibility);
   }
 
   function stop() {
     clearInterval(tick);
     clearInterval(clusterTimer);
     clearTimeout(retryTimer);
+    document.removeEventListener('visibilitychange', onVisibility);
     if (es) es.close();
   }
 

@@ -84,6 +84,23 @@ type tab struct {
 	mu       sync.Mutex
 	problems []string
 	urls     map[network.RequestID]string
+	requests []string // URLs requested since the last resetTraffic
+	received int64    // bytes of API responses received since then
+}
+
+// resetTraffic clears the record of requests and bytes received.
+func (tb *tab) resetTraffic() {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.requests, tb.received = nil, 0
+}
+
+// traffic returns the URLs requested and the bytes received since the
+// last resetTraffic.
+func (tb *tab) traffic() ([]string, int64) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return slices.Clone(tb.requests), tb.received
 }
 
 // newTab opens a tab of the browser at desktop size (1280×900), closed
@@ -110,15 +127,24 @@ func (tb *tab) record(ev any) {
 	switch ev := ev.(type) {
 	case *network.EventRequestWillBeSent:
 		tb.urls[ev.RequestID] = ev.Request.URL
+		tb.requests = append(tb.requests, ev.Request.URL)
+	case *network.EventDataReceived:
+		// Only the API's: the page's assets, loaded once, are not what an
+		// idle tab costs. DataLength (body bytes as they arrive), not
+		// EncodedDataLength, which Chromium reports seconds late; nothing
+		// here is compressed, so the two are the same bytes.
+		if strings.Contains(tb.urls[ev.RequestID], "/api/") {
+			tb.received += ev.DataLength
+		}
+	case *network.EventResponseReceived:
+		if ev.Response.Status >= 400 {
+			tb.problems = append(tb.problems, fmt.Sprintf("HTTP %d for %s", ev.Response.Status, ev.Response.URL))
+		}
 	case *network.EventLoadingFailed:
 		// Leaving a page cancels its open requests (the event stream):
 		// that is not a failure.
 		if !ev.Canceled {
 			tb.problems = append(tb.problems, fmt.Sprintf("request failed: %s: %s %s", tb.urls[ev.RequestID], ev.ErrorText, ev.BlockedReason))
-		}
-	case *network.EventResponseReceived:
-		if ev.Response.Status >= 400 {
-			tb.problems = append(tb.problems, fmt.Sprintf("HTTP %d for %s", ev.Response.Status, ev.Response.URL))
 		}
 	case *runtime.EventExceptionThrown:
 		d := ev.ExceptionDetails
@@ -322,7 +348,7 @@ func docShot(name string) bool {
 		"overview-phone", "network-phone", "graph-phone", "events-phone",
 		"overview-node-down-desktop", "graph-node-down-desktop", "network-node-down-desktop",
 		"overview-dark-desktop", "graph-dark-desktop", "graph-50-desktop", "graph-3-desktop", "clusters-with-cluster-desktop",
-		"overview-unreachable-desktop",
+		"overview-unreachable-desktop", "overview-stale-desktop", "network-node-left-desktop",
 	}, name)
 }
 

@@ -243,6 +243,25 @@ func TestDashboard(t *testing.T) {
 		tb.clean("themes")
 	})
 
+	t.Run("a node that leaves is not a broken link", func(t *testing.T) {
+		allOnline()
+		tb := b.newTab(t, "leave")
+		tb.open(base+"/networks/test", jsNetworkAllUp)
+		c.Stop(3) // n4 leaves cleanly
+		tb.waitFor("n4 left, the rest fine", `document.querySelector('[data-testid=node-list] .row[data-node="n4"]')?.dataset.status === 'left' &&
+			document.querySelector('[data-testid=node-list] .row[data-node="n4"] [data-testid=sends]')?.textContent === '—' &&
+			document.querySelector('[data-testid=links-up] .stat-value')?.textContent === '12/12' &&
+			!document.querySelector('[data-testid=links-up]').classList.contains('tone-warn') &&
+			document.querySelectorAll('[data-testid=pairs] .pair[data-kind=partial], [data-testid=pairs] .pair[data-kind=none]').length === 0 &&
+			document.querySelectorAll('[data-testid=pairs] .pair[data-kind=absent]').length === 4 &&
+			document.querySelector('[data-testid=stat-left] .stat-value')?.textContent === '1' &&
+			document.querySelector('[data-testid=health]')?.dataset.health === 'online'`, 30*time.Second)
+		shots.take(tb, "network-node-left-desktop")
+		c.Start(3)
+		tb.waitFor("n4 back", jsNetworkAllUp, 60*time.Second)
+		tb.clean("leave and come back")
+	})
+
 	t.Run("phone width", func(t *testing.T) {
 		allOnline()
 		tb := b.newTab(t, "phone")

@@ -18,7 +18,45 @@ import (
 // real cluster in a test cannot easily take (50 members, one-way links).
 func serveView(t *testing.T, v *health.View, clusters []web.NotificationCluster) string {
 	t.Helper()
+	return startServer(t, func() *health.View { return v }, viewEvents(v), clusters).URL
+}
+
+// testServer is the real web.NewServer over a view the test controls,
+// behind a freezer that can make it hang.
+type testServer struct {
+	URL string
+	*freezer
+}
+
+// startServer serves web.NewServer with the given view function, events
+// and clusters; its event stream says "alive" every second.
+func startServer(t *testing.T, view func() *health.View, events *health.EventLog, clusters []web.NotificationCluster) *testServer {
+	t.Helper()
 	done := make(chan struct{})
+	if events == nil {
+		events = health.NewEventLog(100, nil)
+	}
+	fz := newFreezer(web.NewServer(web.Deps{
+		Version:              "v0.0.0-test",
+		P2P:                  func() p2p.P2PInfo { return p2p.P2PInfo{PeerID: "12D3KooWTest", Addrs: []string{}} },
+		View:                 view,
+		Events:               events,
+		NotificationClusters: func() []web.NotificationCluster { return clusters },
+		StreamInterval:       time.Second,
+		Done:                 done,
+	}))
+	srv := httptest.NewServer(fz)
+	t.Cleanup(func() {
+		fz.thaw()   // let held requests finish
+		close(done) // end the open event streams, so Close does not wait for them
+		srv.Close()
+	})
+	return &testServer{URL: srv.URL, freezer: fz}
+}
+
+// viewEvents is an event log with a status event for every member of v
+// that is not online.
+func viewEvents(v *health.View) *health.EventLog {
 	events := health.NewEventLog(100, nil)
 	for _, nv := range v.Networks {
 		for _, n := range nv.Nodes {
@@ -32,20 +70,7 @@ func serveView(t *testing.T, v *health.View, clusters []web.NotificationCluster)
 			}
 		}
 	}
-	srv := httptest.NewServer(web.NewServer(web.Deps{
-		Version:              "v0.0.0-test",
-		P2P:                  func() p2p.P2PInfo { return p2p.P2PInfo{PeerID: "12D3KooWTest", Addrs: []string{}} },
-		View:                 func() *health.View { return v },
-		Events:               events,
-		NotificationClusters: func() []web.NotificationCluster { return clusters },
-		StreamInterval:       time.Second,
-		Done:                 done,
-	}))
-	t.Cleanup(func() {
-		close(done) // end the open event streams, so Close does not wait for them
-		srv.Close()
-	})
-	return srv.URL
+	return events
 }
 
 // meshView is a network of n members, all online and all linked both ways,
