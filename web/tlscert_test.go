@@ -203,8 +203,9 @@ func TestSidecarStreamOverHTTP2(t *testing.T) {
 		t.Fatalf("stream over %s; want HTTP/2", resp.Proto)
 	}
 	r := readSSE(resp.Body)
+	r.next(t, "view")
 	start := time.Now()
 	for time.Since(start) < time.Second {
-		r.next(t, "view") // fails if the stream ends
+		r.next(t, "alive") // fails if the stream ends
 	}
 }
