@@ -143,7 +143,7 @@ func TestFullDiskKeepsMonitoringAndRecovers(t *testing.T) {
 	if h := rec.Health(); h.State != "ok" || h.Pending != 0 {
 		t.Errorf("Health() after recovery = %+v; want ok, nothing pending", h)
 	}
-	evs, err := store.Events(0, 1000, nil)
+	evs, err := store.Events(EventQuery{Limit: 1000})
 	if err != nil || len(evs) < 300 {
 		t.Errorf("after recovery, stored events = %d, %v; want the ones held during the outage", len(evs), err)
 	}

@@ -238,6 +238,9 @@ func (r *Recorder) Sessions() ([]Session, error) {
 	return append(ss, cur), nil
 }
 
+// SessionID is the running session's id (0 before Run).
+func (r *Recorder) SessionID() uint64 { return r.sessionID() }
+
 // Uptime computes sub's uptime over [from, to) from the store.
 func (r *Recorder) Uptime(sub Subject, from, to time.Time) (Uptime, error) {
 	classify := ClassifyNode

@@ -175,7 +175,7 @@ func TestRecorderRecordsChangesRTTEventsAndAlerts(t *testing.T) {
 		}
 	}
 
-	evs, err := store.Events(0, 100, nil)
+	evs, err := store.Events(EventQuery{Limit: 100})
 	if err != nil || len(evs) != 3 {
 		t.Errorf("stored events = %+v, %v; want the 3 events", evs, err)
 	}

@@ -405,46 +405,39 @@ func (s *Store) RTT(sub Subject, res Resolution, from, to time.Time) ([]Rollup, 
 	return out, wrap("rtt", err)
 }
 
-// Events returns up to limit stored events with ids below before (0: no
-// bound) that keep accepts (nil: all), newest first.
-func (s *Store) Events(before uint64, limit int, keep func(health.Event) bool) ([]health.Event, error) {
+// EventQuery selects stored events.
+type EventQuery struct {
+	// After and Before bound the ids (exclusive; 0: no bound).
+	After, Before uint64
+	// Limit is the most events returned.
+	Limit int
+	// Keep filters events (nil: all).
+	Keep func(health.Event) bool
+}
+
+// Events returns the stored events q selects, newest first.
+func (s *Store) Events(q EventQuery) ([]health.Event, error) {
 	var out []health.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
 		var k, v []byte
-		if before == 0 {
+		if q.Before == 0 {
 			k, v = c.Last()
 		} else {
-			k, v = c.Seek(u64(before))
+			k, v = c.Seek(u64(q.Before))
 			if k == nil {
 				k, v = c.Last()
 			}
-			for k != nil && binary.BigEndian.Uint64(k) >= before {
+			for k != nil && binary.BigEndian.Uint64(k) >= q.Before {
 				k, v = c.Prev()
 			}
 		}
-		for ; k != nil && len(out) < limit; k, v = c.Prev() {
+		for ; k != nil && len(out) < q.Limit && binary.BigEndian.Uint64(k) > q.After; k, v = c.Prev() {
 			var e health.Event
 			if json.Unmarshal(v, &e) != nil {
 				continue
 			}
-			if keep == nil || keep(e) {
-				out = append(out, e)
-			}
-		}
-		return nil
-	})
-	return out, wrap("events", err)
-}
-
-// EventsAfter returns up to limit stored events with ids above after, oldest first.
-func (s *Store) EventsAfter(after uint64, limit int) ([]health.Event, error) {
-	var out []health.Event
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			var e health.Event
-			if json.Unmarshal(v, &e) == nil {
+			if q.Keep == nil || q.Keep(e) {
 				out = append(out, e)
 			}
 		}

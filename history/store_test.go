@@ -68,17 +68,17 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err != nil || len(hours) != 1 || hours[0] != want {
 		t.Errorf("RTT(hour) = %+v, %v; want [%+v] (both minutes merged)", hours, err, want)
 	}
-	evs, err := s.Events(0, 10, nil)
+	evs, err := s.Events(EventQuery{Limit: 10})
 	if err != nil || len(evs) != 2 || evs[0].ID != 2 {
 		t.Errorf("Events(0, 10) = %+v, %v; want ids 2, 1", evs, err)
 	}
-	evs, err = s.Events(2, 10, nil)
+	evs, err = s.Events(EventQuery{Before: 2, Limit: 10})
 	if err != nil || len(evs) != 1 || evs[0].ID != 1 {
 		t.Errorf("Events(before 2) = %+v, %v; want id 1", evs, err)
 	}
-	evs, err = s.EventsAfter(1, 10)
+	evs, err = s.Events(EventQuery{After: 1, Limit: 10})
 	if err != nil || len(evs) != 1 || evs[0].ID != 2 {
-		t.Errorf("EventsAfter(1) = %+v, %v; want id 2", evs, err)
+		t.Errorf("Events(after 1) = %+v, %v; want id 2", evs, err)
 	}
 	al, err := s.Alerts("prod", 10)
 	if err != nil || len(al) != 1 || al[0].Reason != "not confirmed" {
@@ -148,7 +148,7 @@ func TestPrune(t *testing.T) {
 	}
 	ss, err := s.Sessions()
 	count("sessions", len(ss), err, 1)
-	evs, err := s.Events(0, 100, nil)
+	evs, err := s.Events(EventQuery{Limit: 100})
 	count("events", len(evs), err, 1)
 	cs, err := s.Changes(link)
 	count("changes", len(cs), err, 1)
@@ -217,7 +217,7 @@ func TestOpenMovesACorruptStoreAside(t *testing.T) {
 			if err := s.Write(&Batch{Events: []health.Event{{ID: 9}}}); err != nil {
 				t.Errorf("fresh store Write = %v", err)
 			}
-			if evs, _ := s.Events(0, 10, nil); len(evs) != 1 || evs[0].ID != 9 {
+			if evs, _ := s.Events(EventQuery{Limit: 10}); len(evs) != 1 || evs[0].ID != 9 {
 				t.Errorf("fresh store events = %+v; want only the new one", evs)
 			}
 		})
