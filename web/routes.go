@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/meshmon/meshmon/history"
 )
 
 // routes lists every route of the sidecar.
@@ -15,6 +17,12 @@ func routes(mux *http.ServeMux, d Deps, spec openAPIDoc) {
 	mux.HandleFunc("GET /api/events/stream", handleEventStream(d))
 	mux.HandleFunc("GET /api/notification_cluster", handleNotificationClusters(d))
 	mux.HandleFunc("GET /api/raw/{id}", handleRaw(d))
+	// History (history.go).
+	mux.HandleFunc("GET /api/history/alerts", handleAlertHistory(d))
+	mux.HandleFunc("GET /api/history/{id}/uptime", handleUptimeSummary(d))
+	mux.HandleFunc("GET /api/history/{id}/outages", handleOutages(d))
+	mux.HandleFunc("GET /api/history/{id}/nodes/{node}", handleSubjectHistory(d, "node"))
+	mux.HandleFunc("GET /api/history/{id}/links/{src}/{dst}", handleSubjectHistory(d, "link"))
 	mux.HandleFunc("/api/", handleNoEndpoint)
 	mux.Handle("GET /metrics", metricsHandler(d))
 	mux.HandleFunc("GET /openapi.json", spec.serve)
@@ -37,9 +45,22 @@ func handleNoEndpoint(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 }
 
+// healthBody is the body of /api/health.
+type healthBody struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+	// History is the history store's state (absent when the node keeps none).
+	History *history.Health `json:"history,omitempty"`
+}
+
 func handleHealth(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": d.Version})
+		body := healthBody{Status: "ok", Version: d.Version}
+		if d.History != nil {
+			h := d.History.Health()
+			body.History = &h
+		}
+		writeJSON(w, http.StatusOK, body)
 	}
 }
 

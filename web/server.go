@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/history"
 	"github.com/meshmon/meshmon/p2p"
 )
 
@@ -40,6 +41,14 @@ type Deps struct {
 	// Shutdown until its deadline. Nil: streams end only when their client
 	// goes away or the connection is closed.
 	Done <-chan struct{}
+	// History is the node's history: it serves /api/history/*, pages
+	// /api/events past the in-memory log and across restarts, lets a
+	// resumed stream catch up from the store, and its state is part of
+	// /api/health. Nil, or a recorder without a store: /api/history/*
+	// answer 503 and events come from memory only.
+	History *history.Recorder
+	// Now is the clock history ranges end at. Default time.Now.
+	Now func() time.Time
 }
 
 // defaultStreamInterval is StreamInterval's default.
@@ -49,6 +58,9 @@ const defaultStreamInterval = 2 * time.Second
 func NewServer(d Deps) http.Handler {
 	if d.StreamInterval <= 0 {
 		d.StreamInterval = defaultStreamInterval
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	mux := http.NewServeMux()
 	routes(mux, d, newOpenAPIDoc(d.Version))
