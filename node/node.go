@@ -49,6 +49,10 @@ type Options struct {
 	LeaveGrace time.Duration
 	// Alerts tunes alert delivery (alerts.go); zero values are production's.
 	Alerts AlertOptions
+	// DataDir holds the history store (history.db). Default <ConfigDir>/data.
+	DataDir string
+	// History tunes the history store (history.go); zero values are production's.
+	History HistoryOptions
 }
 
 // Node is one running meshmon node.
@@ -62,6 +66,8 @@ type Node struct {
 	http   *http.Server
 	ln     net.Listener
 	git    *configsync.GitSync
+	// history records status changes, events, alerts and RTT (history.go).
+	history *historyRuntime
 
 	reloadCh chan struct{}
 	rewatch  chan struct{}
@@ -100,6 +106,9 @@ func New(opts Options) (*Node, error) {
 	}
 	if opts.Version == "" {
 		opts.Version = version.Version
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Join(opts.ConfigDir, "data")
 	}
 	if opts.LeaveGrace <= 0 {
 		opts.LeaveGrace = 300 * time.Millisecond
@@ -168,10 +177,12 @@ func New(opts Options) (*Node, error) {
 			return nil, fmt.Errorf("http listen %s: %w", addr, err)
 		}
 	}
+	n.history = n.openHistory()
 	metricsHandler, err := n.newMetrics(reg)
 	if err != nil {
 		n.host.Close()
 		n.ln.Close()
+		n.history.stop()
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	n.http = &http.Server{
@@ -221,6 +232,8 @@ func (n *Node) webDeps(metricsHandler http.Handler) web.Deps {
 		Events: n.events,
 		// Notification clusters (alerts.go).
 		NotificationClusters: n.webNotificationClusters,
+		// History of changes, uptime, RTT and events (history.go).
+		History: n.history.rec,
 	}
 }
 
@@ -234,6 +247,7 @@ func (n *Node) Run(ctx context.Context) error {
 	cfg := n.cfg
 	n.cfg = nil
 	n.mu.Unlock()
+	n.history.start()
 	n.apply(cfg)
 
 	loopCtx, stopLoops := context.WithCancel(context.Background())
@@ -278,6 +292,8 @@ func (n *Node) Run(ctx context.Context) error {
 	defer cancel()
 	n.endStreams()
 	_ = n.http.Shutdown(shutdownCtx)
+	// Last, so that the leave and its events are kept.
+	n.history.stop()
 	n.log.Info("node stopped")
 	return err
 }
@@ -325,6 +341,7 @@ func (n *Node) Close() error {
 		n.endStreams()
 		_ = n.http.Close()
 		_ = n.host.Close()
+		n.history.stop()
 	})
 	return nil
 }

@@ -24,6 +24,7 @@ func (n *Node) newMetrics(reg *prometheus.Registry) (http.Handler, error) {
 		},
 		Alerts:  n.AlertDeliveries,
 		Leaders: n.NotificationLeaders,
+		History: n.historyMetrics,
 		Version: n.opts.Version,
 		Commit:  version.Commit,
 	})

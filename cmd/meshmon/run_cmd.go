@@ -8,7 +8,7 @@ import (
 )
 
 func runFlags() []cli.Flag {
-	return append(configFlags(),
+	flags := append(configFlags(),
 		&cli.StringFlag{Name: "http-listen", EnvVars: []string{"MESHMON_HTTP_LISTEN"},
 			Usage: "HTTP listen address (default: nodeconf listen.http, else \":8000\")"},
 		&cli.StringSliceFlag{Name: "p2p-listen", EnvVars: []string{"MESHMON_P2P_LISTEN"},
@@ -16,6 +16,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "p2p-announce", EnvVars: []string{"MESHMON_P2P_ANNOUNCE"},
 			Usage: "multiaddr told to peers instead of the listen addresses, repeatable (e.g. the host's address when in Docker)"},
 	)
+	return append(flags, historyFlags()...)
 }
 
 func runCommand() *cli.Command {
@@ -37,6 +38,10 @@ func runAction(c *cli.Context) error {
 	if err := stepDown(log, c.String("config-dir"), c.String("config-file")); err != nil {
 		return err
 	}
+	retention, err := retentionOf(c)
+	if err != nil {
+		return err
+	}
 	n, err := node.New(node.Options{
 		ConfigDir:   c.String("config-dir"),
 		ConfigFile:  c.String("config-file"),
@@ -44,6 +49,8 @@ func runAction(c *cli.Context) error {
 		P2PListen:   nonEmpty(c.StringSlice("p2p-listen")),
 		P2PAnnounce: nonEmpty(c.StringSlice("p2p-announce")),
 		Logger:      log,
+		DataDir:     c.String("data-dir"),
+		History:     node.HistoryOptions{Retention: retention},
 	})
 	if err != nil {
 		return err
