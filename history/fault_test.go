@@ -81,7 +81,7 @@ func TestFullDiskKeepsMonitoringAndRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() }) // after the recorder's last write
 	clock := &testClock{wall: tm(0)}
 	events := health.NewEventLog(1000, clock.Now)
 	view := &testView{}

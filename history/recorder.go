@@ -269,6 +269,7 @@ type recording struct {
 	links    map[Subject]string
 	minute   time.Time
 	acc      map[Subject]*Rollup
+	hourOnly map[Subject]bool // links other members measure
 	lastWall time.Time
 	lastMono time.Duration
 }
@@ -282,7 +283,8 @@ func (r *Recorder) Run(ctx context.Context) error {
 	}
 	events, stop := r.cfg.Events.Follow(1024)
 	defer stop()
-	st := &recording{nodes: map[Subject]string{}, links: map[Subject]string{}, acc: map[Subject]*Rollup{}}
+	st := &recording{nodes: map[Subject]string{}, links: map[Subject]string{}, acc: map[Subject]*Rollup{},
+		hourOnly: map[Subject]bool{}}
 	r.startSession(st, r.cfg.Session)
 	// Events raised before Run (from this run: ids at or above the first
 	// one reserved) are in the ring.
@@ -473,6 +475,9 @@ func (r *Recorder) sample(st *recording) {
 			}
 			if c.RTTMs > 0 && c.Status == "up" {
 				r.acc(st, sub, c.RTTMs)
+				// Minutes of the links this node pings itself; hours of
+				// the others' (N² links would make the store grow with N²).
+				st.hourOnly[sub] = c.Src != nv.Self
 			}
 		}
 	}
@@ -492,7 +497,7 @@ func (r *Recorder) acc(st *recording, sub Subject, ms float64) {
 func (r *Recorder) closeMinute(st *recording, next time.Time) {
 	for sub, ru := range st.acc {
 		if ru.Count > 0 && !ru.Start.IsZero() {
-			st.pending.Minutes = append(st.pending.Minutes, RTTSample{Subject: sub, Rollup: *ru})
+			st.pending.Minutes = append(st.pending.Minutes, RTTSample{Subject: sub, Rollup: *ru, HourOnly: st.hourOnly[sub]})
 		}
 	}
 	clear(st.acc)

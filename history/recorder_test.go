@@ -66,10 +66,11 @@ func (tv *testView) set(st health.Status, link string) {
 	tv.mu.Lock()
 	defer tv.mu.Unlock()
 	tv.v = &health.View{Networks: map[string]*health.NetworkView{"prod": {
-		NetworkID: "prod", Self: "b",
+		NetworkID: "prod", Self: "a",
 		Nodes: map[string]*health.NodeView{"a": {NodeID: "a", Status: st, AgreedBy: 2, LiveObservers: 3, Confirmed: true,
 			Observers: map[string]health.ObserverView{"b": {RTTMs: 2}, "c": {RTTMs: 4}, "a": {RTTMs: 99}}}},
-		Connections: []health.Connection{{Src: "a", Dst: "b", Status: link, RTTMs: rtt}},
+		Connections: []health.Connection{{Src: "a", Dst: "b", Status: link, RTTMs: rtt},
+			{Src: "c", Dst: "a", Status: "up", RTTMs: 5}},
 	}}}
 }
 
@@ -173,6 +174,15 @@ func TestRecorderRecordsChangesRTTEventsAndAlerts(t *testing.T) {
 		if err != nil || len(rs) == 0 || rs[0].Mean != tc.firstMinuteRTTMean {
 			t.Errorf("RTT(%+v) = %+v, %v; want the first minute's mean %v ms", tc.sub, rs, err, tc.firstMinuteRTTMean)
 		}
+	}
+
+	// A link another member measures is kept per hour only.
+	other := LinkSubject("prod", "c", "a")
+	if rs, err := store.RTT(other, Minute, start.Truncate(time.Hour), end); err != nil || len(rs) != 0 {
+		t.Errorf("minute RTT of link c→a = %+v, %v; want none (this node does not measure it)", rs, err)
+	}
+	if rs, err := store.RTT(other, Hour, start.Truncate(time.Hour), end); err != nil || len(rs) != 1 || rs[0].Mean != 5 {
+		t.Errorf("hourly RTT of link c→a = %+v, %v; want one hour of 5 ms", rs, err)
 	}
 
 	evs, err := store.Events(EventQuery{Limit: 100})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -158,6 +159,20 @@ func (s *Store) Path() string { return s.path }
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
 
+// InUse is the bytes the store's records occupy (the file is larger: bbolt
+// grows it ahead and keeps freed pages for reuse).
+func (s *Store) InUse() int64 {
+	var n int64
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+			st := b.Stats()
+			n += int64(st.BranchInuse + st.LeafInuse + st.InlineBucketInuse)
+			return nil
+		})
+	})
+	return n
+}
+
 // Size is the store file's size in bytes.
 func (s *Store) Size() int64 {
 	var n int64
@@ -199,6 +214,9 @@ func (s *Store) NextEventID() (uint64, error) {
 type RTTSample struct {
 	Subject Subject
 	Rollup  Rollup
+	// HourOnly keeps the sample only in its hour: for links measured by
+	// other members, whose minutes would make the store grow with N².
+	HourOnly bool
 }
 
 // Batch is everything one write puts in the store, in one transaction.
@@ -254,8 +272,10 @@ func (s *Store) Write(b *Batch) error {
 			}
 		}
 		for _, m := range b.Minutes {
-			if err := mergeRollup(tx, bucketMinute, m.Subject, m.Rollup, m.Rollup.Start.Truncate(time.Minute)); err != nil {
-				return err
+			if !m.HourOnly {
+				if err := mergeRollup(tx, bucketMinute, m.Subject, m.Rollup, m.Rollup.Start.Truncate(time.Minute)); err != nil {
+					return err
+				}
 			}
 			if err := mergeRollup(tx, bucketHour, m.Subject, m.Rollup, m.Rollup.Start.Truncate(time.Hour)); err != nil {
 				return err
@@ -312,11 +332,38 @@ func mergeRollup(tx *bolt.Tx, top []byte, s Subject, r Rollup, start time.Time) 
 	k := timeKey(start)
 	cur := Rollup{Start: start}
 	if v := sb.Get(k); v != nil {
-		_ = json.Unmarshal(v, &cur)
+		cur = decodeRollup(k, v)
 	}
 	cur.merge(r)
-	cur.Start = start
-	return putJSON(sb, k, cur)
+	return sb.Put(k, encodeRollup(cur))
+}
+
+// rollupSize is an encoded rollup's size: min, mean and max as float32 ms
+// (µs precision up to minutes of RTT) and the count as uint32. Rollups are
+// most of the store, so they are not JSON.
+const rollupSize = 16
+
+func encodeRollup(r Rollup) []byte {
+	b := make([]byte, rollupSize)
+	binary.BigEndian.PutUint32(b[0:], math.Float32bits(float32(r.Min)))
+	binary.BigEndian.PutUint32(b[4:], math.Float32bits(float32(r.Mean)))
+	binary.BigEndian.PutUint32(b[8:], math.Float32bits(float32(r.Max)))
+	binary.BigEndian.PutUint32(b[12:], uint32(min(r.Count, math.MaxUint32)))
+	return b
+}
+
+// decodeRollup reads a rollup stored under key k (its start).
+func decodeRollup(k, v []byte) Rollup {
+	r := Rollup{Start: time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC()}
+	if len(v) != rollupSize {
+		return r
+	}
+	f := func(i int) float64 {
+		return math.Round(float64(math.Float32frombits(binary.BigEndian.Uint32(v[i:])))*1000) / 1000
+	}
+	r.Min, r.Mean, r.Max = f(0), f(4), f(8)
+	r.Count = uint64(binary.BigEndian.Uint32(v[12:]))
+	return r
 }
 
 // Sessions returns every session, oldest first.
@@ -395,10 +442,7 @@ func (s *Store) RTT(sub Subject, res Resolution, from, to time.Time) ([]Rollup, 
 		c := b.Cursor()
 		end := timeKey(to)
 		for k, v := c.Seek(timeKey(from)); k != nil && string(k) < string(end); k, v = c.Next() {
-			var r Rollup
-			if json.Unmarshal(v, &r) == nil {
-				out = append(out, r)
-			}
+			out = append(out, decodeRollup(k, v))
 		}
 		return nil
 	})

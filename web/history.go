@@ -226,6 +226,15 @@ func handleSubjectHistory(d Deps, kind string) http.HandlerFunc {
 			writeHistoryError(w, err)
 			return
 		}
+		// Links other members measure are kept per hour only: by default,
+		// show those rather than nothing.
+		if len(body.RTT.Points) == 0 && res == history.Minute && !r.URL.Query().Has("resolution") {
+			body.RTT.Resolution = history.Hour
+			if body.RTT.Points, err = rec.Store().RTT(sub, history.Hour, sp.from.Truncate(time.Hour), sp.to); err != nil {
+				writeHistoryError(w, err)
+				return
+			}
+		}
 		writeJSON(w, http.StatusOK, body)
 	}
 }
