@@ -239,7 +239,9 @@ func newHistoryFixture(t *testing.T) *history.Recorder {
 		start := at(time.Duration(10+i) * time.Minute)
 		b.Minutes = append(b.Minutes,
 			history.RTTSample{Subject: link("server-01", "server-02"), Rollup: history.Rollup{Start: start, Min: 1.5, Mean: 1.8, Max: 2.4, Count: 60}},
-			history.RTTSample{Subject: node("server-02"), Rollup: history.Rollup{Start: start, Min: 1.7, Mean: 1.8, Max: 1.9, Count: 60}})
+			history.RTTSample{Subject: node("server-02"), Rollup: history.Rollup{Start: start, Min: 1.7, Mean: 1.8, Max: 1.9, Count: 60}},
+			// A link this node does not ping: hours only.
+			history.RTTSample{Subject: link("server-02", "server-01"), Rollup: history.Rollup{Start: start, Min: 1.5, Mean: 2, Max: 2.5, Count: 60}, HourOnly: true})
 	}
 	if err := store.Write(b); err != nil {
 		t.Fatal(err)

@@ -90,6 +90,12 @@ func TestNodeHistoryFromTheStore(t *testing.T) {
 		t.Errorf("link rtt = %+v; want the three stored minutes", rtt.RTT)
 	}
 
+	var other SubjectHistory
+	getJSON(t, srv.URL+"/api/history/prod/links/server-02/server-01?range=1h", &other)
+	if other.RTT.Resolution != history.Hour || len(other.RTT.Points) != 1 || other.RTT.Points[0].Count != 180 {
+		t.Errorf("rtt of a link kept per hour only = %+v; want the hour (3 minutes merged)", other.RTT)
+	}
+
 	var sum UptimeSummary
 	getJSON(t, srv.URL+"/api/history/prod/uptime?links=true", &sum)
 	rows := map[string]SubjectUptime{}
