@@ -24,6 +24,11 @@ func routes(mux *http.ServeMux, d Deps, spec openAPIDoc) {
 	mux.HandleFunc("GET /api/history/{id}/nodes/{node}", handleSubjectHistory(d, "node"))
 	mux.HandleFunc("GET /api/history/{id}/links/{src}/{dst}", handleSubjectHistory(d, "link"))
 	mux.HandleFunc("/api/", handleNoEndpoint)
+	// Badges for READMEs and wikis (badge.go).
+	mux.HandleFunc("GET /badge/{id}/status.svg", handleBadge(d, "status"))
+	mux.HandleFunc("GET /badge/{id}/uptime.svg", handleBadge(d, "uptime"))
+	mux.HandleFunc("GET /badge/{id}/nodes/{node}/status.svg", handleBadge(d, "status"))
+	mux.HandleFunc("GET /badge/{id}/nodes/{node}/uptime.svg", handleBadge(d, "uptime"))
 	mux.Handle("GET /metrics", metricsHandler(d))
 	mux.HandleFunc("GET /openapi.json", spec.serve)
 	mux.HandleFunc("GET /docs", handleDocsIndex)
