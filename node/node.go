@@ -53,6 +53,8 @@ type Options struct {
 	DataDir string
 	// History tunes the history store (history.go); zero values are production's.
 	History HistoryOptions
+	// StatusPage serves the public status page /status/{network_id}.
+	StatusPage bool
 }
 
 // Node is one running meshmon node.
@@ -233,7 +235,8 @@ func (n *Node) webDeps(metricsHandler http.Handler) web.Deps {
 		// Notification clusters (alerts.go).
 		NotificationClusters: n.webNotificationClusters,
 		// History of changes, uptime, RTT and events (history.go).
-		History: n.history.rec,
+		History:    n.history.rec,
+		StatusPage: n.opts.StatusPage,
 	}
 }
 

@@ -196,6 +196,7 @@ func (f *fixture) full() Deps {
 		},
 		StreamInterval: 20 * time.Millisecond,
 		History:        f.hist,
+		StatusPage:     true,
 		Now:            func() time.Time { return t0.Add(time.Hour) },
 	}
 }

@@ -24,6 +24,8 @@ func routes(mux *http.ServeMux, d Deps, spec openAPIDoc) {
 	mux.HandleFunc("GET /api/history/{id}/nodes/{node}", handleSubjectHistory(d, "node"))
 	mux.HandleFunc("GET /api/history/{id}/links/{src}/{dst}", handleSubjectHistory(d, "link"))
 	mux.HandleFunc("/api/", handleNoEndpoint)
+	// The public status page (statuspage.go).
+	mux.HandleFunc("GET /status/{id}", handleStatusPage(d))
 	// Badges for READMEs and wikis (badge.go).
 	mux.HandleFunc("GET /badge/{id}/status.svg", handleBadge(d, "status"))
 	mux.HandleFunc("GET /badge/{id}/uptime.svg", handleBadge(d, "uptime"))

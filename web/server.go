@@ -47,6 +47,9 @@ type Deps struct {
 	// /api/health. Nil, or a recorder without a store: /api/history/*
 	// answer 503 and events come from memory only.
 	History *history.Recorder
+	// StatusPage enables the public status page /status/{network}: names,
+	// statuses, uptime and outages, nothing internal. False: 404.
+	StatusPage bool
 	// Now is the clock history ranges end at. Default time.Now.
 	Now func() time.Time
 }

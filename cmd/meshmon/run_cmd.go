@@ -51,6 +51,7 @@ func runAction(c *cli.Context) error {
 		Logger:      log,
 		DataDir:     c.String("data-dir"),
 		History:     node.HistoryOptions{Retention: retention},
+		StatusPage:  c.Bool("status-page"),
 	})
 	if err != nil {
 		return err
