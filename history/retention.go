@@ -86,33 +86,36 @@ func (s *Store) Prune(now time.Time, r Retention) (int, error) {
 		if err != nil {
 			return err
 		}
+		// Changes: keyed by sequence, so every record is read.
+		err = forEachSubject(tx.Bucket(bucketChanges), func(sb *bolt.Bucket) error {
+			n, err := deleteWhere(sb, older(now.Add(-r.Changes)))
+			deleted += n
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		// Rollups: keyed by time, so only the old front is read.
 		for _, p := range []struct {
-			top  []byte
-			keep func([]byte, []byte) bool
+			top    []byte
+			cutoff []byte
 		}{
-			{bucketChanges, func(_, v []byte) bool { return !older(now.Add(-r.Changes))(v) }},
-			{bucketMinute, func(k, _ []byte) bool { return string(k) >= string(timeKey(now.Add(-r.Minute))) }},
-			{bucketHour, func(k, _ []byte) bool { return string(k) >= string(timeKey(now.Add(-r.Hour))) }},
+			{bucketMinute, timeKey(now.Add(-r.Minute))},
+			{bucketHour, timeKey(now.Add(-r.Hour))},
 		} {
-			err := tx.Bucket(p.top).ForEachBucket(func(netKey []byte) error {
-				nb := tx.Bucket(p.top).Bucket(netKey)
-				return nb.ForEachBucket(func(subKey []byte) error {
-					sb := nb.Bucket(subKey)
-					var doomed [][]byte
-					_ = sb.ForEach(func(k, v []byte) error {
-						if !p.keep(k, v) {
-							doomed = append(doomed, bytes.Clone(k))
-						}
-						return nil
-					})
-					for _, k := range doomed {
-						if err := sb.Delete(k); err != nil {
-							return err
-						}
+			err := forEachSubject(tx.Bucket(p.top), func(sb *bolt.Bucket) error {
+				var doomed [][]byte
+				c := sb.Cursor()
+				for k, _ := c.First(); k != nil && bytes.Compare(k, p.cutoff) < 0; k, _ = c.Next() {
+					doomed = append(doomed, bytes.Clone(k))
+				}
+				for _, k := range doomed {
+					if err := sb.Delete(k); err != nil {
+						return err
 					}
-					deleted += len(doomed)
-					return nil
-				})
+				}
+				deleted += len(doomed)
+				return nil
 			})
 			if err != nil {
 				return err
@@ -121,6 +124,15 @@ func (s *Store) Prune(now time.Time, r Retention) (int, error) {
 		return nil
 	})
 	return deleted, wrap("prune", err)
+}
+
+// forEachSubject calls f with every subject bucket under top (network →
+// subject).
+func forEachSubject(top *bolt.Bucket, f func(*bolt.Bucket) error) error {
+	return top.ForEachBucket(func(netKey []byte) error {
+		nb := top.Bucket(netKey)
+		return nb.ForEachBucket(func(subKey []byte) error { return f(nb.Bucket(subKey)) })
+	})
 }
 
 // deleteWhere deletes the records of b for which doomed is true.

@@ -143,6 +143,14 @@ func New(opts Options) (*Node, error) {
 		log.Info("adopted existing per-network key as the node key", "from", adopted, "path", keyPath)
 	}
 	n.key = key
+	// Before any event: the log starts at the ids the store reserved.
+	n.history = n.openHistory()
+	ready := false
+	defer func() {
+		if !ready {
+			n.history.stop()
+		}
+	}()
 	cfg, err := n.loadConfig(context.Background())
 	if err != nil {
 		return nil, err
@@ -179,18 +187,17 @@ func New(opts Options) (*Node, error) {
 			return nil, fmt.Errorf("http listen %s: %w", addr, err)
 		}
 	}
-	n.history = n.openHistory()
 	metricsHandler, err := n.newMetrics(reg)
 	if err != nil {
 		n.host.Close()
 		n.ln.Close()
-		n.history.stop()
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	n.http = &http.Server{
 		Handler:           web.NewServer(n.webDeps(metricsHandler)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	ready = true
 	return n, nil
 }
 
