@@ -21,8 +21,11 @@ ARG GO_VERSION=1.26.8
 # ---------------------------------------------------------------------------
 # runtime-base: what both final images share (metadata only, no files).
 FROM scratch AS runtime-base
+# MESHMON_STEP_DOWN=1 turns on the step down from root described below; it
+# is a feature of this image only: on a host, root stays root.
 ENV PATH=/ \
-    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    MESHMON_STEP_DOWN=1
 # No USER: the container starts as root, and meshmon steps down at once,
 # before it loads the config or writes a file: to the owner of /app/config
 # (a bind-mounted ./config: the host user who made it), or to meshmon 10001

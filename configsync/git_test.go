@@ -257,7 +257,9 @@ func TestGitFetchRefusesInvalidCommitThenAppliesNextGood(t *testing.T) {
 		for _, p := range Problems(err) {
 			files = append(files, fmt.Sprintf("%s:%d", p.File, p.Line))
 		}
-		if want := []string{"config.yml:4", "pubkeys/b.pub:0"}; !slices.Equal(files, want) {
+		// The malformed pubkeys/b.pub is not a problem of the commit: it
+		// would only mark member b "no key" (TestGitMalformedPubkeyMarksNoKey).
+		if want := []string{"config.yml:4"}; !slices.Equal(files, want) {
 			t.Errorf("problems at %v; want %v (all of: %v)", files, want, err)
 		}
 		if changed || st.Commit != good {
@@ -957,5 +959,85 @@ func TestGitCloneRefusesInvalidFirstCommit(t *testing.T) {
 	}
 	if _, err := LoadNetwork(dir, ref); err != nil {
 		t.Errorf("LoadNetwork after the clone: %v", err)
+	}
+}
+
+// TestGitMalformedPubkeyMarksNoKey: a commit whose only problem is one
+// member's malformed .pub is applied, and that member is "no key", exactly
+// as the same files in a local network; it does not block every later
+// commit on every node.
+func TestGitMalformedPubkeyMarksNoKey(t *testing.T) {
+	r := gittest.NewRemote(t, "", "trunk")
+	seed(t, r)
+	dir := t.TempDir()
+	ref := gitTestRef(r.Path)
+	g := newGitTestSync()
+	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
+		t.Fatal(err)
+	}
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b", "c")))
+	r.Write("pubkeys/b.pub", []byte(gitTestKey(t)))
+	r.Write("pubkeys/c.pub", []byte("not a key\n"))
+	next := r.Commit("c with a broken key")
+	r.Push()
+	st, changed, err := g.Fetch(t.Context(), dir, ref)
+	if err != nil || !changed || st.Commit != next {
+		t.Fatalf("Fetch = %+v, %v, %v; want commit %s applied", st, changed, err, next)
+	}
+	gitNW, err := LoadNetwork(dir, ref)
+	if err != nil {
+		t.Fatalf("LoadNetwork(git) = %v; want it to load", err)
+	}
+	if gitNW.Commit != next {
+		t.Errorf("LoadNetwork(git).Commit = %s; want %s", gitNW.Commit, next)
+	}
+
+	// The same files as a local network.
+	local := NetworkRef{Directory: "copy", NodeID: "a", ConfigType: ConfigLocal}
+	files := map[string]string{}
+	for _, name := range []string{"config.yml", "pubkeys/a.pub", "pubkeys/b.pub", "pubkeys/c.pub"} {
+		files["networks/copy/"+name] = gitReadFile(t, filepath.Join(NetworkDir(dir, ref.Directory), name))
+	}
+	writeTree(t, dir, files)
+	localNW, err := LoadNetwork(dir, local)
+	if err != nil {
+		t.Fatalf("LoadNetwork(local) = %v; want it to load", err)
+	}
+	for _, nw := range []*Network{gitNW, localNW} {
+		if !errors.Is(nw.KeyErrors["c"], ErrKeyFormat) || len(nw.KeyErrors) != 1 {
+			t.Errorf("%s: KeyErrors = %v; want c marked no key (ErrKeyFormat), nothing else", nw.Ref.ConfigType, nw.KeyErrors)
+		}
+		if nw.Pubkeys["a"] == nil || nw.Pubkeys["b"] == nil {
+			t.Errorf("%s: Pubkeys = %v; want a and b", nw.Ref.ConfigType, nw.Pubkeys)
+		}
+	}
+	if g, l := gitNW.KeyErrors["c"].Error(), localNW.KeyErrors["c"].Error(); g != l {
+		t.Errorf("KeyErrors[c]: git %q, local %q; want the same", g, l)
+	}
+}
+
+// TestGitDuplicateKeyCommitRefused: a commit where two members share one
+// public key is refused, naming both.
+func TestGitDuplicateKeyCommitRefused(t *testing.T) {
+	r := gittest.NewRemote(t, "", "trunk")
+	good := seed(t, r)
+	dir := t.TempDir()
+	ref := gitTestRef(r.Path)
+	g := newGitTestSync()
+	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
+		t.Fatal(err)
+	}
+	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b", "c")))
+	r.Write("pubkeys/b.pub", []byte(gitTestKey(t)))
+	r.Write("pubkeys/c.pub", []byte(gitReadFile(t, filepath.Join(NetworkDir(dir, ref.Directory), "pubkeys", "a.pub"))))
+	r.Commit("c copied a's key")
+	r.Push()
+	st, changed, err := g.Fetch(t.Context(), dir, ref)
+	var ice *InvalidCommitError
+	if !errors.As(err, &ice) || changed || st.Commit != good {
+		t.Fatalf("Fetch = %+v, %v, %v; want *InvalidCommitError and the checkout kept at %s", st, changed, err, good)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "members a and c have the same public key") {
+		t.Errorf("error %q; want it to name a and c", msg)
 	}
 }

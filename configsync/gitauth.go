@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -24,15 +23,6 @@ import (
 // KnownHostsPath is the known_hosts file inside the config dir that is
 // consulted, before the system's, for the host keys of ssh git servers.
 const KnownHostsPath = ".ssh/known_hosts"
-
-// DefaultTokenUser is the HTTP user name sent with a git_token_env token
-// when git_repo names no user. GitHub, GitLab and Gitea accept any user
-// name with a personal access token; GitHub App tokens need this one.
-const DefaultTokenUser = "x-access-token"
-
-// sshDialTimeout bounds connecting to an ssh git server, which go-git does
-// not tie to the context.
-const sshDialTimeout = 30 * time.Second
 
 // Errors of git authentication, for errors.Is.
 var (

@@ -36,9 +36,14 @@ func LoadOrCreateNodeKey(dir string) (key ed25519.PrivateKey, created bool, adop
 	}
 	old := upstreamKeys(filepath.Join(dir, ".private_keys"))
 	if len(old) == 1 {
-		if k, err := readPrivateKey(old[0]); err == nil {
-			key, adopted = k, old[0]
+		// The one upstream key is this node's identity: one that cannot
+		// be read stops the start, as a bad node.key does, rather than
+		// giving the node a new identity in silence.
+		k, err := readPrivateKey(old[0])
+		if err != nil {
+			return nil, false, "", fmt.Errorf("node key: the only upstream key, which would be adopted as %s: %w", path, err)
 		}
+		key, adopted = k, old[0]
 	}
 	if key == nil {
 		_, key, err = ed25519.GenerateKey(rand.Reader)
@@ -95,16 +100,40 @@ func upstreamKeys(privDir string) []string {
 	return out
 }
 
+// readPrivateKey reads a private key file; one that cannot be parsed is an
+// error naming the file and the fix. It is never replaced by a new key: that
+// would give the node another identity, which every member would have to
+// learn again.
 func readPrivateKey(path string) (ed25519.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	key, err := ParsePrivateKeyPEM(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w (it is never overwritten: fix or move it away)", path, err)
+	defer f.Close()
+	data, err := readLimited(f, maxPubkeySize)
+	if err == nil {
+		var key ed25519.PrivateKey
+		if key, err = ParsePrivateKeyPEM(data); err == nil {
+			return key, nil
+		}
 	}
-	return key, nil
+	return nil, fmt.Errorf("%s: %w\n"+
+		"meshmon never replaces a key (a new key is a new identity that every member must learn): "+
+		"restore the file from a backup, or move it away to start with a new key and send the new public key "+
+		"(meshmon keys show) to every member", path, err)
+}
+
+// KeyModeWarning returns a warning when the private key file at path may
+// be read by its group or by others, as OpenSSH warns about an unprotected
+// key, or "" when it may not (or cannot be checked). The key is used
+// anyway: a Docker Desktop bind mount cannot always set mode 0600.
+func KeyModeWarning(path string) string {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("private key %s has mode %04o: others may read it; run chmod 600 %s (it is used anyway)",
+		path, st.Mode().Perm(), path)
 }
 
 // MarshalPrivateKeyPEM encodes key as PKCS#8 PEM ("PRIVATE KEY").

@@ -7,9 +7,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -203,9 +206,6 @@ func TestLoadOrCreateNodeKeyDoesNotAdopt(t *testing.T) {
 			".private_keys/net-a/node-a.key": string(mustMarshalPrivate(t, seededKey(4))),
 			".private_keys/net-a/node-b.key": string(mustMarshalPrivate(t, seededKey(5))),
 		}},
-		{"one corrupt upstream key", map[string]string{
-			".private_keys/net-a/node-a.key": "garbage",
-		}},
 		{"key not in a network directory", map[string]string{
 			".private_keys/old.key": string(mustMarshalPrivate(t, seededKey(4))),
 		}},
@@ -352,4 +352,53 @@ func FuzzParsePrivateKeyPEM(f *testing.F) {
 			t.Fatalf("ParsePrivateKeyPEM(%q) = %d bytes; want %d", data, len(key), ed25519.PrivateKeySize)
 		}
 	})
+}
+
+// TestLoadOrCreateNodeKeyCorruptUpstream: the only upstream key, the
+// node's identity, cannot be read: an error that names it, and no new key.
+func TestLoadOrCreateNodeKeyCorruptUpstream(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{".private_keys/net-a/node-a.key": "garbage"})
+	key, created, _, err := LoadOrCreateNodeKey(dir)
+	if err == nil || key != nil || created {
+		t.Fatalf("LoadOrCreateNodeKey(one corrupt upstream key) = %d-byte key, %v, %v; want an error", len(key), created, err)
+	}
+	for _, want := range []string{filepath.Join(dir, ".private_keys", "net-a", "node-a.key"), "restore the file from a backup"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q; want it to say %q", err, want)
+		}
+	}
+	if !errors.Is(err, ErrKeyFormat) {
+		t.Errorf("errors.Is(err, ErrKeyFormat) = false; want true")
+	}
+	if _, err := os.Stat(filepath.Join(dir, NodeKeyPath)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("node.key after the error: %v; want none written", err)
+	}
+}
+
+func TestKeyModeWarning(t *testing.T) {
+	for _, tt := range []struct {
+		mode os.FileMode
+		warn bool
+	}{{0o600, false}, {0o400, false}, {0o640, true}, {0o644, true}, {0o604, true}} {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, map[string]string{NodeKeyPath: string(mustMarshalPrivate(t, seededKey(1)))})
+			path := filepath.Join(dir, NodeKeyPath)
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			got := KeyModeWarning(path)
+			if (got != "") != tt.warn {
+				t.Fatalf("KeyModeWarning(mode %v) = %q; want a warning %v", tt.mode, got, tt.warn)
+			}
+			if tt.warn && (!strings.Contains(got, "chmod 600 "+path) || !strings.Contains(got, fmt.Sprintf("%04o", tt.mode))) {
+				t.Errorf("KeyModeWarning(mode %v) = %q; want the mode and the fix", tt.mode, got)
+			}
+			// Accepted all the same.
+			if key, _, _, err := LoadOrCreateNodeKey(dir); err != nil || !key.Equal(seededKey(1)) {
+				t.Errorf("LoadOrCreateNodeKey(mode %v) = %v; want the key", tt.mode, err)
+			}
+		})
+	}
 }

@@ -7,8 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
+
+	git "github.com/go-git/go-git/v5"
 )
 
 // Config is a node's whole validated configuration: nodeconf and every
@@ -44,22 +44,45 @@ type Network struct {
 	// Warnings are problems that do not stop the network (a placeholder
 	// url, a key file for no member).
 	Warnings []string
+	// Commit is, for a git network, the commit its files were read from
+	// (40 hex digits); empty for a local network.
+	Commit string
 }
 
 // Load reads and validates <dir>/<file> and every network it names,
 // returning every problem at once. It writes nothing.
-func Load(dir, file string) (*Config, error) { return LoadSkipping(dir, file, nil) }
+func Load(dir, file string) (*Config, error) { return LoadWith(dir, file, LoadOptions{}) }
 
 // LoadSkipping is Load, except that networks for which skip returns true
 // are left out of the result and listed in Config.Skipped instead (a node
 // uses it to run its other networks while a git network's first clone is
 // still failing).
 func LoadSkipping(dir, file string, skip func(NetworkRef) bool) (*Config, error) {
+	return LoadWith(dir, file, LoadOptions{Skip: skip})
+}
+
+// LoadOptions tunes LoadWith. The zero value is Load.
+type LoadOptions struct {
+	// Skip, when it returns true for a network, leaves it out of the
+	// result and lists it in Config.Skipped.
+	Skip func(NetworkRef) bool
+	// HoldGit, when set, is called before a git network is read and the
+	// function it returns after: GitSync.HoldCheckout, so that no fetch
+	// moves the checkout while it is read.
+	HoldGit func(NetworkRef) (release func())
+}
+
+// LoadWith is Load with options.
+func LoadWith(dir, file string, o LoadOptions) (*Config, error) {
+	skip := o.Skip
 	ncPath := filepath.Join(dir, file)
-	data, err := os.ReadFile(ncPath)
+	data, err := ReadConfigFile(ncPath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &Problem{File: file, Msg: fmt.Sprintf("missing: create %s (see the README)", ncPath)}
+		}
+		if errors.Is(err, ErrTooLarge) {
+			return nil, &Problem{File: file, Msg: err.Error()}
 		}
 		return nil, fmt.Errorf("read node config: %w", err)
 	}
@@ -75,7 +98,14 @@ func LoadSkipping(dir, file string, skip func(NetworkRef) bool) (*Config, error)
 			cfg.Skipped = append(cfg.Skipped, ref)
 			continue
 		}
+		var release func()
+		if o.HoldGit != nil && ref.ConfigType == ConfigGit {
+			release = o.HoldGit(ref)
+		}
 		nw, err := LoadNetwork(dir, ref)
+		if release != nil {
+			release()
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -104,68 +134,52 @@ func relFile(ref NetworkRef) string {
 	return filepath.ToSlash(filepath.Join("networks", ref.Directory, "config.yml"))
 }
 
-// LoadNetwork reads and validates one network's config.yml and pubkeys/.
+// LoadNetwork reads and validates one network's config.yml and pubkeys/
+// (loadNetworkFS). A local network is read from its directory; a git
+// network from the commit its checkout has checked out, in the object
+// store, so a fetch that is moving the working tree never mixes two
+// commits, and files edited in the checkout are not the running config.
 func LoadNetwork(dir string, ref NetworkRef) (*Network, error) {
-	netDir := NetworkDir(dir, ref.Directory)
+	if ref.ConfigType == ConfigGit {
+		return loadGitNetwork(dir, ref)
+	}
+	prefix := filepath.ToSlash(filepath.Join("networks", ref.Directory)) + "/"
+	return loadNetworkFS(os.DirFS(NetworkDir(dir, ref.Directory)), dir, ref, prefix)
+}
+
+// loadGitNetwork loads a git network from its checkout's HEAD commit.
+func loadGitNetwork(dir string, ref NetworkRef) (*Network, error) {
+	path := NetworkDir(dir, ref.Directory)
 	file := relFile(ref)
-	data, err := os.ReadFile(filepath.Join(netDir, "config.yml"))
-	if errors.Is(err, fs.ErrNotExist) {
-		msg := "missing: `meshmon run` writes a starter file on first start"
-		if ref.ConfigType == ConfigGit {
-			msg = "missing: the repository has not been cloned yet, or it has no config.yml at its root"
-		}
-		return nil, &Problem{File: file, Msg: msg}
+	entries, err := os.ReadDir(path)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
+		return nil, &Problem{File: file, Msg: "missing: the repository has not been cloned yet"}
+	}
+	repo, err := git.PlainOpenWithOptions(path, &git.PlainOpenOptions{DetectDotGit: false})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return nil, fmt.Errorf("network %s: %s: %w (config_type is git): move it away so that %s can be cloned there",
+			ref.Directory, path, ErrNotGitCheckout, RedactGitURL(ref.GitRepo))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("network %s: %w", ref.Directory, err)
+		return nil, fmt.Errorf("network %s: open checkout: %w", ref.Directory, err)
 	}
-	nc, err := ParseNetworkConfig(data, file)
+	head, err := repo.Head()
+	if err != nil {
+		return nil, fmt.Errorf("network %s: checkout: read HEAD: %w", ref.Directory, err)
+	}
+	commit, err := repo.CommitObject(head.Hash())
+	if err != nil {
+		return nil, fmt.Errorf("network %s: checkout: commit %s: %w", ref.Directory, head.Hash(), err)
+	}
+	tree, err := commit.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("network %s: checkout: commit %s: %w", ref.Directory, head.Hash(), err)
+	}
+	prefix := filepath.ToSlash(filepath.Join("networks", ref.Directory)) + "/"
+	nw, err := loadNetworkFS(treeFS{root: tree}, dir, ref, prefix)
 	if err != nil {
 		return nil, err
 	}
-	nw := &Network{
-		Ref:       ref,
-		Path:      netDir,
-		Config:    nc,
-		Pubkeys:   map[string]ed25519.PublicKey{},
-		KeyErrors: map[string]error{},
-	}
-	for _, m := range nc.NodeConfig {
-		if m.HasPlaceholderURL() {
-			nw.Warnings = append(nw.Warnings, fmt.Sprintf("set url for node %s in %s", m.NodeID, file))
-		}
-		keyFile := filepath.Join("pubkeys", m.NodeID+".pub")
-		data, err := os.ReadFile(filepath.Join(netDir, keyFile))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			if m.NodeID == ref.NodeID && ref.ConfigType == ConfigGit {
-				nw.Warnings = append(nw.Warnings, fmt.Sprintf(
-					"this node's key is not in the repository yet: send %s to its maintainers",
-					PublicKeyExportPath(dir, ref)))
-				continue
-			}
-			nw.KeyErrors[m.NodeID] = fmt.Errorf("no public key: add %s", filepath.Join(netDir, keyFile))
-		case err != nil:
-			nw.KeyErrors[m.NodeID] = fmt.Errorf("read %s: %w", keyFile, err)
-		default:
-			k, err := ParsePublicKeyPEM(data)
-			if err != nil {
-				nw.KeyErrors[m.NodeID] = fmt.Errorf("%s: %w", keyFile, err)
-				continue
-			}
-			nw.Pubkeys[m.NodeID] = k
-		}
-	}
-	entries, _ := os.ReadDir(filepath.Join(netDir, "pubkeys"))
-	for _, e := range entries {
-		id, ok := strings.CutSuffix(e.Name(), ".pub")
-		if !ok || e.IsDir() {
-			continue
-		}
-		if _, member := nc.Member(id); !member {
-			nw.Warnings = append(nw.Warnings, fmt.Sprintf("pubkeys/%s is for no node in node_config", e.Name()))
-		}
-	}
-	slices.Sort(nw.Warnings)
+	nw.Commit = head.Hash().String()
 	return nw, nil
 }

@@ -17,6 +17,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // seededKey returns a deterministic Ed25519 key: one seed byte, one key.
@@ -197,14 +201,14 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:  "missing config.yml, local",
 			files: map[string]string{"nodeconf.yml": "networks:\n  - directory: a\n    node_id: me\n"},
-			want:  []string{"networks/a/config.yml: missing: `meshmon run` writes a starter file on first start"},
+			want:  []string{"networks/a/config.yml: missing: create it, or restart meshmon, which writes a starter file at start (as `meshmon init` does)"},
 		},
 		{
 			name: "missing config.yml, git",
 			files: map[string]string{
 				"nodeconf.yml": "networks:\n  - directory: a\n    node_id: me\n    config_type: git\n    git_repo: https://example.com/configs.git\n",
 			},
-			want: []string{"networks/a/config.yml: missing: the repository has not been cloned yet, or it has no config.yml at its root"},
+			want: []string{"networks/a/config.yml: missing: the repository has not been cloned yet"},
 		},
 		{
 			name: "invalid network config",
@@ -227,7 +231,7 @@ func TestLoadProblems(t *testing.T) {
 				"networks/d/config.yml": "network_id: a\nnode_config: []\n",
 			},
 			want: []string{
-				"networks/b/config.yml: missing: `meshmon run` writes a starter file on first start",
+				"networks/b/config.yml: missing: create it, or restart meshmon, which writes a starter file at start (as `meshmon init` does)",
 				`nodeconf.yml:6: networks[2].node_id: "me" is not in networks/c/config.yml node_config: add it there`,
 				"networks/d/config.yml:2: node_config: list at least one node",
 			},
@@ -285,6 +289,10 @@ func TestLoadNetworkKeys(t *testing.T) {
 		keyErrors map[string]string // $DIR stands for the config dir
 		keyFormat []string          // KeyErrors that must wrap ErrKeyFormat
 		warnings  []string
+		// localOnly: a local case that git cannot hold (an empty
+		// directory); every other local case also runs as a git checkout,
+		// which must load the same way.
+		localOnly bool
 	}{
 		{
 			name:    "all keys",
@@ -308,6 +316,7 @@ func TestLoadNetworkKeys(t *testing.T) {
 			files:     map[string]string{"pubkeys/peer.pub": testPubPEM(t, 2)},
 			pubkeys:   []string{"peer"},
 			keyErrors: map[string]string{"me": "no public key: add $DIR/networks/a/pubkeys/me.pub"},
+			localOnly: true, // git mode: the next case
 		},
 		{
 			name:     "own pubkey missing, git",
@@ -362,7 +371,8 @@ func TestLoadNetworkKeys(t *testing.T) {
 			files:  map[string]string{"pubkeys/me.pub": testPubPEM(t, 1), "pubkeys/peer.pub/": ""},
 			// A directory is not a key file, nor a stray one.
 			pubkeys:   []string{"me"},
-			keyErrors: map[string]string{"peer": "read pubkeys/peer.pub: read $DIR/networks/a/pubkeys/peer.pub: is a directory"},
+			keyErrors: map[string]string{"peer": "pubkeys/peer.pub: not a regular file (mode drwxr-xr-x): it must be the file itself, not a link or directory"},
+			localOnly: true,
 		},
 		{
 			name:     "placeholder url",
@@ -417,55 +427,107 @@ func TestLoadNetworkKeys(t *testing.T) {
 			},
 		},
 	}
+	type variant struct {
+		name string
+		ref  NetworkRef
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			files := map[string]string{"networks/a/config.yml": tt.config}
-			for name, body := range tt.files {
-				files["networks/a/"+name] = body
-			}
-			writeTree(t, dir, files)
-			nw, err := LoadNetwork(dir, tt.ref)
-			if err != nil {
-				t.Fatalf("LoadNetwork(%s) = %v; want the network to load", tt.name, err)
-			}
-			var ids []string
-			for id := range nw.Pubkeys {
-				ids = append(ids, id)
-			}
-			slices.Sort(ids)
-			if !slices.Equal(ids, tt.pubkeys) && len(ids)+len(tt.pubkeys) > 0 {
-				t.Errorf("LoadNetwork(%s).Pubkeys = %v; want keys for %v", tt.name, ids, tt.pubkeys)
-			}
-			gotErrs := map[string]string{}
-			for id, err := range nw.KeyErrors {
-				gotErrs[id] = err.Error()
-			}
-			wantErrs := map[string]string{}
-			for id, msg := range tt.keyErrors {
-				wantErrs[id] = strings.ReplaceAll(msg, "$DIR", dir)
-			}
-			if !reflect.DeepEqual(gotErrs, wantErrs) {
-				t.Errorf("LoadNetwork(%s).KeyErrors = %q; want %q", tt.name, gotErrs, wantErrs)
-			}
-			for _, id := range tt.keyFormat {
-				if !errors.Is(nw.KeyErrors[id], ErrKeyFormat) {
-					t.Errorf("errors.Is(LoadNetwork(%s).KeyErrors[%s], ErrKeyFormat) = false; want true", tt.name, id)
+		variants := []variant{{tt.name, tt.ref}}
+		if tt.ref.ConfigType == ConfigLocal && !tt.localOnly {
+			variants = append(variants, variant{tt.name + ", as git", git})
+		}
+		for _, v := range variants {
+			t.Run(v.name, func(t *testing.T) {
+				dir := t.TempDir()
+				files := map[string]string{"networks/a/config.yml": tt.config}
+				for name, body := range tt.files {
+					files["networks/a/"+name] = body
 				}
-			}
-			for id, err := range nw.KeyErrors {
-				if !slices.Contains(tt.keyFormat, id) && errors.Is(err, ErrKeyFormat) {
-					t.Errorf("errors.Is(LoadNetwork(%s).KeyErrors[%s], ErrKeyFormat) = true; want false", tt.name, id)
+				writeTree(t, dir, files)
+				if v.ref.ConfigType == ConfigGit {
+					commitDir(t, filepath.Join(dir, "networks", "a"))
 				}
-			}
-			var wantWarn []string
-			for _, w := range tt.warnings {
-				wantWarn = append(wantWarn, strings.ReplaceAll(w, "$DIR", dir))
-			}
-			if !slices.Equal(nw.Warnings, wantWarn) {
-				t.Errorf("LoadNetwork(%s).Warnings = %q; want %q", tt.name, nw.Warnings, wantWarn)
-			}
-		})
+				checkLoadNetworkKeys(t, dir, v.ref, tt.name, tt.pubkeys, tt.keyErrors, tt.keyFormat, tt.warnings)
+			})
+		}
+	}
+}
+
+// commitDir makes dir a git checkout whose HEAD commit holds every file in
+// it, then overwrites config.yml in the working tree with garbage: a git
+// network is read from its commit, never from the working tree.
+func commitDir(t *testing.T, dir string) {
+	t.Helper()
+	repo, err := git.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.AddGlob("."); err != nil {
+		t.Fatal(err)
+	}
+	sig := &object.Signature{Name: "t", Email: "t@example.com", When: time.Unix(1700000000, 0)}
+	if _, err := wt.Commit("files", &git.CommitOptions{Author: sig, Committer: sig}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte("half: [written"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkLoadNetworkKeys loads network ref from dir and checks its keys, key
+// errors and warnings ($DIR in them stands for dir).
+func checkLoadNetworkKeys(t *testing.T, dir string, ref NetworkRef, name string, pubkeys []string, keyErrors map[string]string, keyFormat, warnings []string) {
+	t.Helper()
+	tt := struct {
+		name      string
+		pubkeys   []string
+		keyErrors map[string]string
+		keyFormat []string
+		warnings  []string
+	}{name, pubkeys, keyErrors, keyFormat, warnings}
+	nw, err := LoadNetwork(dir, ref)
+	if err != nil {
+		t.Fatalf("LoadNetwork(%s) = %v; want the network to load", tt.name, err)
+	}
+	var ids []string
+	for id := range nw.Pubkeys {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, tt.pubkeys) && len(ids)+len(tt.pubkeys) > 0 {
+		t.Errorf("LoadNetwork(%s).Pubkeys = %v; want keys for %v", tt.name, ids, tt.pubkeys)
+	}
+	gotErrs := map[string]string{}
+	for id, err := range nw.KeyErrors {
+		gotErrs[id] = err.Error()
+	}
+	wantErrs := map[string]string{}
+	for id, msg := range tt.keyErrors {
+		wantErrs[id] = strings.ReplaceAll(msg, "$DIR", dir)
+	}
+	if !reflect.DeepEqual(gotErrs, wantErrs) {
+		t.Errorf("LoadNetwork(%s).KeyErrors = %q; want %q", tt.name, gotErrs, wantErrs)
+	}
+	for _, id := range tt.keyFormat {
+		if !errors.Is(nw.KeyErrors[id], ErrKeyFormat) {
+			t.Errorf("errors.Is(LoadNetwork(%s).KeyErrors[%s], ErrKeyFormat) = false; want true", tt.name, id)
+		}
+	}
+	for id, err := range nw.KeyErrors {
+		if !slices.Contains(tt.keyFormat, id) && errors.Is(err, ErrKeyFormat) {
+			t.Errorf("errors.Is(LoadNetwork(%s).KeyErrors[%s], ErrKeyFormat) = true; want false", tt.name, id)
+		}
+	}
+	var wantWarn []string
+	for _, w := range tt.warnings {
+		wantWarn = append(wantWarn, strings.ReplaceAll(w, "$DIR", dir))
+	}
+	if !slices.Equal(nw.Warnings, wantWarn) {
+		t.Errorf("LoadNetwork(%s).Warnings = %q; want %q", tt.name, nw.Warnings, wantWarn)
 	}
 }
 
@@ -504,4 +566,77 @@ func mustMarshalPrivate(t testing.TB, k ed25519.PrivateKey) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestLoadTooLarge: a config file over 1 MiB is refused before it is read,
+// with a clear message, even when its content would be valid (a file of
+// comments); one just under the limit loads.
+func TestLoadTooLarge(t *testing.T) {
+	const nodeconf = "networks:\n  - directory: a\n    node_id: me\n"
+	network := "network_id: a\nnode_config:\n" + memberYAML("me", "https://me.example.com")
+	pad := func(body string, size int) string {
+		line := "# " + strings.Repeat("x", 77) + "\n"
+		var b strings.Builder
+		b.WriteString(body)
+		for b.Len()+len(line) <= size {
+			b.WriteString(line)
+		}
+		return b.String()
+	}
+	for _, tt := range []struct {
+		name     string
+		nodeconf string
+		network  string
+		want     string // "" for a config that loads
+	}{
+		{"nodeconf over 1 MiB", pad(nodeconf, 2<<20), network, "nodeconf.yml: file too large: "},
+		{"network config over 1 MiB", nodeconf, pad(network, MaxConfigSize+100), "networks/a/config.yml: file too large: "},
+		{"both under 1 MiB", pad(nodeconf, MaxConfigSize), pad(network, MaxConfigSize), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, map[string]string{
+				"nodeconf.yml":              tt.nodeconf,
+				"networks/a/config.yml":     tt.network,
+				"networks/a/pubkeys/me.pub": testPubPEM(t, 1),
+			})
+			_, err := Load(dir, DefaultNodeConfName)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Load = %v; want it to load", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !strings.Contains(err.Error(), "at most 1 MiB") {
+				t.Fatalf("Load = %v; want %q… at most 1 MiB", err, tt.want)
+			}
+			if len(Problems(err)) != 1 {
+				t.Errorf("Problems(Load) = %v; want the one problem", Problems(err))
+			}
+		})
+	}
+}
+
+// TestLoadDuplicateKeys: two members with the same public key (a copied
+// .pub) is an error that names both, not a random winner on each load.
+func TestLoadDuplicateKeys(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"nodeconf.yml": "networks:\n  - directory: a\n    node_id: me\n",
+		"networks/a/config.yml": "network_id: a\nnode_config:\n" + memberYAML("me", "https://me.example.com") +
+			memberYAML("b", "https://b.example.com") + memberYAML("c", "https://c.example.com"),
+		"networks/a/pubkeys/me.pub": testPubPEM(t, 1),
+		"networks/a/pubkeys/b.pub":  testPubPEM(t, 2),
+		"networks/a/pubkeys/c.pub":  testPubPEM(t, 2),
+	})
+	_, err := Load(dir, DefaultNodeConfName)
+	ps := Problems(err)
+	if len(ps) != 1 {
+		t.Fatalf("Load = %v; want one problem", err)
+	}
+	want := "networks/a/pubkeys/c.pub: members b and c have the same public key (pubkeys/b.pub and pubkeys/c.pub): " +
+		"each member needs its own; put the output of `meshmon keys show` on node c into pubkeys/c.pub"
+	if ps[0].Error() != want {
+		t.Errorf("Load = %q; want %q", ps[0].Error(), want)
+	}
 }

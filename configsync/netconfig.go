@@ -49,16 +49,6 @@ type Timing struct {
 	SuspectAfter Duration
 }
 
-// DefaultTiming returns the timing used where config.yml sets none.
-func DefaultTiming() Timing {
-	return Timing{
-		// Heartbeat: one small signed message per node per second.
-		Heartbeat: Duration(time.Second),
-		// SuspectAfter: three missed heartbeats mark a hung node suspect.
-		SuspectAfter: Duration(3 * time.Second),
-	}
-}
-
 // Reachability values of a member.
 const (
 	ReachabilityAuto    = "auto"

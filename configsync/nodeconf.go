@@ -12,10 +12,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// DefaultNodeConfName is the node configuration's file name inside the
-// config dir; CONFIG_FILE_NAME overrides it.
-const DefaultNodeConfName = "nodeconf.yml"
-
 // Config types of a network.
 const (
 	// ConfigLocal reads the network from config/networks/<directory>.
@@ -24,10 +20,6 @@ const (
 	// config/networks/<directory> and keeps it in sync.
 	ConfigGit = "git"
 )
-
-// DefaultGitInterval is how often a git-mode network is fetched when
-// git_interval is not set.
-const DefaultGitInterval = Duration(60 * time.Second)
 
 // NodeConf is nodeconf.yml: the networks this node joins and where it
 // listens.
@@ -90,21 +82,6 @@ type Listen struct {
 	// Announce, when set, replaces the addresses told to peers (e.g. the
 	// host's public address when running in Docker).
 	Announce []string
-}
-
-// DefaultListen returns the listen addresses used where nodeconf sets none.
-func DefaultListen() Listen {
-	return Listen{
-		// HTTP serves the dashboard, API and /metrics.
-		HTTP: ":8000",
-		// P2P listens on TCP and QUIC, port 4001, all IPv4 and IPv6 addresses.
-		P2P: []string{
-			"/ip4/0.0.0.0/tcp/4001",
-			"/ip4/0.0.0.0/udp/4001/quic-v1",
-			"/ip6/::/tcp/4001",
-			"/ip6/::/udp/4001/quic-v1",
-		},
-	}
 }
 
 // idPattern is what node_id, network_id and directory may look like: safe

@@ -97,45 +97,76 @@ func ExportPublicKey(path string, pub ed25519.PublicKey) (bool, error) {
 	return true, writeAtomic(path, pem, 0o644)
 }
 
-// writeNew writes data to path atomically if path does not exist yet.
+// writeNew creates path holding data, unless path exists: it never
+// replaces a file, not even one that another program (a user's cp or
+// rsync) creates while this runs. The data goes to a temporary file beside
+// path first, which is then hard-linked to path; link(2) fails if path
+// exists, so the check and the create are one step, and readers never see
+// half a file. It reports whether it created path.
 func writeNew(path string, data []byte, mode os.FileMode) (bool, error) {
-	if _, err := os.Lstat(path); err == nil {
-		return false, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, err
 	}
-	return true, writeAtomic(path, data, mode)
+	tmp, err := writeTemp(dir, filepath.Base(path), data, mode)
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp)
+	switch err := os.Link(tmp, path); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrExist):
+		return false, nil
+	default:
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
 }
 
 // writeAtomic writes data to a temporary file beside path and renames it
-// into place, so readers never see half a file.
+// into place, so readers never see half a file. It replaces path: only for
+// files that are meshmon's own (.public_keys).
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	tmp, err := writeTemp(dir, filepath.Base(path), data, mode)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeTemp writes data, synced, with mode, to a new temporary file in dir
+// named after base, and returns its path.
+func writeTemp(dir, base string, data []byte, mode os.FileMode) (string, error) {
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	fail := func(err error) (string, error) {
+		f.Close()
+		os.Remove(tmp)
+		return "", fmt.Errorf("write %s: %w", filepath.Join(dir, base), err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("write %s: %w", filepath.Join(dir, base), err)
+	}
+	return tmp, nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -226,4 +227,51 @@ func noTempFiles(t *testing.T, root string) {
 		}
 		return nil
 	})
+}
+
+// TestWriteNewNeverReplacesARacingFile: a file that another program (a
+// user's cp) creates while writeNew runs is never replaced by writeNew's
+// content. A writer that lands before writeNew creates the file must make
+// writeNew stand back; one that lands after overwrites it itself. Either
+// way the user's content is what stays. The old Lstat-then-rename replaced
+// a file created between the two steps.
+func TestWriteNewNeverReplacesARacingFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yml")
+	user := []byte("the user's file\n")
+	for i := range 300 {
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			<-start
+			// Spin a little, so that the write lands at varying points of
+			// writeNew (which syncs its temporary file: a wide window).
+			for range i % 50 * 100 {
+				runtime.Gosched()
+			}
+			done <- os.WriteFile(path, user, 0o644)
+		}()
+		close(start)
+		created, err := writeNew(path, []byte("template\n"), 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(user) {
+			t.Fatalf("round %d: the file holds %q (writeNew created: %v); want the user's %q", i, got, created, user)
+		}
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
+	if len(leftovers) != 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
 }

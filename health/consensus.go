@@ -1,6 +1,10 @@
 package health
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"time"
+)
 
 // ConsensusInput is everything Consensus looks at. It is built by the engine
 // from its own state; Consensus itself does no I/O and reads no clock.
@@ -9,19 +13,16 @@ type ConsensusInput struct {
 	Self string
 	// Members are the network's node_ids (including Self), in config order.
 	Members []string
-	// Now is the current local time.
-	Now time.Time
-	// SuspectAfter is how long without a heartbeat makes an observer stale.
-	SuspectAfter time.Duration
-	// LastHeard is when this node last admitted each member's heartbeat
-	// (local clock). Missing or zero: never heard.
-	LastHeard map[string]time.Time
-	// Leaving marks members whose latest heartbeat announced a graceful leave.
+	// Leaving marks members whose latest announce said they are leaving.
 	Leaving map[string]bool
 	// Own is this node's opinion of each other member.
 	Own map[string]Opinion
 	// Reports holds every other observer's latest opinions: observer → subject → opinion.
 	Reports map[string]map[string]Opinion
+	// Recovering is true while this node recovers from a pause of its own
+	// (Awareness): its silence proves nothing, so a member it has no
+	// opinion of counts as a live observer, as before the pause.
+	Recovering bool
 }
 
 // Verdict is the agreed status of one member and the evidence behind it.
@@ -35,6 +36,10 @@ type Verdict struct {
 	Observers map[string]Opinion
 	// Suspecting is how many of them suspect the member.
 	Suspecting int
+	// Suspects are the node_ids of the live observers that suspect the
+	// member, sorted. While the status is online, at most one: that
+	// observer's opinion, not a verdict.
+	Suspects []string
 	// Live is how many live observers had an opinion (len(Observers)).
 	Live int
 }
@@ -50,26 +55,65 @@ func (v Verdict) Agreeing() int {
 	return v.Live
 }
 
-// fresh reports whether t is a heartbeat time within suspectAfter of now.
-func fresh(t time.Time, now time.Time, suspectAfter time.Duration) bool {
-	return !t.IsZero() && now.Sub(t) <= suspectAfter
+// minSuspecting is how many live observers must suspect a member before it
+// is anything but online: one member's word is never a verdict.
+const minSuspecting = 2
+
+// LiveObservers returns the members whose reports count (Self not
+// included): those this node itself finds reachable, plus those that a
+// majority of the former, holding an opinion, find reachable. Reports are
+// published on change, so the report of a member this node can verify is
+// current; a member that no verified observer vouches for may be dead,
+// and its last reports would keep its dead peers alive (and they it).
+func LiveObservers(in ConsensusInput) map[string]bool {
+	direct := map[string]bool{}
+	for _, m := range in.Members {
+		if m != in.Self && (in.Own[m] == OpinionReachable || (in.Recovering && in.Own[m] == OpinionNone)) {
+			direct[m] = true
+		}
+	}
+	live := maps.Clone(direct)
+	for _, m := range in.Members {
+		if m == in.Self || direct[m] {
+			continue
+		}
+		voters, up := 0, 0
+		for v := range direct {
+			if v == m {
+				continue
+			}
+			switch in.Reports[v][m] {
+			case OpinionReachable:
+				voters++
+				up++
+			case OpinionSuspect:
+				voters++
+			}
+		}
+		if voters > 0 && 2*up > voters {
+			live[m] = true
+		}
+	}
+	return live
 }
 
 // Consensus computes every member's agreed status (DESIGN.md §6).
 //
-// The live observers of member P are this node plus every other member except
-// P whose own heartbeat is fresh. Of those that hold an opinion of P:
-//   - a majority suspecting P makes it offline;
-//   - a minority (at least one) makes it degraded;
-//   - none makes it online.
+// The live observers of member P are this node plus LiveObservers, except
+// P. Of those that hold an opinion of P:
+//   - at least 2, and a majority, suspecting P makes it offline;
+//   - at least 2, but not a majority, makes it degraded;
+//   - fewer than 2 makes it online (a single suspecter is listed in
+//     Suspects: one observer's opinion, shown as such, never alerted).
 //
-// A member whose latest heartbeat said leaving is left. A member nobody has an
-// opinion of is unknown. With fewer than 2 opinions the verdict is this
+// A member whose latest announce said leaving is left. A member nobody has
+// an opinion of is unknown. With fewer than 2 opinions the verdict is this
 // node's own and not confirmed. This node is always online in its own view.
 func Consensus(in ConsensusInput) map[string]Verdict {
-	live := make([]string, 0, len(in.Members))
+	alive := LiveObservers(in)
+	live := make([]string, 0, len(alive))
 	for _, m := range in.Members {
-		if m != in.Self && fresh(in.LastHeard[m], in.Now, in.SuspectAfter) {
+		if alive[m] {
 			live = append(live, m)
 		}
 	}
@@ -90,11 +134,13 @@ func Consensus(in ConsensusInput) map[string]Verdict {
 			}
 		}
 		v.Live = len(v.Observers)
-		for _, op := range v.Observers {
+		for o, op := range v.Observers {
 			if op == OpinionSuspect {
 				v.Suspecting++
+				v.Suspects = append(v.Suspects, o)
 			}
 		}
+		slices.Sort(v.Suspects)
 		v.Confirmed = v.Live >= 2
 		switch {
 		case in.Leaving[p] && p != in.Self:
@@ -108,9 +154,9 @@ func Consensus(in ConsensusInput) map[string]Verdict {
 			for _, op := range v.Observers {
 				v.Status = statusOf(op)
 			}
-		case 2*v.Suspecting > v.Live:
+		case v.Suspecting >= minSuspecting && 2*v.Suspecting > v.Live:
 			v.Status = StatusOffline
-		case v.Suspecting > 0:
+		case v.Suspecting >= minSuspecting:
 			v.Status = StatusDegraded
 		default:
 			v.Status = StatusOnline
@@ -127,23 +173,40 @@ func statusOf(o Opinion) Status {
 	return StatusOnline
 }
 
-// fastPathGrace is how long after a failed redial a heartbeat still counts as
-// sent before the failure (one already in flight, forwarded by another peer).
+// fastPathGrace is how long after a failed redial evidence still counts as
+// sent before the failure (a message already in flight, forwarded by
+// another peer).
 const fastPathGrace = 250 * time.Millisecond
 
-// OwnOpinion is this node's opinion of a member from local evidence:
-// lastHeard is when its latest heartbeat was admitted (zero: never),
-// downSince is when an immediate redial after a disconnect failed (zero: no
-// such evidence). A member never heard has no opinion; one not heard within
-// suspectAfter, or not heard since its connection died, is suspect.
-func OwnOpinion(lastHeard, downSince, now time.Time, suspectAfter time.Duration) Opinion {
+// OwnOpinion is this node's opinion of a member from local evidence.
+// lastHeard is this node's latest evidence of the member: an answered ping,
+// a ping request from it, or one of its messages (zero: never). downSince is
+// when a probe right after a disconnect was refused (zero: no such
+// evidence). resumedAt is when this node last resumed from a pause of its
+// own (zero: never; see Awareness).
+//
+// A member never heard has no opinion. One not heard within suspectAfter,
+// or not heard since its connection died, is suspect. Silence is measured
+// from resumedAt at the earliest, and while this node recovers (within
+// suspectAfter of resumedAt) a member not heard since is given no opinion:
+// a paused node withdraws its silence-based suspicions instead of
+// repeating them.
+func OwnOpinion(lastHeard, downSince, resumedAt, now time.Time, suspectAfter time.Duration) Opinion {
 	switch {
 	case lastHeard.IsZero():
 		return OpinionNone
 	case !downSince.IsZero() && !lastHeard.After(downSince.Add(fastPathGrace)):
 		return OpinionSuspect
-	case now.Sub(lastHeard) > suspectAfter:
+	}
+	ref := lastHeard
+	if resumedAt.After(ref) {
+		ref = resumedAt
+	}
+	switch {
+	case now.Sub(ref) > suspectAfter:
 		return OpinionSuspect
+	case lastHeard.Before(resumedAt):
+		return OpinionNone
 	}
 	return OpinionReachable
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -20,38 +21,40 @@ const (
 	sus  = OpinionSuspect
 )
 
-// world builds a ConsensusInput. Every member other than self starts with a
-// fresh heartbeat (heard one second before t0) and nobody has an opinion.
+// world builds a ConsensusInput. This node starts reachable to every other
+// member (so each is a live observer) and nobody else has an opinion.
 type world struct{ in ConsensusInput }
 
 func newWorld(self string, members ...string) *world {
 	w := &world{in: ConsensusInput{
-		Self:         self,
-		Members:      members,
-		Now:          t0,
-		SuspectAfter: testSuspectAfter,
-		LastHeard:    map[string]time.Time{},
-		Leaving:      map[string]bool{},
-		Own:          map[string]Opinion{},
-		Reports:      map[string]map[string]Opinion{},
+		Self:    self,
+		Members: members,
+		Leaving: map[string]bool{},
+		Own:     map[string]Opinion{},
+		Reports: map[string]map[string]Opinion{},
 	}}
 	for _, m := range members {
 		if m != self {
-			w.in.LastHeard[m] = t0.Add(-time.Second)
+			w.in.Own[m] = OpinionReachable
 		}
 	}
 	return w
 }
 
-// heard sets when node's latest heartbeat was admitted, ago before now.
+// heard sets this node's own opinion of node from its last evidence, ago
+// before now: reachable within testSuspectAfter, else suspect (the round-1
+// tests were written with heartbeat ages).
 func (w *world) heard(node string, ago time.Duration) *world {
-	w.in.LastHeard[node] = t0.Add(-ago)
+	w.in.Own[node] = OpinionReachable
+	if ago > testSuspectAfter {
+		w.in.Own[node] = OpinionSuspect
+	}
 	return w
 }
 
-// silent removes every heartbeat of node: it was never heard.
+// silent gives this node no opinion of node: never heard.
 func (w *world) silent(node string) *world {
-	delete(w.in.LastHeard, node)
+	delete(w.in.Own, node)
 	return w
 }
 
@@ -110,21 +113,21 @@ func TestConsensus(t *testing.T) {
 			},
 		},
 		{
-			name: "minority suspects: degraded, confirmed",
+			name: "one of three suspects: online, listed as its opinion",
 			in: newWorld("a", "a", "b", "c", "d").
 				about("d", map[string]Opinion{"a": up, "b": up, "c": sus}).
 				build(),
 			want: map[string]Verdict{
-				"d": {Status: StatusDegraded, Confirmed: true, Observers: map[string]Opinion{"a": up, "b": up, "c": sus}, Suspecting: 1, Live: 3},
+				"d": {Status: StatusOnline, Confirmed: true, Observers: map[string]Opinion{"a": up, "b": up, "c": sus}, Suspecting: 1, Live: 3},
 			},
 		},
 		{
-			name: "minority suspects including self: degraded",
+			name: "self alone of three suspects: online, listed as its opinion",
 			in: newWorld("a", "a", "b", "c", "d").
 				about("d", map[string]Opinion{"a": sus, "b": up, "c": up}).
 				build(),
 			want: map[string]Verdict{
-				"d": {Status: StatusDegraded, Confirmed: true, Observers: map[string]Opinion{"a": sus, "b": up, "c": up}, Suspecting: 1, Live: 3},
+				"d": {Status: StatusOnline, Confirmed: true, Observers: map[string]Opinion{"a": sus, "b": up, "c": up}, Suspecting: 1, Live: 3},
 			},
 		},
 		{
@@ -156,21 +159,21 @@ func TestConsensus(t *testing.T) {
 		},
 		{
 			// A tie is not a majority: the conservative verdict is degraded.
-			name: "tie 1 of 2 (self suspects): degraded, not offline",
+			name: "1 of 2 (self suspects): online, one observer's opinion",
 			in: newWorld("a", "a", "b", "c").
 				about("c", map[string]Opinion{"a": sus, "b": up}).
 				build(),
 			want: map[string]Verdict{
-				"c": {Status: StatusDegraded, Confirmed: true, Observers: map[string]Opinion{"a": sus, "b": up}, Suspecting: 1, Live: 2},
+				"c": {Status: StatusOnline, Confirmed: true, Observers: map[string]Opinion{"a": sus, "b": up}, Suspecting: 1, Live: 2},
 			},
 		},
 		{
-			name: "tie 1 of 2 (peer suspects): degraded, not offline",
+			name: "1 of 2 (peer suspects): online, one observer's opinion",
 			in: newWorld("a", "a", "b", "c").
 				about("c", map[string]Opinion{"a": up, "b": sus}).
 				build(),
 			want: map[string]Verdict{
-				"c": {Status: StatusDegraded, Confirmed: true, Observers: map[string]Opinion{"a": up, "b": sus}, Suspecting: 1, Live: 2},
+				"c": {Status: StatusOnline, Confirmed: true, Observers: map[string]Opinion{"a": up, "b": sus}, Suspecting: 1, Live: 2},
 			},
 		},
 		{
@@ -267,7 +270,7 @@ func TestConsensus(t *testing.T) {
 				about("d", map[string]Opinion{"a": sus, "b": none, "c": up}).
 				build(),
 			want: map[string]Verdict{
-				"d": {Status: StatusDegraded, Confirmed: true, Observers: map[string]Opinion{"a": sus, "c": up}, Suspecting: 1, Live: 2},
+				"d": {Status: StatusOnline, Confirmed: true, Observers: map[string]Opinion{"a": sus, "c": up}, Suspecting: 1, Live: 2},
 			},
 		},
 		{
@@ -293,7 +296,7 @@ func TestConsensus(t *testing.T) {
 		{
 			name: "leaving with no opinions at all: left, not unknown",
 			in: newWorld("a", "a", "b").
-				leaving("b").
+				silent("b").leaving("b").
 				build(),
 			want: map[string]Verdict{
 				"b": {Status: StatusLeft, Confirmed: false, Observers: map[string]Opinion{}, Suspecting: 0, Live: 0},
@@ -367,13 +370,13 @@ func TestConsensus(t *testing.T) {
 			},
 		},
 		{
-			name: "heartbeat exactly suspect_after old: observer still live",
+			name: "observer alive in the previous evaluation: its opinion is listed",
 			in: newWorld("a", "a", "b", "c").
 				heard("b", testSuspectAfter).
 				about("c", map[string]Opinion{"a": up, "b": sus}).
 				build(),
 			want: map[string]Verdict{
-				"c": {Status: StatusDegraded, Confirmed: true, Observers: map[string]Opinion{"a": up, "b": sus}, Suspecting: 1, Live: 2},
+				"c": {Status: StatusOnline, Confirmed: true, Observers: map[string]Opinion{"a": up, "b": sus}, Suspecting: 1, Live: 2},
 			},
 		},
 		{
@@ -387,13 +390,13 @@ func TestConsensus(t *testing.T) {
 			},
 		},
 		{
-			name: "heartbeat in the future (clock stepped back): observer live",
+			name: "observer alive (a round-1 case: clock stepped back): its opinion is listed",
 			in: newWorld("a", "a", "b", "c").
 				heard("b", -time.Minute).
 				about("c", map[string]Opinion{"a": up, "b": sus}).
 				build(),
 			want: map[string]Verdict{
-				"c": {Status: StatusDegraded, Confirmed: true, Observers: map[string]Opinion{"a": up, "b": sus}, Suspecting: 1, Live: 2},
+				"c": {Status: StatusOnline, Confirmed: true, Observers: map[string]Opinion{"a": up, "b": sus}, Suspecting: 1, Live: 2},
 			},
 		},
 		{
@@ -407,10 +410,10 @@ func TestConsensus(t *testing.T) {
 			},
 		},
 		{
-			name: "zero LastHeard counts as never heard",
+			name: "an observer this node has no opinion of, vouched for by nobody, is not live",
 			in: func() ConsensusInput {
 				in := newWorld("a", "a", "b", "c").about("c", map[string]Opinion{"a": up, "b": sus}).build()
-				in.LastHeard["b"] = time.Time{}
+				delete(in.Own, "b")
 				return in
 			}(),
 			want: map[string]Verdict{
@@ -454,13 +457,13 @@ func TestConsensus(t *testing.T) {
 				about("d", map[string]Opinion{"a": sus, "b": up, "c": up}).
 				build(),
 			want: map[string]Verdict{
-				"d": {Status: StatusDegraded, Confirmed: true, Observers: map[string]Opinion{"a": sus, "b": up, "c": up}, Suspecting: 1, Live: 3},
+				"d": {Status: StatusOnline, Confirmed: true, Observers: map[string]Opinion{"a": sus, "b": up, "c": up}, Suspecting: 1, Live: 3},
 			},
 		},
 		{
 			name: "nil maps: every other member unknown",
 			in: ConsensusInput{
-				Self: "a", Members: []string{"a", "b"}, Now: t0, SuspectAfter: testSuspectAfter,
+				Self: "a", Members: []string{"a", "b"},
 			},
 			want: map[string]Verdict{
 				"a": {Status: StatusOnline, Confirmed: false, Observers: map[string]Opinion{"a": up}, Suspecting: 0, Live: 1},
@@ -480,7 +483,7 @@ func TestConsensus(t *testing.T) {
 					t.Errorf("Consensus()[%q] missing", node)
 					continue
 				}
-				if !reflect.DeepEqual(g, want) {
+				if want = withSuspects(want); !reflect.DeepEqual(g, want) {
 					t.Errorf("Consensus()[%q] = %+v; want %+v", node, g, want)
 				}
 				if g.Live != len(g.Observers) {
@@ -489,6 +492,83 @@ func TestConsensus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLiveObservers: reports count from members this node verifies itself,
+// and from members a majority of those vouch for; never from members only
+// vouched for by unverified ones (a partitioned side's last reports would
+// keep each other alive forever).
+func TestLiveObservers(t *testing.T) {
+	tests := []struct {
+		name string
+		in   ConsensusInput
+		want []string
+	}{
+		{"all reachable", newWorld("a", "a", "b", "c").build(), []string{"b", "c"}},
+		{
+			name: "partition: the far side vouches for itself, nobody near does",
+			in: newWorld("d", "a", "b", "c", "d", "e").
+				heard("a", time.Minute).heard("b", time.Minute).heard("c", time.Minute).
+				about("a", map[string]Opinion{"b": up, "c": up, "e": sus}).
+				about("b", map[string]Opinion{"a": up, "c": up, "e": sus}).
+				about("c", map[string]Opinion{"a": up, "b": up, "e": sus}).
+				build(),
+			want: []string{"e"},
+		},
+		{
+			name: "behind NAT: unreachable here, vouched for by the public member",
+			in: newWorld("a", "a", "b", "p").
+				heard("b", time.Minute).
+				report("p", "b", up).
+				build(),
+			want: []string{"b", "p"},
+		},
+		{
+			name: "one vouches, one does not: no majority",
+			in: newWorld("a", "a", "b", "c", "d").
+				heard("d", time.Minute).
+				report("b", "d", up).report("c", "d", sus).
+				build(),
+			want: []string{"b", "c"},
+		},
+		{
+			name: "never heard: not live",
+			in:   newWorld("a", "a", "b").silent("b").build(),
+			want: nil,
+		},
+		{
+			name: "recovering from a pause: a withdrawn opinion still counts",
+			in: func() ConsensusInput {
+				in := newWorld("a", "a", "b", "c").silent("b").heard("c", time.Minute).build()
+				in.Recovering = true
+				return in
+			}(),
+			want: []string{"b"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := slices.Sorted(maps.Keys(LiveObservers(tt.in)))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("LiveObservers() = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// withSuspects fills v.Suspects from v.Observers, sorted, as Consensus
+// does, so the table need not repeat it.
+func withSuspects(v Verdict) Verdict {
+	if v.Suspects != nil {
+		return v
+	}
+	for o, op := range v.Observers {
+		if op == sus {
+			v.Suspects = append(v.Suspects, o)
+		}
+	}
+	slices.Sort(v.Suspects)
+	return v
 }
 
 // TestConsensusRecovery walks one member through going down and coming back:
@@ -502,11 +582,11 @@ func TestConsensusRecovery(t *testing.T) {
 		suspecting int
 	}{
 		{"healthy", map[string]Opinion{"a": up, "b": up, "c": up}, StatusOnline, 0},
-		{"first suspicion", map[string]Opinion{"a": sus, "b": up, "c": up}, StatusDegraded, 1},
+		{"first suspicion: one observer's opinion", map[string]Opinion{"a": sus, "b": up, "c": up}, StatusOnline, 1},
 		{"majority suspects", map[string]Opinion{"a": sus, "b": sus, "c": up}, StatusOffline, 2},
 		{"all suspect", map[string]Opinion{"a": sus, "b": sus, "c": sus}, StatusOffline, 3},
 		{"self hears it again", map[string]Opinion{"a": up, "b": sus, "c": sus}, StatusOffline, 2},
-		{"a second observer hears it", map[string]Opinion{"a": up, "b": up, "c": sus}, StatusDegraded, 1},
+		{"a second observer hears it", map[string]Opinion{"a": up, "b": up, "c": sus}, StatusOnline, 1},
 		{"recovered everywhere", map[string]Opinion{"a": up, "b": up, "c": up}, StatusOnline, 0},
 	}
 	w := newWorld("a", "a", "b", "c", "d")
@@ -542,8 +622,8 @@ func TestConsensusRecovery(t *testing.T) {
 			t.Fatalf("b stale: %+v; want offline, unconfirmed", v)
 		}
 		w.heard("b", 0)
-		if v := Consensus(w.build())["c"]; v.Status != StatusDegraded || !v.Confirmed || v.Live != 2 {
-			t.Errorf("b fresh again: %+v; want degraded, confirmed, live 2", v)
+		if v := Consensus(w.build())["c"]; v.Status != StatusOnline || !v.Confirmed || v.Live != 2 || !slices.Equal(v.Suspects, []string{"a"}) {
+			t.Errorf("b fresh again: %+v; want online (suspected by a alone), confirmed, live 2", v)
 		}
 	})
 }
@@ -609,16 +689,16 @@ func TestConsensusExhaustive(t *testing.T) {
 								want = StatusLeft
 							case live == 0:
 								want = StatusUnknown
-							case suspecting*2 > live:
+							case live == 1 && suspecting == 1: // alone: its own opinion decides, unconfirmed
 								want = StatusOffline
-							case suspecting > 0 && live >= 2:
+							case suspecting >= 2 && suspecting*2 > live:
+								want = StatusOffline
+							case suspecting >= 2:
 								want = StatusDegraded
-							case suspecting > 0: // a lone suspicion decides
-								want = StatusOffline
-							default:
+							default: // one suspecter among several is an opinion, not a verdict
 								want = StatusOnline
 							}
-							wantV := Verdict{Status: want, Confirmed: live >= 2, Observers: wantObs, Suspecting: suspecting, Live: live}
+							wantV := withSuspects(Verdict{Status: want, Confirmed: live >= 2, Observers: wantObs, Suspecting: suspecting, Live: live})
 
 							name := fmt.Sprintf("self=%s/b=%s,%d/c=%s,%d/left=%t", selfOp, bOp, bF, cOp, cF, left)
 							got := Consensus(w.build())[subject]
@@ -665,7 +745,6 @@ func TestConsensusPure(t *testing.T) {
 func cloneInput(in ConsensusInput) ConsensusInput {
 	out := in
 	out.Members = append([]string(nil), in.Members...)
-	out.LastHeard = maps.Clone(in.LastHeard)
 	out.Leaving = maps.Clone(in.Leaving)
 	out.Own = maps.Clone(in.Own)
 	out.Reports = make(map[string]map[string]Opinion, len(in.Reports))
@@ -706,28 +785,36 @@ func TestOwnOpinion(t *testing.T) {
 		name      string
 		lastHeard time.Time
 		downSince time.Time
+		resumedAt time.Time // zero: this node never paused
 		want      Opinion
 	}{
-		{"never heard", zero, zero, none},
-		{"never heard, dial failed", zero, t0.Add(-time.Second), none},
-		{"heard just now", t0, zero, up},
-		{"heard within suspect_after", t0.Add(-sa / 2), zero, up},
-		{"heard exactly suspect_after ago", t0.Add(-sa), zero, up},
-		{"heard 1ns more than suspect_after ago", t0.Add(-sa - time.Nanosecond), zero, sus},
-		{"heard long ago", t0.Add(-time.Hour), zero, sus},
-		{"heard in the future (clock stepped back)", t0.Add(time.Minute), zero, up},
-		{"fresh, but redial failed after it", t0.Add(-time.Second), t0.Add(-time.Millisecond), sus},
-		{"fresh, redial failed at the same instant", t0.Add(-time.Second), t0.Add(-time.Second), sus},
-		{"heartbeat within the grace after the failure still predates it", t0, t0.Add(-fastPathGrace / 2), sus},
-		{"heartbeat exactly at the end of the grace", t0, t0.Add(-fastPathGrace), sus},
-		{"heartbeat after the grace: back", t0, t0.Add(-fastPathGrace - time.Nanosecond), up},
-		{"heartbeat long after an old failure: back", t0.Add(-time.Second), t0.Add(-time.Minute), up},
-		{"back after a failure, but silent since", t0.Add(-sa - time.Second), t0.Add(-time.Minute), sus},
+		{"never heard", zero, zero, zero, none},
+		{"never heard, dial failed", zero, t0.Add(-time.Second), zero, none},
+		{"heard just now", t0, zero, zero, up},
+		{"heard within suspect_after", t0.Add(-sa / 2), zero, zero, up},
+		{"heard exactly suspect_after ago", t0.Add(-sa), zero, zero, up},
+		{"heard 1ns more than suspect_after ago", t0.Add(-sa - time.Nanosecond), zero, zero, sus},
+		{"heard long ago", t0.Add(-time.Hour), zero, zero, sus},
+		{"heard in the future (clock stepped back)", t0.Add(time.Minute), zero, zero, up},
+		{"fresh, but redial failed after it", t0.Add(-time.Second), t0.Add(-time.Millisecond), zero, sus},
+		{"fresh, redial failed at the same instant", t0.Add(-time.Second), t0.Add(-time.Second), zero, sus},
+		{"heartbeat within the grace after the failure still predates it", t0, t0.Add(-fastPathGrace / 2), zero, sus},
+		{"heartbeat exactly at the end of the grace", t0, t0.Add(-fastPathGrace), zero, sus},
+		{"heartbeat after the grace: back", t0, t0.Add(-fastPathGrace - time.Nanosecond), zero, up},
+		{"heartbeat long after an old failure: back", t0.Add(-time.Second), t0.Add(-time.Minute), zero, up},
+		{"back after a failure, but silent since", t0.Add(-sa - time.Second), t0.Add(-time.Minute), zero, sus},
+		// Local awareness: this node resumed from a pause (docs/liveness.md).
+		{"paused: silent since before the resume, recovering", t0.Add(-time.Minute), zero, t0.Add(-sa / 2), none},
+		{"paused: heard since the resume", t0.Add(-time.Second), zero, t0.Add(-2 * time.Second), up},
+		{"paused: silent for suspect_after after the resume", t0.Add(-time.Minute), zero, t0.Add(-sa - time.Nanosecond), sus},
+		{"paused: exactly suspect_after after the resume", t0.Add(-time.Minute), zero, t0.Add(-sa), none},
+		{"paused: a refused redial is not silence", t0.Add(-time.Minute), t0.Add(-time.Second), t0.Add(-time.Second), sus},
+		{"paused long ago: ordinary rules", t0.Add(-time.Minute), zero, t0.Add(-time.Hour), sus},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := OwnOpinion(tt.lastHeard, tt.downSince, t0, sa); got != tt.want {
-				t.Errorf("OwnOpinion(%v, %v, %v, %v) = %s; want %s", tt.lastHeard, tt.downSince, t0, sa, got, tt.want)
+			if got := OwnOpinion(tt.lastHeard, tt.downSince, tt.resumedAt, t0, sa); got != tt.want {
+				t.Errorf("OwnOpinion(%v, %v, %v, %v, %v) = %s; want %s", tt.lastHeard, tt.downSince, tt.resumedAt, t0, sa, got, tt.want)
 			}
 		})
 	}

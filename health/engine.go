@@ -3,9 +3,8 @@ package health
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,39 +41,81 @@ type EngineConfig struct {
 	Self string
 	// Members are the network's members in config order (Self included).
 	Members []Member
-	// Heartbeat is the heartbeat period (timing.heartbeat).
+	// Heartbeat is timing.heartbeat: the ping period on each link, and the
+	// scale of the evaluation period.
 	Heartbeat time.Duration
 	// SuspectAfter is the silence after which a member is suspected (timing.suspect_after).
 	SuspectAfter time.Duration
-	// Version is announced in heartbeats.
+	// Version is announced.
 	Version string
-	// Reachability ("public" or "private") is announced in heartbeats.
+	// Reachability ("public" or "private") is announced.
 	Reachability string
-	// BootID orders this process's messages after those of earlier runs (process start, unix ms).
-	BootID uint64
+	// Incarnation returns a new incarnation (boot_id) of at least atLeast,
+	// larger than every one it returned before, and keeps it across
+	// restarts (a counter on disk: see docs/liveness.md). The engine takes
+	// one at start and one per refute. Default: an in-memory counter that
+	// starts at the wall clock in unix ms.
+	Incarnation func(atLeast uint64) uint64
+	// ReportRefresh is how often a Report is published when nothing
+	// changed (±10 % jitter). Default DefaultTiming().ReportRefresh.
+	ReportRefresh time.Duration
+	// AnnounceRefresh is how often an announce is published when nothing
+	// changed. Default DefaultTiming().AnnounceRefresh.
+	AnnounceRefresh time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger is narrowed with the network. Default slog.Default().
 	Logger *slog.Logger
 	// Events receives status transitions. Required.
 	Events *EventLog
-	// Clusters are announced in every heartbeat (Heartbeat.clusters): the
-	// salted hashes of the notification clusters this node takes part in,
-	// as raw bytes. The engine does not interpret them; see SetClusters.
+	// Clusters are announced (Heartbeat.clusters): the salted hashes of the
+	// notification clusters this node takes part in, as raw bytes. The
+	// engine does not interpret them; see SetClusters.
 	Clusters [][]byte
 	// OnDelivered, when set, receives every admitted Delivered message:
 	// the author's node_id and the message's alert_id. It is called on the
 	// engine's goroutine and must not block.
 	OnDelivered func(from, alertID string)
+	// OnView, when set, receives every view the engine publishes, in
+	// order, so that a consumer sees each status change at the view's
+	// time (the alert hold is event-driven). It is called on the engine's
+	// goroutine (and once from NewEngine) and must not block.
+	OnView func(*NetworkView)
 }
 
-// refreshEvery is how many heartbeats pass between two refresh Reports.
-const refreshEvery = 10
+// Timing holds the engine's tunables that are not in config.yml, with
+// their defaults (the one place to read them).
+type Timing struct {
+	// ReportRefresh is how often a Report goes out when no opinion
+	// changed: a safety net against lost gossip; sync covers joiners.
+	// 120 s keeps a 30-member network's refresh under 1 kB/s per node.
+	ReportRefresh time.Duration
+	// AnnounceRefresh is how often the metadata announce goes out when
+	// nothing changed: 10 min.
+	AnnounceRefresh time.Duration
+	// MaxEvalEvery bounds the evaluation period (a quarter heartbeat,
+	// at most this): 100 ms.
+	MaxEvalEvery time.Duration
+	// PublishWarnEvery rate-limits the WARN log of publish errors, per
+	// reason: 1 min.
+	PublishWarnEvery time.Duration
+}
 
-// Engine owns one network's liveness state: it publishes this node's
-// heartbeats and reports, takes in admitted messages and link changes, runs
-// Consensus and publishes the resulting view. One goroutine (Run) owns the
-// state; other goroutines only enqueue inputs or read the immutable view.
+// DefaultTiming returns the engine's defaults.
+func DefaultTiming() Timing {
+	return Timing{
+		ReportRefresh:    2 * time.Minute,
+		AnnounceRefresh:  10 * time.Minute,
+		MaxEvalEvery:     100 * time.Millisecond,
+		PublishWarnEvery: time.Minute,
+	}
+}
+
+// Engine owns one network's liveness state: it takes in evidence (pings),
+// admitted messages and link changes, runs Consensus, publishes this node's
+// reports and announces, and publishes the resulting view. One goroutine
+// (Run) owns the state; other goroutines only enqueue inputs or read the
+// immutable view.
 type Engine struct {
 	cfg   EngineConfig
 	pub   Publisher
@@ -84,12 +125,26 @@ type Engine struct {
 	done  chan struct{}
 
 	// Counters, read by metrics.
-	HeartbeatsSent atomic.Uint64
+	HeartbeatsSent atomic.Uint64 // announces (Heartbeat messages) published
 	ReportsSent    atomic.Uint64
 	DeliveredSent  atomic.Uint64
-	PublishErrors  atomic.Uint64
+	PublishErrors  atomic.Uint64 // all reasons
+	// Refutes counts the times this node jumped its incarnation above a
+	// message about itself that it did not send.
+	Refutes atomic.Uint64
+	// Pauses counts the times this node found it had not run on time.
+	Pauses atomic.Uint64
 
-	// heartbeats are the other members' latest heartbeats as of the view.
+	publishErrs publishErrors
+	// boot is this node's current incarnation (0 before Run).
+	boot atomic.Uint64
+	// connected is how many members this node has a connection to, and
+	// startedAt when Run started (unix ns): a node with no connection, or
+	// still within suspect_after of its start, expects no topic peer yet.
+	connected atomic.Int64
+	startedAt atomic.Int64
+
+	// heartbeats are the other members' latest announces as of the view.
 	heartbeats atomic.Pointer[map[string]*pb.Heartbeat]
 }
 
@@ -101,6 +156,16 @@ func NewEngine(cfg EngineConfig, pub Publisher) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	d := DefaultTiming()
+	if cfg.ReportRefresh <= 0 {
+		cfg.ReportRefresh = d.ReportRefresh
+	}
+	if cfg.AnnounceRefresh <= 0 {
+		cfg.AnnounceRefresh = d.AnnounceRefresh
+	}
+	if cfg.Incarnation == nil {
+		cfg.Incarnation = memoryIncarnation(cfg.Now)
+	}
 	e := &Engine{
 		cfg:   cfg,
 		pub:   pub,
@@ -108,10 +173,28 @@ func NewEngine(cfg EngineConfig, pub Publisher) *Engine {
 		inbox: make(chan func(*engineState), 1024),
 		done:  make(chan struct{}),
 	}
-	st := newEngineState(e)
+	e.publishErrs.init(e)
+	st := newEngineState(e, 0)
 	st.storeView(st.buildView(cfg.Now(), st.consensus(cfg.Now())))
 	return e
 }
+
+// memoryIncarnation is the default EngineConfig.Incarnation: it survives no
+// restart, so it starts at the wall clock.
+func memoryIncarnation(now func() time.Time) func(uint64) uint64 {
+	var mu sync.Mutex
+	var last uint64
+	return func(atLeast uint64) uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		last = max(last+1, atLeast, uint64(max(now().UnixMilli(), 1)))
+		return last
+	}
+}
+
+// Boot returns this node's current incarnation on the network (0 before
+// Run): the boot_id of its messages.
+func (e *Engine) Boot() uint64 { return e.boot.Load() }
 
 // SetPublisher sets where the engine publishes; call it before Run.
 func (e *Engine) SetPublisher(p Publisher) { e.pub = p }
@@ -119,10 +202,10 @@ func (e *Engine) SetPublisher(p Publisher) { e.pub = p }
 // View returns the latest computed view (never nil; do not modify it).
 func (e *Engine) View() *NetworkView { return e.view.Load() }
 
-// Heartbeats returns the latest heartbeat admitted from each other member,
+// Heartbeats returns the latest announce admitted from each other member,
 // by node_id, as of the latest view (never nil; do not modify it or the
-// heartbeats). A member never heard from has no entry; one that went
-// silent keeps its last heartbeat.
+// messages). A member never heard from has no entry; one that went silent
+// keeps its last announce.
 func (e *Engine) Heartbeats() map[string]*pb.Heartbeat {
 	if m := e.heartbeats.Load(); m != nil {
 		return *m
@@ -140,29 +223,64 @@ func (e *Engine) enqueue(f func(*engineState)) {
 
 // HandleMessage implements p2p.Handler.
 func (e *Engine) HandleMessage(m p2p.Message) {
-	e.enqueue(func(s *engineState) { s.onMessage(m) })
+	at := e.cfg.Now()
+	e.enqueue(func(s *engineState) { s.onMessage(m, at) })
 }
 
 // HandleLink implements p2p.Handler.
 func (e *Engine) HandleLink(node string, l p2p.Link) {
-	e.enqueue(func(s *engineState) { s.onLink(node, l) })
+	at := e.cfg.Now()
+	e.enqueue(func(s *engineState) { s.onLink(node, l, at) })
 }
 
-// HandleRTT implements p2p.Handler.
+// HandleRTT implements p2p.Handler: an answered ping is evidence.
 func (e *Engine) HandleRTT(node string, rtt time.Duration) {
-	e.enqueue(func(s *engineState) { s.rtt[node] = rtt })
+	at := e.cfg.Now()
+	e.enqueue(func(s *engineState) {
+		s.rtt[node] = rtt
+		s.evidence(node, at)
+	})
 }
 
-// SetMembers replaces the member list (config reload).
+// HandlePinged implements p2p.Handler: a ping request is evidence.
+func (e *Engine) HandlePinged(node string) {
+	at := e.cfg.Now()
+	e.enqueue(func(s *engineState) { s.evidence(node, at) })
+}
+
+// SetMembers replaces the member list (config reload). A member whose key
+// changed starts clean: its positions, announce and report are forgotten.
 func (e *Engine) SetMembers(members []Member) {
-	e.enqueue(func(s *engineState) { s.members = slices.Clone(members) })
+	e.enqueue(func(s *engineState) { s.setMembers(members) })
 }
 
-// SetClusters replaces the cluster hashes announced in heartbeats (config
-// reload); the next heartbeat carries them.
+// SetTiming applies a timing change in place: no rejoin, no new position.
+// The next announce carries it.
+func (e *Engine) SetTiming(heartbeat, suspectAfter time.Duration) {
+	e.enqueue(func(s *engineState) {
+		if heartbeat > 0 {
+			s.heartbeatEvery = heartbeat
+		}
+		if suspectAfter > 0 {
+			s.suspectAfter = suspectAfter
+		}
+		s.timingChanged = true
+		if !s.left {
+			s.send(s.announce(pb.State_STATE_RUNNING))
+		}
+	})
+}
+
+// SetClusters replaces the cluster hashes announced (config reload); an
+// announce carrying them goes out at once.
 func (e *Engine) SetClusters(clusters [][]byte) {
 	c := cloneClusters(clusters)
-	e.enqueue(func(s *engineState) { s.clusters = c })
+	e.enqueue(func(s *engineState) {
+		s.clusters = c
+		if !s.left && s.out != nil {
+			s.send(s.announce(pb.State_STATE_RUNNING))
+		}
+	})
 }
 
 // PublishDelivered publishes a Delivered message for alertID on the
@@ -188,12 +306,12 @@ func cloneClusters(c [][]byte) [][]byte {
 // errStopped is returned by Leave when the engine is not running.
 var errStopped = errors.New("engine stopped")
 
-// Leave publishes a leaving heartbeat so peers show this node as left rather
+// Leave publishes a leaving announce so peers show this node as left rather
 // than offline. Call it before cancelling Run.
 func (e *Engine) Leave(ctx context.Context) error {
 	res := make(chan *pb.Envelope, 1)
 	select {
-	case e.inbox <- func(s *engineState) { res <- s.heartbeat(pb.State_STATE_LEAVING) }:
+	case e.inbox <- func(s *engineState) { res <- s.announce(pb.State_STATE_LEAVING) }:
 	case <-e.done:
 		return errStopped
 	case <-ctx.Done():
@@ -210,13 +328,33 @@ func (e *Engine) Leave(ctx context.Context) error {
 	return e.pub.Publish(ctx, env)
 }
 
-// Run owns the engine state until ctx ends. It publishes a heartbeat every
-// Heartbeat, re-evaluates consensus several times per heartbeat, and never
-// blocks on the network: publishing happens on its own goroutine.
+// expectTopicPeers tells whether a publish that found no member on the topic
+// is a failure: this node has a connection to a member, and has run for
+// more than suspect_after (GossipSub needs a moment to learn subscriptions).
+func (e *Engine) expectTopicPeers() bool {
+	started := time.Unix(0, e.startedAt.Load())
+	return e.connected.Load() > 0 && e.cfg.Now().Sub(started) > e.cfg.SuspectAfter
+}
+
+// evalEvery is the evaluation period for a heartbeat.
+func evalEvery(heartbeat time.Duration) time.Duration {
+	return min(heartbeat/4, DefaultTiming().MaxEvalEvery)
+}
+
+// jitter spreads d by ±10 %, so members' refreshes do not line up.
+func jitter(d time.Duration) time.Duration {
+	return d - d/10 + rand.N(d/5+1)
+}
+
+// Run owns the engine state until ctx ends. It announces this node,
+// re-evaluates opinions and consensus several times per heartbeat,
+// publishes a Report whenever an opinion changes and as a slow refresh, and
+// never blocks on the network: publishing happens on its own goroutine.
 func (e *Engine) Run(ctx context.Context) error {
 	defer close(e.done)
-	s := newEngineState(e)
-	out := make(chan *pb.Envelope, 32)
+	s := newEngineState(e, e.cfg.Incarnation(0))
+	e.boot.Store(s.boot)
+	out := make(chan *pb.Envelope, 64)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -226,32 +364,55 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer wg.Wait()
 	s.out = out
 
-	hb := time.NewTicker(e.cfg.Heartbeat)
-	defer hb.Stop()
-	evalEvery := min(e.cfg.Heartbeat/4, 100*time.Millisecond)
-	eval := time.NewTicker(evalEvery)
+	tick := evalEvery(s.heartbeatEvery)
+	eval := time.NewTicker(tick)
 	defer eval.Stop()
+	report := time.NewTimer(jitter(e.cfg.ReportRefresh))
+	defer report.Stop()
+	announce := time.NewTicker(e.cfg.AnnounceRefresh)
+	defer announce.Stop()
 
-	s.send(s.heartbeat(pb.State_STATE_RUNNING))
-	beats := 0
+	s.lastTick = e.cfg.Now()
+	s.started = s.lastTick
+	e.startedAt.Store(s.started.UnixNano())
+	s.send(s.announce(pb.State_STATE_RUNNING))
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case f := <-e.inbox:
+			s.checkPause(e.cfg.Now(), tick)
 			f(s)
-			s.dirty = true
-		case <-hb.C:
-			if s.left {
-				continue
-			}
-			s.send(s.heartbeat(pb.State_STATE_RUNNING))
-			beats++
-			if beats%refreshEvery == 0 {
-				s.send(s.report())
+			if s.evidenceOnly {
+				// Evidence that changes no opinion only refreshes RTTs
+				// and ages: the view is rebuilt for it at most once per
+				// viewRefresh, not on every ping (linear cost per member).
+				s.evidenceOnly = false
+				s.viewStale = true
+			} else {
+				s.dirty = true
 			}
 		case <-eval.C:
+			now := e.cfg.Now()
+			s.checkPause(now, tick)
+			s.lastTick = now
+			if s.timingChanged {
+				s.timingChanged = false
+				tick = evalEvery(s.heartbeatEvery)
+				eval.Reset(tick)
+			}
 			s.evaluate()
+		case <-report.C:
+			s.checkPause(e.cfg.Now(), tick)
+			if !s.left {
+				s.send(s.report())
+			}
+			report.Reset(jitter(e.cfg.ReportRefresh))
+		case <-announce.C:
+			s.checkPause(e.cfg.Now(), tick)
+			if !s.left {
+				s.send(s.announce(pb.State_STATE_RUNNING))
+			}
 		}
 	}
 }
@@ -262,14 +423,25 @@ func (e *Engine) publishLoop(ctx context.Context, out <-chan *pb.Envelope) {
 		case <-ctx.Done():
 			return
 		case env := <-out:
-			pctx, cancel := context.WithTimeout(ctx, e.cfg.Heartbeat)
+			pctx, cancel := context.WithTimeout(ctx, max(e.cfg.Heartbeat, time.Second))
 			err := e.pub.Publish(pctx, env)
 			cancel()
 			if err != nil {
-				e.PublishErrors.Add(1)
-				e.log.Debug("publish failed", "err", err)
+				if ctx.Err() != nil {
+					return
+				}
+				reason := classifyPublishError(err)
+				if reason == PublishNoPeer && !e.expectTopicPeers() {
+					// Alone, or still starting: nobody to publish to is
+					// no failure; sync hands the latest message to every
+					// member that joins.
+					e.log.Debug("publish skipped: no member on the topic yet", "err", err)
+					continue
+				}
+				e.publishErrs.failed(reason, err)
 				continue
 			}
+			e.publishErrs.succeeded()
 			switch env.GetBody().(type) {
 			case *pb.Envelope_Heartbeat:
 				e.HeartbeatsSent.Add(1)
@@ -280,415 +452,4 @@ func (e *Engine) publishLoop(ctx context.Context, out <-chan *pb.Envelope) {
 			}
 		}
 	}
-}
-
-// engineState is owned by Run's goroutine.
-type engineState struct {
-	e       *Engine
-	out     chan<- *pb.Envelope
-	members []Member
-	// clusters are announced in heartbeats.
-	clusters [][]byte
-	seq      [3]uint64
-	dirty    bool
-	// left is set once this node announced that it leaves: no running
-	// heartbeat may follow, or peers would take it back as running.
-	left bool
-
-	lastHeard  map[string]time.Time
-	heartbeat0 map[string]*pb.Heartbeat
-	boot       map[string]uint64
-	leaving    map[string]bool
-	// timingSeen is the timing each member last announced, to warn once
-	// per change when it differs from this node's.
-	timingSeen map[string][2]uint32
-	reports    map[string]map[string]*pb.PeerObservation
-	// hbAt and reportAt are the (boot_id, seq) of the heartbeat and report
-	// held per member: gossip and sync deliver concurrently, so an older
-	// message can arrive after a newer one and must not replace it.
-	hbAt, reportAt map[string]p2p.Position
-
-	rtt       map[string]time.Duration
-	link      map[string]p2p.Link
-	downSince map[string]time.Time
-
-	published map[string]publishedObs // own observations last published
-	status    map[string]Status
-}
-
-type publishedObs struct {
-	op        Opinion
-	connected bool
-	relayed   bool
-}
-
-func newEngineState(e *Engine) *engineState {
-	return &engineState{
-		e:          e,
-		members:    slices.Clone(e.cfg.Members),
-		clusters:   cloneClusters(e.cfg.Clusters),
-		lastHeard:  map[string]time.Time{},
-		heartbeat0: map[string]*pb.Heartbeat{},
-		boot:       map[string]uint64{},
-		leaving:    map[string]bool{},
-		timingSeen: map[string][2]uint32{},
-		reports:    map[string]map[string]*pb.PeerObservation{},
-		hbAt:       map[string]p2p.Position{},
-		reportAt:   map[string]p2p.Position{},
-		rtt:        map[string]time.Duration{},
-		link:       map[string]p2p.Link{},
-		downSince:  map[string]time.Time{},
-		published:  map[string]publishedObs{},
-		status:     map[string]Status{},
-	}
-}
-
-func (s *engineState) send(env *pb.Envelope) {
-	select {
-	case s.out <- env:
-	default:
-		s.e.PublishErrors.Add(1)
-	}
-}
-
-func (s *engineState) header(k p2p.Kind) *pb.Header {
-	s.seq[k]++
-	return &pb.Header{
-		NetworkId:  s.e.cfg.NetworkID,
-		NodeId:     s.e.cfg.Self,
-		BootId:     s.e.cfg.BootID,
-		Seq:        s.seq[k],
-		SentUnixMs: s.e.cfg.Now().UnixMilli(),
-	}
-}
-
-func (s *engineState) heartbeat(state pb.State) *pb.Envelope {
-	if state == pb.State_STATE_LEAVING {
-		s.left = true
-	}
-	return &pb.Envelope{
-		Header: s.header(p2p.KindHeartbeat),
-		Body: &pb.Envelope_Heartbeat{Heartbeat: &pb.Heartbeat{
-			State: state, Version: s.e.cfg.Version, Clusters: s.clusters, Reachability: s.e.cfg.Reachability,
-			HeartbeatMs:    uint32(s.e.cfg.Heartbeat.Milliseconds()),
-			SuspectAfterMs: uint32(s.e.cfg.SuspectAfter.Milliseconds()),
-		}},
-	}
-}
-
-// ownObservations computes this node's observation of every other member.
-func (s *engineState) ownObservations(now time.Time) map[string]*pb.PeerObservation {
-	out := make(map[string]*pb.PeerObservation, len(s.members))
-	for _, m := range s.members {
-		if m.NodeID == s.e.cfg.Self {
-			continue
-		}
-		op := OwnOpinion(s.lastHeard[m.NodeID], s.downSince[m.NodeID], now, s.e.cfg.SuspectAfter)
-		l := s.link[m.NodeID]
-		o := &pb.PeerObservation{
-			NodeId:       m.NodeID,
-			Reachability: pb.Reachability(op),
-			Connected:    l.Connected,
-			Relayed:      l.Relayed,
-		}
-		if l.Connected {
-			o.RttUs = uint32(min(s.rtt[m.NodeID].Microseconds(), 1<<31))
-		}
-		if t := s.lastHeard[m.NodeID]; !t.IsZero() {
-			o.LastHeardMs = uint32(min(max(now.Sub(t).Milliseconds(), 0), 1<<31))
-		}
-		out[m.NodeID] = o
-	}
-	return out
-}
-
-func (s *engineState) report() *pb.Envelope {
-	now := s.e.cfg.Now()
-	obs := s.ownObservations(now)
-	r := &pb.Report{Peers: make([]*pb.PeerObservation, 0, len(obs))}
-	for _, k := range slices.Sorted(maps.Keys(obs)) {
-		o := obs[k]
-		r.Peers = append(r.Peers, o)
-		s.published[k] = publishedObs{Opinion(o.Reachability), o.Connected, o.Relayed}
-	}
-	return &pb.Envelope{Header: s.header(p2p.KindReport), Body: &pb.Envelope_Report{Report: r}}
-}
-
-func (s *engineState) onMessage(m p2p.Message) {
-	h := m.Env.GetHeader()
-	node := h.GetNodeId()
-	if node == s.e.cfg.Self {
-		return
-	}
-	now := s.e.cfg.Now()
-	switch b := m.Env.GetBody().(type) {
-	case *pb.Envelope_Heartbeat:
-		at := now.Add(-m.Age)
-		if at.After(s.lastHeard[node]) {
-			s.lastHeard[node] = at
-		}
-		if !newer(s.hbAt, node, h) {
-			return
-		}
-		s.heartbeat0[node] = b.Heartbeat
-		s.boot[node] = h.GetBootId()
-		s.leaving[node] = b.Heartbeat.GetState() == pb.State_STATE_LEAVING
-		s.checkTiming(node, b.Heartbeat)
-	case *pb.Envelope_Report:
-		if !newer(s.reportAt, node, h) {
-			return
-		}
-		obs := make(map[string]*pb.PeerObservation, len(b.Report.GetPeers()))
-		for _, o := range b.Report.GetPeers() {
-			obs[o.GetNodeId()] = o
-		}
-		s.reports[node] = obs
-	case *pb.Envelope_Delivered:
-		if s.e.cfg.OnDelivered != nil {
-			s.e.cfg.OnDelivered(node, b.Delivered.GetAlertId())
-		}
-	}
-}
-
-// newer records h's (boot_id, seq) for node in held and reports whether it
-// is newer than the one held before.
-func newer(held map[string]p2p.Position, node string, h *pb.Header) bool {
-	p := p2p.PositionOf(h)
-	if q, ok := held[node]; ok && !p.After(q) {
-		return false
-	}
-	held[node] = p
-	return true
-}
-
-func (s *engineState) onLink(node string, l p2p.Link) {
-	now := s.e.cfg.Now()
-	if l.DialFailed {
-		if !s.lastHeard[node].IsZero() {
-			s.downSince[node] = now
-		}
-		l = p2p.Link{}
-	}
-	if l.Stale {
-		// Connected on paper, but pings go unanswered: the link is down.
-		l = p2p.Link{Stale: true}
-	}
-	if l.Connected {
-		delete(s.downSince, node)
-	}
-	s.link[node] = l
-	s.evaluate()
-}
-
-func (s *engineState) memberIDs() []string {
-	ids := make([]string, len(s.members))
-	for i, m := range s.members {
-		ids[i] = m.NodeID
-	}
-	return ids
-}
-
-func (s *engineState) consensus(now time.Time) map[string]Verdict {
-	own := s.ownObservations(now)
-	in := ConsensusInput{
-		Self:         s.e.cfg.Self,
-		Members:      s.memberIDs(),
-		Now:          now,
-		SuspectAfter: s.e.cfg.SuspectAfter,
-		LastHeard:    s.lastHeard,
-		Leaving:      s.leaving,
-		Own:          make(map[string]Opinion, len(own)),
-		Reports:      make(map[string]map[string]Opinion, len(s.reports)),
-	}
-	for k, o := range own {
-		in.Own[k] = Opinion(o.GetReachability())
-	}
-	for obs, r := range s.reports {
-		m := make(map[string]Opinion, len(r))
-		for k, o := range r {
-			m[k] = Opinion(o.GetReachability())
-		}
-		in.Reports[obs] = m
-	}
-	return Consensus(in)
-}
-
-// evaluate publishes a report if this node's opinions changed, recomputes
-// consensus, raises events for transitions and stores a new view.
-func (s *engineState) evaluate() {
-	now := s.e.cfg.Now()
-	changed := false
-	for k, o := range s.ownObservations(now) {
-		if s.published[k] != (publishedObs{Opinion(o.Reachability), o.Connected, o.Relayed}) {
-			changed = true
-			break
-		}
-	}
-	if changed {
-		s.send(s.report())
-		s.dirty = true
-	}
-	if !s.dirty {
-		// Time alone can change freshness; consensus is cheap enough to
-		// recompute, but skip rebuilding an unchanged view.
-		s.dirty = s.timeSensitive(now)
-	}
-	if !s.dirty {
-		return
-	}
-	s.dirty = false
-	verdicts := s.consensus(now)
-	for _, m := range s.members {
-		v := verdicts[m.NodeID]
-		old, seen := s.status[m.NodeID]
-		if !seen {
-			old = StatusUnknown
-		}
-		if v.Status != old {
-			s.status[m.NodeID] = v.Status
-			s.transition(m.NodeID, old, v)
-		}
-	}
-	s.storeView(s.buildView(now, verdicts))
-}
-
-// storeView publishes nv together with the heartbeats it was built from.
-func (s *engineState) storeView(nv *NetworkView) {
-	hbs := maps.Clone(s.heartbeat0)
-	s.e.heartbeats.Store(&hbs)
-	s.e.view.Store(nv)
-}
-
-// timeSensitive reports whether some heartbeat crossed the suspect_after
-// boundary since the last evaluation window.
-func (s *engineState) timeSensitive(now time.Time) bool {
-	window := min(s.e.cfg.Heartbeat/4, 100*time.Millisecond) * 2
-	for _, t := range s.lastHeard {
-		age := now.Sub(t)
-		if age > s.e.cfg.SuspectAfter && age <= s.e.cfg.SuspectAfter+window {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *engineState) transition(node string, from Status, v Verdict) {
-	sev := SeverityInfo
-	switch v.Status {
-	case StatusOffline:
-		sev = SeverityError
-	case StatusDegraded:
-		sev = SeverityWarning
-	}
-	msg := node + " is " + string(v.Status)
-	s.e.cfg.Events.Add(Event{
-		Network: s.e.cfg.NetworkID, Node: node, Kind: "status", Severity: sev,
-		Message: msg, From: from, To: v.Status, Confirmed: v.Confirmed,
-	})
-	s.e.log.Info("status changed", "node", node, "from", string(from), "to", string(v.Status),
-		"agreed_by", v.Agreeing(), "live_observers", v.Live, "confirmed", v.Confirmed)
-}
-
-// checkTiming warns, once per change, when a member announces a timing
-// other than this node's: their copies of config.yml disagree, so they
-// suspect at different speeds.
-func (s *engineState) checkTiming(node string, hb *pb.Heartbeat) {
-	got := [2]uint32{hb.GetHeartbeatMs(), hb.GetSuspectAfterMs()}
-	if got[0] == 0 || got == s.timingSeen[node] {
-		return
-	}
-	s.timingSeen[node] = got
-	own := [2]uint32{uint32(s.e.cfg.Heartbeat.Milliseconds()), uint32(s.e.cfg.SuspectAfter.Milliseconds())}
-	if got == own {
-		return
-	}
-	ms := func(v uint32) string { return (time.Duration(v) * time.Millisecond).String() }
-	msg := fmt.Sprintf("%s uses timing heartbeat %s, suspect_after %s; this node uses %s, %s: make timing the same in every copy of config.yml",
-		node, ms(got[0]), ms(got[1]), ms(own[0]), ms(own[1]))
-	s.e.cfg.Events.Add(Event{Network: s.e.cfg.NetworkID, Node: node, Kind: "config", Severity: SeverityWarning, Message: msg})
-	s.e.log.Warn("timing differs between members", "node", node,
-		"heartbeat", ms(got[0]), "suspect_after", ms(got[1]), "own_heartbeat", ms(own[0]), "own_suspect_after", ms(own[1]))
-}
-
-func (s *engineState) buildView(now time.Time, verdicts map[string]Verdict) *NetworkView {
-	nv := &NetworkView{
-		NetworkID: s.e.cfg.NetworkID,
-		Self:      s.e.cfg.Self,
-		Nodes:     make(map[string]*NodeView, len(s.members)),
-		// An empty list, not null, for a network of one.
-		Connections: []Connection{},
-		UpdatedAt:   now,
-	}
-	own := s.ownObservations(now)
-	obsOf := func(observer, subject string) *pb.PeerObservation {
-		if observer == s.e.cfg.Self {
-			return own[subject]
-		}
-		return s.reports[observer][subject]
-	}
-	for _, m := range s.members {
-		v := verdicts[m.NodeID]
-		n := &NodeView{
-			NodeID:        m.NodeID,
-			Status:        v.Status,
-			Confirmed:     v.Confirmed,
-			AgreedBy:      v.Agreeing(),
-			LiveObservers: v.Live,
-			PeerID:        m.PeerID.String(),
-			URL:           m.URL,
-			KeyMissing:    m.KeyError,
-			LastHeardMs:   -1,
-			BootID:        s.boot[m.NodeID],
-			Observers:     make(map[string]ObserverView, len(v.Observers)),
-		}
-		if m.PeerID == "" {
-			n.PeerID = ""
-		}
-		if m.NodeID == s.e.cfg.Self {
-			n.Version = s.e.cfg.Version
-			n.Reachability = s.e.cfg.Reachability
-			n.LastHeardMs = 0
-			n.BootID = s.e.cfg.BootID
-		} else {
-			if hb := s.heartbeat0[m.NodeID]; hb != nil {
-				n.Version = hb.GetVersion()
-				n.Reachability = hb.GetReachability()
-			}
-			if t := s.lastHeard[m.NodeID]; !t.IsZero() {
-				n.LastHeardMs = max(now.Sub(t).Milliseconds(), 0)
-			}
-		}
-		for o, op := range v.Observers {
-			ov := ObserverView{Opinion: op.String()}
-			if ob := obsOf(o, m.NodeID); ob != nil {
-				ov.RTTMs = float64(ob.GetRttUs()) / 1000
-				ov.Connected = ob.GetConnected()
-				ov.Relayed = ob.GetRelayed()
-			}
-			n.Observers[o] = ov
-		}
-		nv.Nodes[m.NodeID] = n
-	}
-	for _, a := range s.members {
-		for _, b := range s.members {
-			if a.NodeID == b.NodeID {
-				continue
-			}
-			c := Connection{Src: a.NodeID, Dst: b.NodeID, Status: "unknown"}
-			ob := obsOf(a.NodeID, b.NodeID)
-			switch {
-			case verdicts[a.NodeID].Status == StatusOffline:
-				c.Status = "down"
-			case ob == nil:
-			case ob.GetConnected():
-				c.Status = "up"
-				c.RTTMs = float64(ob.GetRttUs()) / 1000
-				c.Relayed = ob.GetRelayed()
-			case ob.GetReachability() != pb.Reachability_REACHABILITY_NONE:
-				c.Status = "down"
-			}
-			nv.Connections = append(nv.Connections, c)
-		}
-	}
-	return nv
 }

@@ -33,7 +33,7 @@ func testEngine(t *testing.T, clock func() time.Time, pub Publisher, members ...
 		Heartbeat:    time.Second,
 		SuspectAfter: testSuspectAfter,
 		Version:      "v-self",
-		BootID:       7,
+		Incarnation:  func(atLeast uint64) uint64 { return max(atLeast, 7) },
 		Now:          clock,
 		Logger:       slog.New(slog.DiscardHandler),
 		Events:       events,
@@ -85,7 +85,7 @@ type driver struct {
 func newDriver(t *testing.T, clock *fakeClock, members ...string) *driver {
 	e, events := testEngine(t, clock.Now, nil, members...)
 	out := make(chan *pb.Envelope, 256)
-	s := newEngineState(e)
+	s := newEngineState(e, 7)
 	s.out = out
 	return &driver{t: t, s: s, out: out, events: events}
 }
@@ -97,8 +97,20 @@ func (d *driver) step(f func(*engineState)) {
 	d.s.evaluate()
 }
 
-func (d *driver) msg(m p2p.Message)            { d.step(func(s *engineState) { s.onMessage(m) }) }
-func (d *driver) link(node string, l p2p.Link) { d.step(func(s *engineState) { s.onLink(node, l) }) }
+func (d *driver) msg(m p2p.Message) {
+	d.step(func(s *engineState) { s.onMessage(m, s.e.cfg.Now()) })
+}
+func (d *driver) link(node string, l p2p.Link) {
+	d.step(func(s *engineState) { s.onLink(node, l, s.e.cfg.Now()) })
+}
+
+// ping records an answered ping of node (evidence), as HandleRTT does.
+func (d *driver) ping(node string, rtt time.Duration) {
+	d.step(func(s *engineState) {
+		s.rtt[node] = rtt
+		s.heard(node, s.e.cfg.Now())
+	})
+}
 
 type transition struct {
 	node      string
@@ -117,7 +129,7 @@ func (d *driver) newEvents() []transition {
 			continue
 		}
 		d.seen = e.ID
-		if e.Kind != "status" || e.Network != testNetwork || e.Message != e.Node+" is "+string(e.To) {
+		if e.Kind != "status" || e.Network != testNetwork || !strings.HasPrefix(e.Message, e.Node+" is "+string(e.To)) {
 			d.t.Errorf("malformed status event %+v", e)
 		}
 		out = append(out, transition{e.Node, e.From, e.To, e.Severity, e.Confirmed})
@@ -193,7 +205,7 @@ func TestEngineInitialView(t *testing.T) {
 	}
 	wantA := &NodeView{
 		NodeID: "a", Status: StatusOnline, AgreedBy: 1, LiveObservers: 1, Version: "v-self",
-		URL: "http://a.example:8080", LastHeardMs: 0, BootID: 7,
+		URL: "http://a.example:8080", LastHeardMs: 0,
 		Observers: map[string]ObserverView{"a": {Opinion: "reachable"}},
 	}
 	if got := v.Nodes["a"]; !equalNode(got, wantA) {
@@ -267,23 +279,27 @@ func TestEngineLifecycleOfAMember(t *testing.T) {
 		t.Errorf("edge b→a = %+v; want up (b reports a connection)", c)
 	}
 
-	// c hangs: b keeps beating, c goes silent past suspect_after. This node
-	// suspects c; b still says reachable: a tie, so degraded.
+	// c hangs: b's pings go on, c goes silent past suspect_after. This node
+	// suspects c; b still says reachable. One observer's suspicion is its
+	// opinion, not a verdict: c stays online, suspected by a, no event.
 	clock.Advance(2 * time.Second)
-	d.msg(heartbeatMsg("b", running, 0))
+	d.ping("b", 12500*time.Microsecond)
 	clock.Advance(1500 * time.Millisecond) // c last heard 3.5 s ago
 	d.s.evaluate()                         // the eval ticker
 	if r := d.lastReport(); r == nil || reportOpinions(r)["c"] != sus {
 		t.Fatalf("published report %v; want c suspect", r)
 	}
-	d.wantEvents(transition{"c", StatusOnline, StatusDegraded, SeverityWarning, true})
-	d.wantNode("c", StatusDegraded, true, 1, 2)
-	// c is stale, so its report on b no longer counts.
-	d.wantNode("b", StatusOnline, false, 1, 1)
+	d.wantEvents()
+	d.wantNode("c", StatusOnline, true, 1, 2)
+	if got := d.node("c").SuspectedBy; !slices.Equal(got, []string{"a"}) {
+		t.Errorf("c suspected_by %q; want [a]", got)
+	}
+	// c is still held online, so its report on b still counts.
+	d.wantNode("b", StatusOnline, true, 2, 2)
 
-	// b agrees: a majority, offline.
+	// b agrees: 2 of 2, offline.
 	d.msg(reportMsg("b", map[string]Opinion{"a": up, "c": sus}))
-	d.wantEvents(transition{"c", StatusDegraded, StatusOffline, SeverityError, true})
+	d.wantEvents(transition{"c", StatusOnline, StatusOffline, SeverityError, true})
 	d.wantNode("c", StatusOffline, true, 2, 2)
 	n := d.node("c")
 	if n.LastHeardMs != 3500 {
@@ -299,12 +315,14 @@ func TestEngineLifecycleOfAMember(t *testing.T) {
 		}
 	}
 
-	// c comes back: this node hears it first (degraded), then b (online).
+	// c comes back: this node hears it first; b's remaining suspicion is
+	// one observer's opinion, so c is online at once; then b agrees.
 	clock.Advance(500 * time.Millisecond)
 	d.msg(heartbeatMsg("c", running, 0))
-	d.wantEvents(transition{"c", StatusOffline, StatusDegraded, SeverityWarning, true})
+	d.wantEvents(transition{"c", StatusOffline, StatusOnline, SeverityInfo, true})
+	d.wantNode("b", StatusOnline, true, 2, 2) // this node hears c: its report counts again
 	d.msg(reportMsg("b", map[string]Opinion{"a": up, "c": up}))
-	d.wantEvents(transition{"c", StatusDegraded, StatusOnline, SeverityInfo, true})
+	d.wantEvents()
 	d.wantNode("c", StatusOnline, true, 2, 2)
 	d.wantNode("b", StatusOnline, true, 2, 2) // c's report counts again
 
@@ -334,21 +352,30 @@ func TestEngineFastPath(t *testing.T) {
 	if r := d.lastReport(); r == nil || reportOpinions(r)["c"] != sus {
 		t.Fatalf("after a failed redial, published %v; want c suspect", r)
 	}
-	d.wantEvents(transition{"c", StatusOnline, StatusDegraded, SeverityWarning, true})
+	// This node's word alone: c stays online, suspected by a.
+	d.wantEvents()
+	d.wantNode("c", StatusOnline, true, 1, 2)
 	if c := connections(d.s.e.View())[[2]string{"a", "c"}]; c.Status != "down" {
 		t.Errorf("edge a→c = %+v; want down", c)
 	}
+	// b's probe is refused too: offline at once.
+	d.msg(reportMsg("b", map[string]Opinion{"a": up, "c": sus}))
+	d.wantEvents(transition{"c", StatusOnline, StatusOffline, SeverityError, true})
 
-	// A heartbeat arriving within the grace was in flight before the failure.
+	// A message arriving within the grace was in flight before the failure.
 	clock.Advance(100 * time.Millisecond)
 	d.msg(heartbeatMsg("c", running, 0))
 	d.wantEvents()
-	d.wantNode("c", StatusDegraded, true, 1, 2)
+	d.wantNode("c", StatusOffline, true, 2, 2)
+	if r := d.lastReport(); r != nil && reportOpinions(r)["c"] != sus {
+		t.Errorf("published %v within the grace; want c still suspect", r)
+	}
 
 	// One sent later (relayed by b's gossip) shows c is back.
 	clock.Advance(time.Second)
 	d.msg(heartbeatMsg("c", running, 0))
-	d.wantEvents(transition{"c", StatusDegraded, StatusOnline, SeverityInfo, true})
+	d.msg(reportMsg("b", map[string]Opinion{"a": up, "c": up}))
+	d.wantEvents(transition{"c", StatusOffline, StatusOnline, SeverityInfo, true})
 
 	// A new connection clears the failure evidence.
 	d.link("c", p2p.Link{Connected: true})
@@ -379,9 +406,17 @@ func TestEngineMessages(t *testing.T) {
 	if got := d.s.lastHeard["b"]; !got.Equal(t0.Add(-2 * time.Second)) {
 		t.Errorf("lastHeard[b] = %v; want %v", got, t0.Add(-2*time.Second))
 	}
-	// This node's own messages, as gossip delivers them back, are ignored.
-	d.msg(heartbeatMsg("a", pb.State_STATE_LEAVING, 0))
-	d.msg(reportMsg("a", map[string]Opinion{"b": sus}))
+	// This node's own messages, as gossip delivers them back at the
+	// positions it gave them, are ignored.
+	own := heartbeatMsg("a", pb.State_STATE_LEAVING, 0)
+	own.Env.Header = d.s.header(p2p.KindHeartbeat)
+	d.msg(own)
+	ownReport := reportMsg("a", map[string]Opinion{"b": sus})
+	ownReport.Env.Header = d.s.header(p2p.KindReport)
+	d.msg(ownReport)
+	if d.s.boot != 7 || d.s.e.Refutes.Load() != 0 {
+		t.Errorf("own messages moved the incarnation to %d (%d refutes); want 7, none", d.s.boot, d.s.e.Refutes.Load())
+	}
 	if _, ok := d.s.lastHeard["a"]; ok {
 		t.Error("own heartbeat recorded")
 	}
@@ -392,7 +427,10 @@ func TestEngineMessages(t *testing.T) {
 	// A new report replaces the observer's previous one entirely.
 	d.msg(heartbeatMsg("c", pb.State_STATE_RUNNING, 0))
 	d.msg(reportMsg("b", map[string]Opinion{"c": sus, "a": up}))
-	d.wantNode("c", StatusDegraded, true, 1, 2)
+	d.wantNode("c", StatusOnline, true, 1, 2)
+	if got := d.node("c").SuspectedBy; !slices.Equal(got, []string{"b"}) {
+		t.Errorf("c suspected_by %q; want [b]", got)
+	}
 	d.msg(reportMsg("b", map[string]Opinion{"a": up}))
 	d.wantNode("c", StatusOnline, false, 1, 1)
 }

@@ -23,6 +23,23 @@ type NetworkView struct {
 	// Config says where the network's config comes from and which version
 	// of it is running. Set by the node; absent in an engine's own view.
 	Config *ConfigSource `json:"config,omitempty"`
+	// Local is this node's own health as an observer on this network.
+	Local LocalHealth `json:"local"`
+}
+
+// LocalHealth is this node's own health as an observer and publisher
+// (docs/liveness.md, "Local awareness"). While it is not healthy, this
+// node's suspicions are withdrawn or its reports do not go out, and it
+// sends no alert.
+type LocalHealth struct {
+	// Healthy is false while this node recovers from a pause (it was
+	// stopped, starved, or its clock jumped), while its latest publish
+	// failed, or while it is connected to members but hears none.
+	Healthy bool `json:"healthy"`
+	// Reason says why it is not healthy ("" when it is).
+	Reason string `json:"reason,omitempty"`
+	// Since is when the current state began (zero: since start).
+	Since time.Time `json:"since"`
 }
 
 // ConfigSource describes the running config of one network.
@@ -62,13 +79,18 @@ type NodeView struct {
 	URL string `json:"url,omitempty"`
 	// KeyMissing says why the member's public key could not be loaded.
 	KeyMissing string `json:"key_missing,omitempty"`
-	// LastHeardMs is how long ago this node admitted the member's heartbeat (-1: never).
+	// LastHeardMs is how long ago this node last had evidence of the member (-1: never).
 	LastHeardMs int64 `json:"last_heard_ms"`
 	// Reachability is how the member says it is reached: "public" (dialled
 	// directly) or "private" (behind NAT, through relays); empty: unknown.
 	Reachability string `json:"reachability,omitempty"`
-	// BootID is the member's current boot (process start, unix ms).
+	// BootID is the member's current incarnation (a counter kept on disk
+	// that grows with every start and join).
 	BootID uint64 `json:"boot_id,omitempty"`
+	// SuspectedBy lists the live observers that suspect the member while
+	// its status is online: one observer's opinion, not a verdict (a
+	// status needs at least 2 suspecting observers).
+	SuspectedBy []string `json:"suspected_by,omitempty"`
 	// Observers is what each live observer says of the member.
 	Observers map[string]ObserverView `json:"observers"`
 }

@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"runtime"
 	"slices"
@@ -34,8 +35,11 @@ type Collector struct {
 	nodeStatus, nodeConfirmed, peerRTT           *prometheus.Desc
 	members, membersMissingKey, liveObservers    *prometheus.Desc
 	sent, received, rejected                     *prometheus.Desc
+	duplicates, publishErrors, refutes, pauses   *prometheus.Desc
+	gateDropped, gateMessages                    *prometheus.Desc
 	reloadOK, reloadTime                         *prometheus.Desc
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
+	alertsSuppressed, alertMarksIgnored          *prometheus.Desc
 	buildInfo                                    *prometheus.Desc
 	historyOK, historyRecords, historyErrors     *prometheus.Desc
 	historyDropped, historySize                  *prometheus.Desc
@@ -78,6 +82,23 @@ func NewCollector(src Sources) (*Collector, error) {
 		rejected: d("messages_rejected_total",
 			"Gossip messages the topic validator refused, by reason.",
 			"network", "reason"),
+		duplicates: d("messages_duplicate_total",
+			"Gossip messages ignored because this node had admitted them already (by gossip and by sync); not rejections.",
+			"network"),
+		publishErrors: d("publish_errors_total",
+			"Publishes of this node that failed, by reason (no_topic_peer, refused_own, queue_full, other).",
+			"network", "reason"),
+		refutes: d("refutes_total",
+			"Times this node moved to a new incarnation because a newer message signed with its key arrived (a clone, a forgery, or a lost counter).",
+			"network"),
+		pauses: d("pauses_total",
+			"Times this node found it had not run on time (paused, starved, clock jump) and withdrew its silence-based suspicions.",
+			"network"),
+		gateDropped: d("gossip_dropped_total",
+			"Gossip RPCs dropped before validation by reason: not_member (a peer in no joined network), wrong_topic (a member publishing on a network it is not in), backed_off (a peer disconnected for misbehaving, within its backoff); disconnected counts the peers disconnected.",
+			"reason"),
+		gateMessages: d("gossip_dropped_messages_total",
+			"Messages inside the gossip RPCs dropped before validation."),
 		reloadOK: d("config_last_reload_successful",
 			"1 when the latest config load succeeded, 0 when it failed and the previous config keeps running."),
 		reloadTime: d("config_last_reload_success_timestamp_seconds",
@@ -88,6 +109,12 @@ func NewCollector(src Sources) (*Collector, error) {
 		alertLatency: d("alert_delivery_seconds",
 			"Latency of delivered alert payloads from their earliest enqueue to the webhook's 2xx.",
 			"network"),
+		alertsSuppressed: d("alerts_suppressed_total",
+			"Alerts this node did not send, by reason: unconfirmed, single_observer (one member's word), not_held (ended before the hold), late (dropped, with an event), local_unhealthy (the sender recovered from a pause; the alert waited), superseded, ledger_full.",
+			"network", "reason"),
+		alertMarksIgnored: d("alert_marks_ignored_total",
+			"Delivered marks of other members that were not counted, by reason: malformed, not_sender (not the alert's elected sender), future (a predicted ID), ledger_full.",
+			"network", "reason"),
 		notificationLeader: d("notification_leader",
 			"1 for the leader of a notification cluster, 0 for its other participating members.",
 			"network", "cluster", "node"),
@@ -111,8 +138,8 @@ func NewCollector(src Sources) (*Collector, error) {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
-		c.sent, c.received, c.rejected, c.reloadOK, c.reloadTime,
-		c.alertsSent, c.alertLatency, c.notificationLeader, c.buildInfo,
+		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.reloadOK, c.reloadTime,
+		c.alertsSent, c.alertLatency, c.notificationLeader, c.alertsSuppressed, c.alertMarksIgnored, c.buildInfo,
 		c.historyOK, c.historyRecords, c.historyErrors, c.historyDropped, c.historySize,
 	} {
 		ch <- d
@@ -141,6 +168,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.src.Leaders != nil {
 		c.collectLeaders(ch, c.src.Leaders())
+	}
+	if c.src.Gate != nil {
+		counts, msgs := c.src.Gate()
+		for _, r := range p2p.GateReasons() {
+			ch <- constMetric(c.gateDropped, prometheus.CounterValue, float64(counts[r]), r)
+		}
+		ch <- constMetric(c.gateMessages, prometheus.CounterValue, float64(msgs))
 	}
 	if c.src.History != nil {
 		h := c.src.History()
@@ -204,6 +238,12 @@ func (c *Collector) collectTraffic(ch chan<- prometheus.Metric, ts []Traffic) {
 		for _, r := range p2p.RejectReasons() {
 			ch <- constMetric(c.rejected, prometheus.CounterValue, float64(t.Rejected[r]), t.Network, r.String())
 		}
+		ch <- constMetric(c.duplicates, prometheus.CounterValue, float64(t.Duplicates), t.Network)
+		for _, r := range health.PublishErrorReasons() {
+			ch <- constMetric(c.publishErrors, prometheus.CounterValue, float64(t.PublishErrors[r]), t.Network, r)
+		}
+		ch <- constMetric(c.refutes, prometheus.CounterValue, float64(t.Refutes), t.Network)
+		ch <- constMetric(c.pauses, prometheus.CounterValue, float64(t.Pauses), t.Network)
 	}
 }
 
@@ -217,6 +257,12 @@ func (c *Collector) collectAlerts(ch chan<- prometheus.Metric, as []AlertDeliver
 		}
 		for _, o := range outcomes {
 			ch <- constMetric(c.alertsSent, prometheus.CounterValue, float64(a.Outcomes[o]), a.Network, o)
+		}
+		for _, r := range slices.Sorted(maps.Keys(a.Suppressed)) {
+			ch <- constMetric(c.alertsSuppressed, prometheus.CounterValue, float64(a.Suppressed[r]), a.Network, r)
+		}
+		for _, r := range slices.Sorted(maps.Keys(a.MarksIgnored)) {
+			ch <- constMetric(c.alertMarksIgnored, prometheus.CounterValue, float64(a.MarksIgnored[r]), a.Network, r)
 		}
 		buckets := a.Latency.Buckets
 		if buckets == nil {

@@ -99,8 +99,10 @@ func newSources(t *testing.T) (*snapshots, metrics.Sources) {
 		},
 		Alerts: func() []metrics.AlertDeliveries {
 			return []metrics.AlertDeliveries{{Network: "prod",
-				Outcomes: map[string]uint64{metrics.OutcomeDelivered: 2, metrics.OutcomeFailed: 1},
-				Latency:  hist.Snapshot()}}
+				Outcomes:     map[string]uint64{metrics.OutcomeDelivered: 2, metrics.OutcomeFailed: 1},
+				Latency:      hist.Snapshot(),
+				Suppressed:   map[string]uint64{"late": 3, "single_observer": 0},
+				MarksIgnored: map[string]uint64{"not_sender": 5}}}
 		},
 		Leaders: func() []metrics.ClusterLeader {
 			return []metrics.ClusterLeader{
@@ -195,6 +197,9 @@ func TestScrapeIsCleanForPromtool(t *testing.T) {
 		"meshmon_config_last_reload_success_timestamp_seconds 1.7000000005e+09",
 		`meshmon_alerts_sent_total{network="prod",outcome="delivered"} 2`,
 		`meshmon_alerts_sent_total{network="prod",outcome="dropped"} 0`,
+		`meshmon_alerts_suppressed_total{network="prod",reason="late"} 3`,
+		`meshmon_alerts_suppressed_total{network="prod",reason="single_observer"} 0`,
+		`meshmon_alert_marks_ignored_total{network="prod",reason="not_sender"} 5`,
 		`meshmon_alert_delivery_seconds_bucket{network="prod",le="0.5"} 1`,
 		`meshmon_alert_delivery_seconds_bucket{network="prod",le="5"} 2`,
 		`meshmon_alert_delivery_seconds_count{network="prod"} 2`,

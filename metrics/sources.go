@@ -30,6 +30,10 @@ type Sources struct {
 	// Leaders returns the election of every notification cluster this node
 	// takes part in (meshmon_notification_leader).
 	Leaders func() []ClusterLeader
+	// Gate returns the host's gossip gate counters: RPCs dropped before
+	// validation by reason (p2p.GateReasons), and the publishes inside them
+	// (meshmon_gossip_dropped_total, meshmon_gossip_dropped_messages_total).
+	Gate func() (map[string]uint64, uint64)
 	// History returns the history store's counters
 	// (meshmon_history_store_ok, meshmon_history_*_total,
 	// meshmon_history_store_size_bytes).
@@ -55,6 +59,19 @@ type Traffic struct {
 	// Rejected counts messages the topic validator refused, by reason
 	// (p2p.Validator.Rejected). A reason without an entry is exported as 0.
 	Rejected map[p2p.RejectReason]uint64
+	// Duplicates counts messages ignored because they were admitted
+	// already (the same message by gossip and by sync): not rejections.
+	Duplicates uint64
+	// PublishErrors counts failed publishes by reason
+	// (health.Engine.PublishErrorsBy; every reason of
+	// health.PublishErrorReasons is exported, zeros included).
+	PublishErrors map[string]uint64
+	// Refutes counts the times this node jumped its incarnation above a
+	// message about itself that it did not send (health.Engine.Refutes).
+	Refutes uint64
+	// Pauses counts the times this node found it had not run on time and
+	// withdrew its suspicions (health.Engine.Pauses).
+	Pauses uint64
 }
 
 // ValidatorTraffic fills the Received and Rejected counters of a network
@@ -64,6 +81,8 @@ func ValidatorTraffic(network string, v *p2p.Validator) Traffic {
 		Network:  network,
 		Received: make(map[p2p.Kind]uint64, len(messageKinds)),
 		Rejected: v.Rejected(),
+		// Duplicates are not refusals: counted apart.
+		Duplicates: v.Duplicates(),
 	}
 	for _, k := range messageKinds {
 		t.Received[k] = v.Accepted(k)
@@ -107,6 +126,13 @@ type AlertDeliveries struct {
 	// earliest enqueue of their alerts to the 2xx (a DurationHistogram's
 	// Snapshot).
 	Latency HistogramSnapshot
+	// Suppressed counts alerts not sent, by reason
+	// (meshmon_alerts_suppressed_total): every reason the node knows is
+	// present, 0 when none.
+	Suppressed map[string]uint64
+	// MarksIgnored counts Delivered marks of other members not counted, by
+	// reason (meshmon_alert_marks_ignored_total).
+	MarksIgnored map[string]uint64
 }
 
 // ClusterLeader is the election of one notification cluster.

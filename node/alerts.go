@@ -1,13 +1,11 @@
 package node
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,25 +14,31 @@ import (
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/metrics"
 	"github.com/meshmon/meshmon/notify"
-	"github.com/meshmon/meshmon/p2p/pb"
-	"github.com/meshmon/meshmon/web"
 )
 
-// AlertOptions tunes alert delivery (DESIGN.md §7). Zero values take the
-// production defaults; tests shorten them.
+// AlertOptions tunes alert delivery (DESIGN.md §7, docs/alerts.md). Zero
+// values take the production defaults; tests shorten them.
 type AlertOptions struct {
-	// Tick is how often each network's alert loop evaluates the consensus
-	// and hands due alerts to the senders. Default 200ms.
+	// Tick is how often each network's alert loop lets held statuses
+	// through (notify.Tracker.Tick) and hands due alerts to the senders.
+	// Views are taken as the engine publishes them, whatever the tick.
+	// Default 200ms.
 	Tick time.Duration
-	// Hold is how long a node's new status must last before it is taken
-	// in (notify.Tracker.SetHold): a transition still under way goes out
-	// once, as its final state, and a blip shorter than Hold not at all.
-	// Default: the network's suspect_after. Negative: no hold.
+	// Hold is how long a node's new status must last, without a break,
+	// before it is taken in (notify.Tracker.SetHold): a transition still
+	// under way goes out once, as its final state, and a blip shorter than
+	// Hold not at all. A sender that recovered from a pause also waits it
+	// out before it sends. Default: the network's suspect_after. Negative:
+	// no hold.
 	Hold time.Duration
 	// RecoveryHold is how long degraded must last after offline before it
 	// is taken in (a returning node is degraded until every observer hears
 	// it). Default 5 × Hold.
 	RecoveryHold time.Duration
+	// LateAfter is the late bound: a transition older than this when it
+	// would be sent is dropped, with an event (notify.Eligible). Default
+	// notify.LateAfter(Hold) = 2 × Hold + 30 s.
+	LateAfter time.Duration
 	// Settle is notify.DispatchInput.Settle. Default notify.DefaultSettle.
 	Settle time.Duration
 	// Retention is how long each cluster's ledger remembers alerts.
@@ -52,9 +56,21 @@ const defaultAlertTick = 200 * time.Millisecond
 // expireEvery is how often a network's ledgers forget old entries.
 const expireEvery = time.Minute
 
-// alertRuntime runs one network's notification clusters: a goroutine (run)
-// owns the tracker, the ledgers and the senders' lifecycle; everything else
-// reaches it through post. Readers use the published snapshot and counters.
+// maxQueuedViews bounds the views waiting for the loop; beyond it the
+// oldest are dropped (the loop is far behind; the newest view wins).
+const maxQueuedViews = 256
+
+// alertRuntime runs one network's notification clusters. It composes the
+// notify package's parts; the decisions are notify's pure functions:
+//
+//	engine view ──onView──▶ Tracker.Observe (every view, its own time)
+//	tick ──▶ Tracker.Tick ─▶ Ledger.Add ─▶ Elect ─▶ Ledger.Plan (Eligible, Dispatch) ─▶ Sender
+//	Delivered gossip ──onDelivered──▶ Ledger.MarkRemote (only from the alert's sender)
+//	config reload ──apply──▶ setClusters (once, diffed by cluster)
+//
+// A goroutine (run) owns the tracker, the ledgers and the senders'
+// lifecycle; everything else reaches it through post. Readers use the
+// published snapshot and counters (alertstatus.go).
 type alertRuntime struct {
 	network string
 	self    string
@@ -67,25 +83,31 @@ type alertRuntime struct {
 	latency *metrics.DurationHistogram
 
 	delivered, failed, dropped atomic.Uint64
+	counts                     alertCounts
 	snap                       atomic.Pointer[alertSnapshot]
 
-	// mu protects queue.
+	// mu protects the following fields.
 	mu    sync.Mutex
 	queue []func()
+	views []*health.NetworkView
 	wake  chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	// The following fields are owned by run's goroutine.
+	// The following fields are owned by run's goroutine (initial is set
+	// before it starts).
+	initial  []notify.Cluster
 	tracker  *notify.Tracker
 	clusters []*alertCluster
 	ledgers  map[string]*notify.Ledger // by cluster hash, kept across sender rebuilds
-	snapshot notify.Snapshot           // of view
 	members  []notify.ClusterMember    // every network member, Participating unset
 	view     *health.NetworkView
 	expired  time.Time
+	// trackerSeen are the tracker's suppression counts already added to
+	// counts.
+	trackerSeen map[notify.Reason]uint64
 }
 
 // alertCluster is one notification cluster of the network.
@@ -99,48 +121,13 @@ type alertCluster struct {
 	// handed are the alerts given to the sender, by their own ID, until an
 	// outcome; for the events that name them.
 	handed map[string]notify.Alert
+	// evicted is what the ledger reported evicted so far.
+	evicted [2]uint64
 }
 
-// alertSnapshot is what readers see of a network's clusters.
-type alertSnapshot struct {
-	clusters []notify.ClusterStatus
-	leaders  []metrics.ClusterLeader
-}
-
-// webhookClusters returns the notification clusters nw's config asks for,
-// ordered by type and name. A webhook whose URL another entry already uses
-// is left out with a warning (one cluster per URL).
-func webhookClusters(nw configsync.Network, log *slog.Logger) []notify.Cluster {
-	var out []notify.Cluster
-	seen := map[string]string{}
-	add := func(typ notify.WebhookType, hooks configsync.Webhooks) {
-		for _, name := range hooks.Names() {
-			c := notify.NewCluster(nw.Config.NetworkID, notify.NewWebhook(name, typ, hooks[name]))
-			if first, dup := seen[c.Hash]; dup {
-				log.Warn("webhook has the same URL as another one; only the first is used",
-					"network", nw.Config.NetworkID, "webhook", c.Webhook.String(), "first", first)
-				continue
-			}
-			seen[c.Hash] = c.Webhook.String()
-			out = append(out, c)
-		}
-	}
-	add(notify.TypeDiscord, nw.Ref.DiscordWebhook)
-	add(notify.TypeJSON, nw.Ref.Webhook)
-	return out
-}
-
-// clusterHashes are the heartbeat announcement of clusters.
-func clusterHashes(clusters []notify.Cluster) [][]byte {
-	hs := make([]string, len(clusters))
-	for i, c := range clusters {
-		hs[i] = c.Hash
-	}
-	return notify.HeartbeatClusters(hs)
-}
-
-// newAlertRuntime prepares the alert loop of network nw; start it with
-// start once the engine exists.
+// newAlertRuntime prepares the alert loop of network nw, with the
+// notification clusters nw configures; start it with start once the
+// engine exists (its config announces announced()).
 func (n *Node) newAlertRuntime(nw configsync.Network) *alertRuntime {
 	opts := n.opts.Alerts
 	if opts.Tick <= 0 {
@@ -149,32 +136,41 @@ func (n *Node) newAlertRuntime(nw configsync.Network) *alertRuntime {
 	if opts.Hold == 0 {
 		opts.Hold = time.Duration(nw.Config.Timing.SuspectAfter)
 	}
-	tracker := notify.NewTracker(nw.Config.NetworkID, nw.Ref.NodeID)
+	opts.Hold = max(opts.Hold, 0)
 	if opts.RecoveryHold <= 0 {
 		opts.RecoveryHold = 5 * opts.Hold
 	}
+	if opts.LateAfter <= 0 {
+		opts.LateAfter = notify.LateAfter(opts.Hold)
+	}
+	tracker := notify.NewTracker(nw.Config.NetworkID, nw.Ref.NodeID)
 	tracker.SetHold(opts.Hold, opts.RecoveryHold)
+	log := n.log.With("network", nw.Config.NetworkID)
 	return &alertRuntime{
-		network: nw.Config.NetworkID,
-		self:    nw.Ref.NodeID,
-		log:     n.log.With("network", nw.Config.NetworkID),
-		events:  n.events,
-		opts:    opts,
-		gate:    &n.alertGate,
-		version: n.opts.Version,
-		latency: metrics.NewDurationHistogram(nil),
-		wake:    make(chan struct{}, 1),
-		tracker: tracker,
-		ledgers: map[string]*notify.Ledger{},
+		network:     nw.Config.NetworkID,
+		self:        nw.Ref.NodeID,
+		log:         log,
+		events:      n.events,
+		opts:        opts,
+		gate:        &n.alertGate,
+		version:     n.opts.Version,
+		latency:     metrics.NewDurationHistogram(nil),
+		counts:      newAlertCounts(),
+		wake:        make(chan struct{}, 1),
+		initial:     webhookClusters(nw, log),
+		tracker:     tracker,
+		ledgers:     map[string]*notify.Ledger{},
+		trackerSeen: map[notify.Reason]uint64{},
 	}
 }
 
-// start runs the alert loop for engine e with the given clusters until stop.
-func (a *alertRuntime) start(e *health.Engine, clusters []notify.Cluster) {
+// start runs the alert loop for engine e until stop.
+func (a *alertRuntime) start(e *health.Engine) {
 	a.engine = e
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.done = make(chan struct{})
-	a.setClusters(clusters)
+	a.setClusters(a.initial)
+	a.initial = nil
 	a.publish()
 	go a.run()
 }
@@ -194,33 +190,29 @@ func (a *alertRuntime) post(f func()) {
 	a.mu.Lock()
 	a.queue = append(a.queue, f)
 	a.mu.Unlock()
+	a.poke()
+}
+
+func (a *alertRuntime) poke() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
 	}
 }
 
-// onDelivered is the engine's EngineConfig.OnDelivered: another member
-// delivered an alert.
-func (a *alertRuntime) onDelivered(from, id string) {
-	a.post(func() {
-		d := &pb.Delivered{AlertId: id}
-		for _, cl := range a.clusters {
-			if alertID, ok := cl.c.DeliveredAlert(d); ok {
-				cl.ledger.MarkDelivered(time.Now(), alertID)
-				cl.ledger.Supersede()
-				a.log.Debug("alert delivered by another member", "by", from, "alert", alertID, "webhook", cl.c.Webhook.Name)
-			}
-		}
-	})
+// onView is the engine's EngineConfig.OnView: every view, in order.
+func (a *alertRuntime) onView(nv *health.NetworkView) {
+	a.mu.Lock()
+	a.views = append(a.views, nv)
+	if over := len(a.views) - maxQueuedViews; over > 0 {
+		a.views = slices.Delete(a.views, 0, over)
+	}
+	a.mu.Unlock()
+	a.poke()
 }
 
-// setWebhooks applies a new set of clusters (config reload).
-func (a *alertRuntime) setWebhooks(clusters []notify.Cluster) {
-	a.post(func() { a.setClusters(clusters) })
-}
-
-// run is the loop: it evaluates every Tick and whenever something is posted.
+// run is the loop: it takes in views as they come and runs a cycle every
+// Tick and whenever something is posted.
 func (a *alertRuntime) run() {
 	defer close(a.done)
 	defer func() {
@@ -259,189 +251,51 @@ func (a *alertRuntime) drain() {
 	}
 }
 
-// sameClusters tells whether two cluster lists deliver alike.
-func sameClusters(a []*alertCluster, b []notify.Cluster) bool {
-	return slices.EqualFunc(a, b, func(x *alertCluster, y notify.Cluster) bool {
-		return x.c.Hash == y.Hash && x.c.Webhook.Name == y.Webhook.Name && x.c.Webhook.Type == y.Webhook.Type
-	})
-}
-
-// setClusters replaces the clusters: every sender is rebuilt, ledgers are
-// kept by cluster hash, and alerts that were being sent become pending
-// again (the new sender sends them when this node is their sender).
-func (a *alertRuntime) setClusters(clusters []notify.Cluster) {
-	if a.clusters != nil && sameClusters(a.clusters, clusters) {
-		return
+// takeViews feeds the tracker every view published since the last cycle,
+// each at its own time, and returns the alerts they cause.
+func (a *alertRuntime) takeViews() []notify.Alert {
+	a.mu.Lock()
+	views := a.views
+	a.views = nil
+	a.mu.Unlock()
+	if len(views) == 0 && a.view == nil {
+		// Before the first OnView (or without the hook): the latest view.
+		views = []*health.NetworkView{a.engine.View()}
 	}
-	for _, cl := range a.clusters {
-		a.stopSender(cl)
-		var ids []string
-		for _, al := range cl.ledger.Sending() {
-			ids = append(ids, al.ID)
-		}
-		cl.ledger.Release(ids...)
-	}
-	keep := map[string]bool{}
-	next := make([]*alertCluster, 0, len(clusters))
-	for _, c := range clusters {
-		keep[c.Hash] = true
-		l := a.ledgers[c.Hash]
-		if l == nil {
-			l = notify.NewLedger(a.opts.Retention)
-			a.ledgers[c.Hash] = l
-		}
-		cl := &alertCluster{c: c, ledger: l, handed: map[string]notify.Alert{}}
-		a.startSender(cl)
-		next = append(next, cl)
-	}
-	for h := range a.ledgers {
-		if !keep[h] {
-			delete(a.ledgers, h)
-		}
-	}
-	a.clusters = next
-	a.engine.SetClusters(clusterHashes(clusters))
-	if len(clusters) > 0 {
-		names := make([]string, len(clusters))
-		for i, c := range clusters {
-			names[i] = c.Webhook.String()
-		}
-		a.log.Info("notification clusters", "webhooks", strings.Join(names, ", "))
-	}
-}
-
-// startSender makes and runs cl's sender. A webhook the sender refuses
-// (configsync validated it, so this is unexpected) is an error event.
-func (a *alertRuntime) startSender(cl *alertCluster) {
-	cfg := a.opts.Sender
-	cfg.Webhook = cl.c.Webhook
-	cfg.Logger = a.log
-	cfg.Gate = a.gate
-	if cl.c.Webhook.Type == notify.TypeDiscord {
-		cfg.Formatter = notify.DiscordFormatter{SentBy: a.self, Version: a.version}
-	} else {
-		cfg.Formatter = notify.JSONFormatter{SentBy: a.self, Version: a.version}
-	}
-	c := cl.c
-	cfg.OnDelivered = func(d notify.Delivery) { a.post(func() { a.deliveredHere(c, d) }) }
-	cfg.OnFailed = func(f notify.Failure) { a.post(func() { a.failedHere(c, f) }) }
-	cfg.ObserveLatency = a.latency.Observe
-	s, err := notify.NewSender(cfg)
-	if err != nil {
-		a.events.Add(health.Event{Network: a.network, Kind: "delivery", Severity: health.SeverityError, Message: err.Error()})
-		a.log.Error("cannot deliver alerts", "err", err)
-		return
-	}
-	sctx, cancel := context.WithCancel(a.ctx)
-	cl.sender, cl.stop, cl.done = s, cancel, make(chan struct{})
-	go func() {
-		defer close(cl.done)
-		_ = s.Run(sctx)
-	}()
-}
-
-func (a *alertRuntime) stopSender(cl *alertCluster) {
-	if cl.sender == nil {
-		return
-	}
-	cl.stop()
-	<-cl.done
-	cl.sender = nil
-	clear(cl.handed)
-}
-
-// cluster returns the running cluster with c's hash, or nil.
-func (a *alertRuntime) cluster(hash string) *alertCluster {
-	for _, cl := range a.clusters {
-		if cl.c.Hash == hash {
-			return cl
-		}
-	}
-	return nil
-}
-
-// deliveredHere handles this node's 2xx: the alerts are delivered, the
-// other members are told, and each alert is an event.
-func (a *alertRuntime) deliveredHere(c notify.Cluster, d notify.Delivery) {
-	a.delivered.Add(uint64(len(d.AlertIDs)))
-	for _, id := range d.AlertIDs {
-		a.engine.PublishDelivered(c.Delivered(id).GetAlertId())
-	}
-	cl := a.cluster(c.Hash)
-	if cl == nil {
-		return
-	}
-	for _, id := range d.AlertIDs {
-		cl.ledger.MarkDelivered(d.At, id)
-		al, ok := cl.handed[id]
-		delete(cl.handed, id)
-		if !ok {
+	var alerts []notify.Alert
+	for _, nv := range views {
+		if nv == nil || nv == a.view {
 			continue
 		}
-		msg := fmt.Sprintf("alert sent to %s: %s", c.Webhook, alertLine(al))
-		if len(al.Covers) > 0 {
-			msg += fmt.Sprintf(" (includes %d earlier change(s))", len(al.Covers))
-		}
-		a.events.Add(health.Event{
-			Time: d.At, Network: a.network, Node: al.Node, Kind: "delivery",
-			Severity: health.SeverityInfo, Message: msg,
-		})
-	}
-	cl.ledger.Supersede()
-}
-
-// failedHere handles a payload given up: this node does not send it again
-// (another leader would), and the failure is an error event.
-func (a *alertRuntime) failedHere(c notify.Cluster, f notify.Failure) {
-	a.failed.Add(uint64(len(f.AlertIDs)))
-	ev := f.Event(a.network)
-	if cl := a.cluster(c.Hash); cl != nil {
-		cl.ledger.GiveUp(f.AlertIDs...)
-		var lines []string
-		for _, id := range f.AlertIDs {
-			if al, ok := cl.handed[id]; ok {
-				lines = append(lines, alertLine(al))
-				if ev.Node == "" {
-					ev.Node = al.Node
-				} else if ev.Node != al.Node {
-					ev.Node = "-"
-				}
-			}
-			delete(cl.handed, id)
-		}
-		if ev.Node == "-" {
-			ev.Node = ""
-		}
-		if len(lines) > 0 {
-			ev.Message += " — " + strings.Join(lines, "; ")
-		}
-	}
-	a.events.Add(ev)
-}
-
-// alertLine is an alert's headline with its evidence, for events.
-func alertLine(al notify.Alert) string {
-	if al.Kind == notify.KindDegraded {
-		return fmt.Sprintf("%s (suspected by %d of %d observers)", al.Title(), al.Suspecting, al.Live)
-	}
-	return fmt.Sprintf("%s (agreed by %d of %d observers)", al.Title(), al.Agreeing, al.Live)
-}
-
-// cycle takes in the latest consensus, elects every cluster's leader and
-// hands this node's due alerts to its senders.
-func (a *alertRuntime) cycle(now time.Time) {
-	if nv := a.engine.View(); nv != a.view {
 		a.view = nv
-		a.snapshot = notify.SnapshotFromView(nv)
 		a.members = a.members[:0]
 		for _, id := range slices.Sorted(maps.Keys(nv.Nodes)) {
 			a.members = append(a.members, notify.ClusterMember{NodeID: id, PeerID: nv.Nodes[id].PeerID})
 		}
+		alerts = append(alerts, a.tracker.Observe(notify.SnapshotFromView(nv), nv.UpdatedAt)...)
 	}
+	return alerts
+}
+
+// local is this node's own health as of the latest view.
+func (a *alertRuntime) local() health.LocalHealth {
+	if a.view == nil {
+		return health.LocalHealth{}
+	}
+	return a.view.Local
+}
+
+// cycle takes in the latest views, lets held statuses through, elects
+// every cluster's leader and hands this node's due alerts to its senders.
+func (a *alertRuntime) cycle(now time.Time) {
+	alerts := a.takeViews()
 	// Every cycle, changed or not: held statuses come through with time.
-	alerts := a.tracker.Observe(a.snapshot, now)
+	alerts = append(alerts, a.tracker.Tick(now)...)
+	a.countTracker()
 	hbs := a.engine.Heartbeats()
 	up := a.tracker.UpSince()
+	local := a.local()
+	unhealthy := !notify.LocalReady(local, now, a.opts.Hold)
 	expire := now.Sub(a.expired) >= expireEvery
 	if expire {
 		a.expired = now
@@ -453,133 +307,147 @@ func (a *alertRuntime) cycle(now time.Time) {
 			members[i].Participating = members[i].NodeID == a.self ||
 				notify.AnnouncedClusters(hbs[members[i].NodeID])[cl.c.Hash]
 		}
-		cl.el = notify.Elect(notify.ElectionInput{Self: a.self, Members: members, Verdicts: a.tracker.Verdicts()})
+		cl.el = notify.Elect(notify.ElectionInput{
+			Self: a.self, Members: members, Verdicts: a.tracker.Verdicts(), SelfUnhealthy: unhealthy,
+		})
 		if expire {
 			cl.ledger.Expire(now)
 		}
+		a.countEvicted(cl)
 		if cl.sender == nil {
 			continue
 		}
-		send := cl.ledger.TakeWith(a.self, cl.el, up, notify.TakeOptions{Settle: a.opts.Settle})
-		if len(send) == 0 {
-			continue
+		plan := cl.ledger.Plan(a.self, cl.el, up, notify.TakeOptions{
+			Settle: a.opts.Settle, Now: now, Hold: a.opts.Hold, LateAfter: a.opts.LateAfter, Local: local,
+		})
+		for _, d := range plan.Dropped {
+			a.suppressed(cl, d, now)
 		}
-		for _, al := range send {
-			cl.handed[al.ID] = al
-			a.log.Info("sending alert", "alert", al.ID, "title", al.Title(), "webhook", cl.c.Webhook.Name, "covers", len(al.Covers))
+		for _, al := range plan.Deferred {
+			a.counts.suppress(notify.ReasonLocalUnhealthy)
+			a.log.Info("alert waits for this node's health", "alert", al.ID, "reason", local.Reason, "webhook", cl.c.Webhook.Name)
 		}
-		if dropped := cl.sender.Enqueue(send...); len(dropped) > 0 {
-			a.dropped.Add(uint64(len(dropped)))
-			cl.ledger.Release(dropped...)
-			for _, id := range dropped {
-				delete(cl.handed, id)
-			}
-		}
+		a.hand(cl, plan.Send)
 	}
 	a.publish()
 }
 
-// publish stores the clusters' state for readers.
-func (a *alertRuntime) publish() {
-	s := &alertSnapshot{}
-	for _, cl := range a.clusters {
-		st := cl.c.Status(cl.el)
-		if st.Members == nil {
-			st.Members = []notify.MemberStatus{}
+// hand gives alerts to cl's sender; those its full queue drops are pending
+// again.
+func (a *alertRuntime) hand(cl *alertCluster, send []notify.Alert) {
+	if len(send) == 0 {
+		return
+	}
+	for _, al := range send {
+		cl.handed[al.ID] = al
+		a.log.Info("sending alert", "alert", al.ID, "title", al.Title(), "webhook", cl.c.Webhook.Name, "covers", len(al.Covers))
+	}
+	if dropped := cl.sender.Enqueue(send...); len(dropped) > 0 {
+		a.dropped.Add(uint64(len(dropped)))
+		cl.ledger.Release(dropped...)
+		for _, id := range dropped {
+			delete(cl.handed, id)
 		}
-		s.clusters = append(s.clusters, st)
-		l := metrics.ClusterLeader{Network: a.network, Cluster: cl.c.ShortHash(), Leader: cl.el.Leader}
-		for _, m := range cl.el.Members {
-			if m.State != notify.StateNotParticipating {
-				l.Members = append(l.Members, m.NodeID)
+	}
+}
+
+// suppressed counts an alert the plan dropped; a late one is an event,
+// so that it is visible and never presented as news.
+func (a *alertRuntime) suppressed(cl *alertCluster, d notify.Suppressed, now time.Time) {
+	a.counts.suppress(d.Reason)
+	al := d.Alert
+	a.log.Info("alert dropped", "alert", al.ID, "reason", string(d.Reason), "webhook", cl.c.Webhook.Name)
+	if d.Reason != notify.ReasonLate {
+		return
+	}
+	a.events.Add(health.Event{
+		Time: now, Network: a.network, Node: al.Node, Kind: "delivery", Severity: health.SeverityWarning,
+		Message: fmt.Sprintf("alert not sent to %s, too late (happened at %s, %s ago): %s",
+			cl.c.Webhook, al.At.UTC().Format(time.RFC3339), now.Sub(al.At).Round(time.Second), alertLine(al)),
+	})
+}
+
+// countTracker adds the tracker's new suppression counts.
+func (a *alertRuntime) countTracker() {
+	for r, n := range a.tracker.Suppressed() {
+		if d := n - a.trackerSeen[r]; d > 0 {
+			a.counts.suppressN(r, d)
+			a.trackerSeen[r] = n
+		}
+	}
+}
+
+// countEvicted adds what cl's ledger forgot for lack of room.
+func (a *alertRuntime) countEvicted(cl *alertCluster) {
+	al, un := cl.ledger.Evicted()
+	if d := al - cl.evicted[0]; d > 0 {
+		a.counts.suppressN(notify.ReasonLedgerFull, d)
+		a.log.Warn("alert ledger full, oldest alerts forgotten", "forgotten", d, "webhook", cl.c.Webhook.Name)
+	}
+	if d := un - cl.evicted[1]; d > 0 {
+		a.counts.ignoreN(notify.ReasonLedgerFull, d)
+	}
+	cl.evicted = [2]uint64{al, un}
+}
+
+// onDelivered is the engine's EngineConfig.OnDelivered: another member
+// says it delivered an alert. The mark counts only from the elected sender
+// of that alert, for an alert this node holds or, vetted, one it will
+// hold shortly (its consensus lags); see notify.Ledger.MarkRemote.
+func (a *alertRuntime) onDelivered(from, id string) {
+	a.post(func() {
+		if from == a.self {
+			return
+		}
+		h, alertID, ok := notify.ParseDeliveredID(id)
+		if !ok {
+			a.counts.ignore(notify.ReasonMalformed)
+			return
+		}
+		now := time.Now()
+		for _, cl := range a.clusters {
+			if cl.c.ShortHash() != h {
+				continue
+			}
+			applied, why := cl.ledger.MarkRemote(now, alertID, from,
+				a.senderCheck(cl, from), a.unknownCheck(cl, from, now))
+			if why != "" {
+				a.counts.ignore(why)
+				a.log.Info("delivered mark ignored", "by", from, "alert", alertID, "reason", string(why), "webhook", cl.c.Webhook.Name)
+				continue
+			}
+			if applied {
+				a.counts.suppressN(notify.ReasonSuperseded, uint64(len(cl.ledger.Supersede())))
+				a.log.Debug("alert delivered by another member", "by", from, "alert", alertID, "webhook", cl.c.Webhook.Name)
 			}
 		}
-		s.leaders = append(s.leaders, l)
-	}
-	a.snap.Store(s)
-}
-
-// published returns the latest published state (never nil).
-func (a *alertRuntime) published() *alertSnapshot {
-	if s := a.snap.Load(); s != nil {
-		return s
-	}
-	return &alertSnapshot{}
-}
-
-// alertRuntimes returns the alert loops of every joined network.
-func (n *Node) alertRuntimes() []*alertRuntime {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	out := make([]*alertRuntime, 0, len(n.nets))
-	for _, r := range n.nets {
-		if r.alerts != nil {
-			out = append(out, r.alerts)
-		}
-	}
-	return out
-}
-
-// NotificationClusters returns every notification cluster this node takes
-// part in, as GET /api/notification_cluster shows them, ordered by network
-// and cluster hash. They hold no webhook URL.
-func (n *Node) NotificationClusters() []notify.ClusterStatus {
-	var out []notify.ClusterStatus
-	for _, a := range n.alertRuntimes() {
-		out = append(out, a.published().clusters...)
-	}
-	slices.SortFunc(out, func(x, y notify.ClusterStatus) int {
-		return cmp.Or(cmp.Compare(x.Network, y.Network), cmp.Compare(x.Hash, y.Hash))
 	})
-	return out
 }
 
-// webNotificationClusters is NotificationClusters for web.Deps.
-func (n *Node) webNotificationClusters() []web.NotificationCluster {
-	cs := n.NotificationClusters()
-	out := make([]web.NotificationCluster, len(cs))
-	for i, c := range cs {
-		out[i] = web.NotificationCluster{
-			Network: c.Network, Webhook: c.Webhook, Type: string(c.Type), Hash: c.Hash,
-			Leader: c.Leader, Waiting: c.Waiting, Members: make([]web.NotificationClusterMember, len(c.Members)),
+// senderCheck reports whether from is the sender of a held alert now.
+func (a *alertRuntime) senderCheck(cl *alertCluster, from string) func(notify.Alert) bool {
+	up := a.tracker.UpSince()
+	return func(al notify.Alert) bool {
+		return notify.SenderOf(notify.DispatchInput{Election: cl.el, UpSince: up, Settle: a.opts.Settle}, al) == from
+	}
+}
+
+// unknownCheck vets a mark for an alert this node does not hold: from
+// must be the sender for the alert's subject now, and the alert's ID
+// bucket must have begun (a predicted, future ID is forged).
+func (a *alertRuntime) unknownCheck(cl *alertCluster, from string, now time.Time) func(string) notify.Reason {
+	return func(alertID string) notify.Reason {
+		subject, bucketStart, ok := notify.ParseAlertID(alertID)
+		if !ok {
+			return notify.ReasonMalformed
 		}
-		for j, m := range c.Members {
-			out[i].Members[j] = web.NotificationClusterMember{NodeID: m.NodeID, PeerID: m.PeerID, State: string(m.State)}
+		if bucketStart.After(now.Add(notify.IDBucket / 2)) {
+			return notify.ReasonFuture
 		}
+		in := notify.DispatchInput{Election: cl.el, UpSince: a.tracker.UpSince(), Settle: a.opts.Settle}
+		if notify.SenderOf(in, notify.Alert{Node: subject, At: now}) != from {
+			return notify.ReasonNotSender
+		}
+		return ""
 	}
-	return out
-}
-
-// AlertDeliveries returns every network's alert delivery counters and
-// latency, for metrics.Sources.Alerts. Counters restart when a network is
-// joined again.
-func (n *Node) AlertDeliveries() []metrics.AlertDeliveries {
-	rs := n.alertRuntimes()
-	out := make([]metrics.AlertDeliveries, 0, len(rs))
-	for _, a := range rs {
-		out = append(out, metrics.AlertDeliveries{
-			Network: a.network,
-			Outcomes: map[string]uint64{
-				metrics.OutcomeDelivered: a.delivered.Load(),
-				metrics.OutcomeFailed:    a.failed.Load(),
-				metrics.OutcomeDropped:   a.dropped.Load(),
-			},
-			Latency: a.latency.Snapshot(),
-		})
-	}
-	slices.SortFunc(out, func(x, y metrics.AlertDeliveries) int { return cmp.Compare(x.Network, y.Network) })
-	return out
-}
-
-// NotificationLeaders returns the election of every notification cluster
-// this node takes part in, for metrics.Sources.Leaders.
-func (n *Node) NotificationLeaders() []metrics.ClusterLeader {
-	var out []metrics.ClusterLeader
-	for _, a := range n.alertRuntimes() {
-		out = append(out, a.published().leaders...)
-	}
-	slices.SortFunc(out, func(x, y metrics.ClusterLeader) int {
-		return cmp.Or(cmp.Compare(x.Network, y.Network), cmp.Compare(x.Cluster, y.Cluster))
-	})
-	return out
 }

@@ -398,6 +398,11 @@ func checkNoSecret(t *testing.T, c *nodetest.Cluster, logs *syncBuffer) {
 // startAlertCluster starts n nodes of which those in members configure
 // the fake webhook, and waits until they are all online.
 func startAlertCluster(t *testing.T, n int, members []int, f *fakeDiscord, logs *syncBuffer) *nodetest.Cluster {
+	return startAlertClusterWith(t, n, members, f, logs, testAlerts)
+}
+
+// startAlertClusterWith is startAlertCluster with other alert options.
+func startAlertClusterWith(t *testing.T, n int, members []int, f *fakeDiscord, logs *syncBuffer, alerts node.AlertOptions) *nodetest.Cluster {
 	hooks := make([]map[string]string, n)
 	for _, i := range members {
 		hooks[i] = map[string]string{fmt.Sprintf("ops%d", i): f.URL()}
@@ -418,7 +423,7 @@ func startAlertCluster(t *testing.T, n int, members []int, f *fakeDiscord, logs 
 		}
 		t.Logf("node logs:\n%s", strings.Join(keep, "\n"))
 	})
-	o := nodetest.Options{DiscordWebhooks: hooks, Alerts: testAlerts, Logs: logs}
+	o := nodetest.Options{DiscordWebhooks: hooks, Alerts: alerts, Logs: logs}
 	c := nodetest.StartCluster(t, n, o)
 	c.WaitStatus(c.All(), c.All(), health.StatusOnline, converge)
 	// A status is taken in once it has lasted the hold: until then a

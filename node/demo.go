@@ -87,7 +87,7 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 	}
 	nodes := make([]*Node, o.Nodes)
 	for i := range o.Nodes {
-		nodes[i], err = New(Options{
+		nodes[i], err = New(ctx, Options{
 			ConfigDir:    dirs[i],
 			HTTPListener: listeners[i],
 			Logger:       o.Logger.With("demo_node", names[i]),

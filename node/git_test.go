@@ -95,7 +95,7 @@ func (g *gitNode) start() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	log := slog.New(slog.NewTextHandler(testLog{g.t, &g.logOff}, &slog.HandlerOptions{Level: slog.LevelWarn})).With("test_node", g.name)
-	n, err := node.New(node.Options{ConfigDir: g.dir, HTTPListener: g.ln, Logger: log, LeaveGrace: 200 * time.Millisecond})
+	n, err := node.New(g.t.Context(), node.Options{ConfigDir: g.dir, HTTPListener: g.ln, Logger: log, LeaveGrace: 200 * time.Millisecond})
 	if err != nil {
 		g.t.Fatalf("start %s: %v", g.name, err)
 	}

@@ -11,9 +11,6 @@ import (
 	"github.com/meshmon/meshmon/health"
 )
 
-// gitTick is how often the git loop looks for networks due a fetch.
-const gitTick = 500 * time.Millisecond
-
 // gitStatus is what the node knows of one git network's repository.
 type gitStatus struct {
 	state     configsync.GitState
@@ -27,7 +24,7 @@ type gitStatus struct {
 // gitLoop fetches every git network at its git_interval, and reloads the
 // config when a fetch changed a checkout or cloned one for the first time.
 func (n *Node) gitLoop(ctx context.Context) {
-	t := time.NewTicker(gitTick)
+	t := time.NewTicker(n.def.GitTick)
 	defer t.Stop()
 	for {
 		select {
@@ -68,7 +65,7 @@ func (n *Node) gitLoop(ctx context.Context) {
 // fetch fetches one git network and reports whether the config must be
 // reloaded.
 func (n *Node) fetch(ctx context.Context, ref configsync.NetworkRef, cfg *configsync.Config) bool {
-	fctx, cancel := context.WithTimeout(ctx, cloneTimeout)
+	fctx, cancel := context.WithTimeout(ctx, n.def.CloneTimeout)
 	defer cancel()
 	st, changed, err := n.git.Fetch(fctx, n.opts.ConfigDir, ref)
 	if ctx.Err() != nil {

@@ -42,7 +42,7 @@ func (n *Node) openHistory() *historyRuntime {
 	now := time.Now()
 	store, res, err := history.Open(dir, now)
 	cfg := history.RecorderConfig{
-		Events: n.events, View: n.View, Session: n.boot, Logger: n.log,
+		Events: n.events, View: n.View, Session: uint64(now.UnixMilli()), Logger: n.log,
 		Retention: n.opts.History.Retention, Flush: n.opts.History.Flush, Sample: n.opts.History.Sample,
 	}
 	if err != nil {

@@ -47,7 +47,7 @@ type InitOptions struct {
 // pubkeys/<node_id>.pub (existing network files are kept).
 func Init(o InitOptions, w io.Writer) error {
 	if o.ConfigDir == "" {
-		o.ConfigDir = "./config"
+		o.ConfigDir = DefaultValues().ConfigDir
 	}
 	if o.ConfigFile == "" {
 		o.ConfigFile = configsync.DefaultNodeConfName

@@ -58,11 +58,12 @@ func ShowKey(configDir string) (KeyInfo, error) {
 // what is valid to w, and returns every problem found (errors.Join of
 // configsync problems and other errors).
 //
-// A git-mode network is validated from its checkout as it is on disk: the
-// summary names the checked-out commit and ref and lists local changes
-// (files that differ from the commit, which the validated config includes
-// and which hold back updates). A git-mode network not cloned yet is
-// listed as such and not an error: `meshmon run` clones it.
+// A git-mode network is validated from its checked-out commit, as a node
+// loads it: the summary names the commit and ref and lists local changes
+// (files that differ from the commit: not part of the config, and they
+// hold back updates). A git-mode network not cloned yet is listed as such
+// and not an error: `meshmon run` clones it. A node key that group or
+// others may read is a warning.
 func CheckConfig(configDir, configFile string, w io.Writer) error {
 	notCloned := func(ref configsync.NetworkRef) bool {
 		if ref.ConfigType != configsync.ConfigGit {
@@ -76,6 +77,9 @@ func CheckConfig(configDir, configFile string, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "%s: ok, %d network(s)\n", filepath.Join(configDir, configFile), len(cfg.Node.Networks))
+	if warn := configsync.KeyModeWarning(filepath.Join(configDir, configsync.NodeKeyPath)); warn != "" {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
 	var errs []error
 	for _, nw := range cfg.Networks {
 		fmt.Fprintf(w, "network %s (%s, %s): node %s, %d member(s)\n",
@@ -124,10 +128,10 @@ func printGitState(w io.Writer, nw configsync.Network) error {
 	if commit == "" {
 		commit = "none"
 	}
-	fmt.Fprintf(w, "  git: commit %s (%s) of %s, following %s; checked as on disk, not fetched\n",
+	fmt.Fprintf(w, "  git: commit %s (%s) of %s, following %s; checked from this commit, not fetched\n",
 		commit, st.Ref, configsync.RedactGitURL(nw.Ref.GitRepo), follow)
 	if len(st.LocalChanges) > 0 {
-		fmt.Fprintf(w, "  warning: local changes not in the repository (checked above, but they hold back updates; revert them or make them in the repository): %s\n",
+		fmt.Fprintf(w, "  warning: local changes not in the repository (not part of the config, and they hold back updates; revert them or make them in the repository): %s\n",
 			strings.Join(st.LocalChanges, ", "))
 	}
 	return nil

@@ -75,28 +75,23 @@ func TestCheckConfigGit(t *testing.T) {
 		t.Errorf("CheckConfig reports local changes in a clean checkout:\n%s", out)
 	}
 
-	// A local edit that still validates: checked as on disk, and reported.
+	// Local edits, valid or not, are not the config: the commit is
+	// checked, as a node loads it, and the edits are reported.
 	checkout := configsync.NetworkDir(dir, gitDir)
 	edited := nodetest.NetworkYAML(gitNet, "", "", nodetest.NetworkMember{NodeID: "n1", URL: "https://n1.example.com:8000"})
-	if err := os.WriteFile(filepath.Join(checkout, "config.yml"), edited, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err = checkConfig(t, dir)
-	if err != nil {
-		t.Fatalf("CheckConfig after a valid local edit = %v:\n%s", err, out)
-	}
-	if !strings.Contains(out, "1 member(s)") || !strings.Contains(out, "local changes not in the repository") || !strings.Contains(out, "config.yml") {
-		t.Errorf("CheckConfig after a local edit: output lacks the edited config or its local change:\n%s", out)
-	}
-
-	// An invalid local edit: every problem, with file and line.
 	bad := "network_id: " + gitNet + "\nnode_config:\n  - node_id: n1\n    url: https://n1.example.com:8000\n    colour: red\n"
-	if err := os.WriteFile(filepath.Join(checkout, "config.yml"), []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err = checkConfig(t, dir)
-	if ps := configsync.Problems(err); len(ps) != 1 || ps[0].Line != 5 || ps[0].File != "networks/"+gitDir+"/config.yml" {
-		t.Errorf("CheckConfig after an invalid edit = %v; want one problem at networks/%s/config.yml:5", err, gitDir)
+	for _, edit := range [][]byte{edited, []byte(bad)} {
+		if err := os.WriteFile(filepath.Join(checkout, "config.yml"), edit, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err = checkConfig(t, dir)
+		if err != nil {
+			t.Fatalf("CheckConfig after a local edit = %v; want the commit checked, ok:\n%s", err, out)
+		}
+		if !strings.Contains(out, "2 member(s)") || !strings.Contains(out, "local changes not in the repository (not part of the config") ||
+			!strings.Contains(out, "config.yml") {
+			t.Errorf("CheckConfig after a local edit: output lacks the commit's 2 members or the local change:\n%s", out)
+		}
 	}
 }
 
@@ -131,5 +126,18 @@ func TestCheckConfigLocal(t *testing.T) {
 	}
 	if !strings.Contains(out, "ok, 1 network(s)") || !strings.Contains(out, "local): node a, 2 member(s)") || strings.Contains(out, "git") {
 		t.Errorf("CheckConfig output:\n%s\nwant one local network of 2 members and no git details", out)
+	}
+	if strings.Contains(out, "private key") {
+		t.Errorf("CheckConfig warns about a 0600 key:\n%s", out)
+	}
+
+	// A key others may read: a warning, as OpenSSH gives, not an error.
+	key := filepath.Join(dir, "a", configsync.NodeKeyPath)
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = checkConfig(t, filepath.Join(dir, "a"))
+	if err != nil || !strings.Contains(out, "warning: private key "+key+" has mode 0644") || !strings.Contains(out, "chmod 600") {
+		t.Errorf("CheckConfig with a 0644 key = %v:\n%s\nwant ok with a warning saying chmod 600", err, out)
 	}
 }

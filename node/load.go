@@ -6,41 +6,43 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
-	"time"
+	"sync"
 
 	"github.com/meshmon/meshmon/configsync"
 )
 
-// cloneTimeout bounds a git network's first clone during a load.
-const cloneTimeout = 2 * time.Minute
-
-// loadConfig does the file work of a start or reload: it scaffolds missing
-// local networks, exports this node's key for git networks and clones those
-// not cloned yet, then loads and validates the whole config. A git network
-// whose first clone fails is left out (and retried by the git loop) so the
-// node's other networks still run. Nothing is changed in the running node.
-func (n *Node) loadConfig(ctx context.Context) (*configsync.Config, error) {
+// loadConfig does the file work of a start or reload. At the start
+// (first), it scaffolds missing local networks; a reload never writes a
+// network file, so a file being copied in is never replaced by a template.
+// It exports this node's key for git networks and clones those not cloned
+// yet (all at once, each bounded by Defaults.CloneTimeout and ctx), then loads and
+// validates the whole config. A git network whose first clone fails is left
+// out (and retried by the git loop) so the node's other networks still run.
+// Nothing is changed in the running node.
+func (n *Node) loadConfig(ctx context.Context, first bool) (*configsync.Config, error) {
 	dir, file := n.opts.ConfigDir, n.opts.ConfigFile
 	pub := n.key.Public().(ed25519.PublicKey)
 	ncPath := filepath.Join(dir, file)
-	data, err := os.ReadFile(ncPath)
+	data, err := configsync.ReadConfigFile(ncPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: no node configuration: create it as the README shows (networks: - directory: D, node_id: N)", ncPath)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", ncPath, err)
 	}
 	nc, err := configsync.ParseNodeConf(data, file)
 	if err != nil {
 		return nil, err
 	}
-	pending := map[string]bool{}
+	var gits []configsync.NetworkRef
 	for _, ref := range nc.Networks {
 		if ref.ConfigType == configsync.ConfigGit {
-			n.prepareGit(ctx, ref, pub, pending)
+			gits = append(gits, ref)
+			continue
+		}
+		if !first {
 			continue
 		}
 		written, err := configsync.ScaffoldNetwork(dir, ref, pub)
@@ -56,7 +58,15 @@ func (n *Node) loadConfig(ctx context.Context) (*configsync.Config, error) {
 				"keys", filepath.Join(configsync.NetworkDir(dir, ref.Directory), "pubkeys"))
 		}
 	}
-	cfg, err := configsync.LoadSkipping(dir, file, func(ref configsync.NetworkRef) bool { return pending[ref.Directory] })
+	pending := n.prepareGits(ctx, gits, pub)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	cfg, err := configsync.LoadWith(dir, file, configsync.LoadOptions{
+		Skip: func(ref configsync.NetworkRef) bool { return pending[ref.Directory] },
+		// Read each git network while no fetch moves its checkout.
+		HoldGit: func(ref configsync.NetworkRef) func() { return n.git.HoldCheckout(dir, ref) },
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -83,10 +93,32 @@ func (n *Node) loadConfig(ctx context.Context) (*configsync.Config, error) {
 	return cfg, nil
 }
 
+// prepareGits runs prepareGit for every git network at once, so that the
+// first clones of several networks take the time of the slowest, not the
+// sum. It returns the directories of the networks left pending.
+func (n *Node) prepareGits(ctx context.Context, refs []configsync.NetworkRef, pub ed25519.PublicKey) map[string]bool {
+	pending := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !n.prepareGit(ctx, ref, pub) {
+				mu.Lock()
+				pending[ref.Directory] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return pending
+}
+
 // prepareGit exports this node's public key for a git network and clones
-// the network if it has no checkout yet; if that fails the network is
-// marked pending.
-func (n *Node) prepareGit(ctx context.Context, ref configsync.NetworkRef, pub ed25519.PublicKey, pending map[string]bool) {
+// the network if it has no checkout yet; it reports false if that fails
+// (the network is then pending).
+func (n *Node) prepareGit(ctx context.Context, ref configsync.NetworkRef, pub ed25519.PublicKey) bool {
 	exp := configsync.PublicKeyExportPath(n.opts.ConfigDir, ref)
 	wrote, err := configsync.ExportPublicKey(exp, pub)
 	switch {
@@ -103,15 +135,19 @@ func (n *Node) prepareGit(ctx context.Context, ref configsync.NetworkRef, pub ed
 			n.gits[ref.Directory] = &gitStatus{state: st}
 		}
 		n.mu.Unlock()
-		return
+		return true
 	}
-	cctx, cancel := context.WithTimeout(ctx, cloneTimeout)
+	cctx, cancel := context.WithTimeout(ctx, n.def.CloneTimeout)
 	defer cancel()
 	st, err := n.git.Ensure(cctx, n.opts.ConfigDir, ref)
+	if ctx.Err() != nil {
+		// Stopped: not a failure of the repository.
+		return false
+	}
 	if err != nil {
-		pending[ref.Directory] = true
 		n.gitResult(ref, st, false, err)
-		return
+		return false
 	}
 	n.gitResult(ref, st, true, nil)
+	return true
 }

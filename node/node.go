@@ -26,7 +26,8 @@ import (
 
 // Options configures New. Zero values take the documented defaults.
 type Options struct {
-	// ConfigDir holds nodeconf.yml, keys and networks/. Default "./config".
+	// ConfigDir holds nodeconf.yml, keys and networks/. Default "./config"
+	// (DefaultValues has every default of the node).
 	ConfigDir string
 	// ConfigFile is the nodeconf file name inside ConfigDir. Default "nodeconf.yml".
 	ConfigFile string
@@ -60,14 +61,16 @@ type Options struct {
 // Node is one running meshmon node.
 type Node struct {
 	opts   Options
+	def    Defaults
 	log    *slog.Logger
 	key    ed25519.PrivateKey
 	host   *p2p.Host
 	events *health.EventLog
-	boot   uint64
-	http   *http.Server
-	ln     net.Listener
-	git    *configsync.GitSync
+	// incarnations hands out this node's boot_ids (a counter on disk).
+	incarnations *configsync.Incarnations
+	http         *http.Server
+	ln           net.Listener
+	git          *configsync.GitSync
 	// history records status changes, events, alerts and RTT (history.go).
 	history *historyRuntime
 
@@ -93,12 +96,14 @@ type Node struct {
 }
 
 // New prepares a node: it loads or creates the key, scaffolds missing local
-// networks, clones git networks, loads and validates the whole config,
-// starts the libp2p host and binds the HTTP listener. Nothing is published
-// until Run.
-func New(opts Options) (*Node, error) {
+// networks, clones git networks (all at once), loads and validates the
+// whole config, starts the libp2p host and binds the HTTP listener.
+// Nothing is published until Run. Every blocking step takes ctx: when it
+// ends (the command's stop signal), New stops and returns ctx's error.
+func New(ctx context.Context, opts Options) (*Node, error) {
+	def := DefaultValues()
 	if opts.ConfigDir == "" {
-		opts.ConfigDir = "./config"
+		opts.ConfigDir = def.ConfigDir
 	}
 	if opts.ConfigFile == "" {
 		opts.ConfigFile = configsync.DefaultNodeConfName
@@ -113,14 +118,14 @@ func New(opts Options) (*Node, error) {
 		opts.DataDir = filepath.Join(opts.ConfigDir, "data")
 	}
 	if opts.LeaveGrace <= 0 {
-		opts.LeaveGrace = 300 * time.Millisecond
+		opts.LeaveGrace = def.LeaveGrace
 	}
 	log := opts.Logger
 	n := &Node{
 		opts:     opts,
 		log:      log,
-		events:   health.NewEventLog(1000, nil),
-		boot:     uint64(time.Now().UnixMilli()),
+		def:      def,
+		events:   health.NewEventLog(def.EventLogSize, nil),
 		git:      configsync.NewGitSync(configsync.GitSyncOptions{}),
 		reloadCh: make(chan struct{}, 1),
 		rewatch:  make(chan struct{}, 1),
@@ -142,7 +147,6 @@ func New(opts Options) (*Node, error) {
 	case adopted != "":
 		log.Info("adopted existing per-network key as the node key", "from", adopted, "path", keyPath)
 	}
-	n.key = key
 	// Before any event: the log starts at the ids the store reserved.
 	n.history = n.openHistory()
 	ready := false
@@ -151,9 +155,22 @@ func New(opts Options) (*Node, error) {
 			n.history.stop()
 		}
 	}()
-	cfg, err := n.loadConfig(context.Background())
+	if warn := configsync.KeyModeWarning(keyPath); warn != "" {
+		// As OpenSSH warns; accepted all the same (Docker Desktop bind
+		// mounts cannot always set 0600).
+		log.Warn("private key readable by others", "path", keyPath, "detail", warn)
+		n.events.Add(health.Event{Kind: "key", Severity: health.SeverityWarning, Message: warn})
+	}
+	n.key = key
+	if n.incarnations, err = configsync.OpenIncarnations(opts.ConfigDir, nil); err != nil {
+		return nil, err
+	}
+	cfg, err := n.loadConfig(ctx, true)
 	if err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start: %w", err)
 	}
 	n.cfg = cfg
 
@@ -195,7 +212,7 @@ func New(opts Options) (*Node, error) {
 	}
 	n.http = &http.Server{
 		Handler:           web.NewServer(n.webDeps(metricsHandler)),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: def.ReadHeaderTimeout,
 	}
 	ready = true
 	return n, nil
@@ -298,7 +315,7 @@ func (n *Node) Run(ctx context.Context) error {
 	default:
 		n.leave()
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), n.def.ShutdownTimeout)
 	defer cancel()
 	n.endStreams()
 	_ = n.http.Shutdown(shutdownCtx)

@@ -23,6 +23,7 @@ func (n *Node) newMetrics(reg *prometheus.Registry) (http.Handler, error) {
 			return metrics.Reload{Successful: rs.OK, LastSuccess: rs.LastSuccess}
 		},
 		Alerts:  n.AlertDeliveries,
+		Gate:    n.host.GateCounts,
 		Leaders: n.NotificationLeaders,
 		History: n.historyMetrics,
 		Version: n.opts.Version,
@@ -46,6 +47,9 @@ func (n *Node) traffic() []metrics.Traffic {
 			p2p.KindReport:    r.engine.ReportsSent.Load(),
 			p2p.KindDelivered: r.engine.DeliveredSent.Load(),
 		}
+		t.PublishErrors = r.engine.PublishErrorsBy()
+		t.Refutes = r.engine.Refutes.Load()
+		t.Pauses = r.engine.Pauses.Load()
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Network < out[j].Network })

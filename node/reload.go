@@ -59,7 +59,11 @@ func (n *Node) reloadLoop(ctx context.Context) {
 // reloadNow builds and validates a whole new config and applies it; if
 // anything is wrong, the running config stays and the problem is an event.
 func (n *Node) reloadNow(ctx context.Context) {
-	cfg, err := n.loadConfig(ctx)
+	cfg, err := n.loadConfig(ctx, false)
+	if ctx.Err() != nil {
+		// Stopping: not a problem of the config.
+		return
+	}
 	n.mu.Lock()
 	n.reload.Reloads++
 	n.mu.Unlock()
@@ -80,8 +84,9 @@ func (n *Node) reloadNow(ctx context.Context) {
 }
 
 // apply swaps cfg in: networks gone are left (peers see this node leave),
-// new ones joined, changed ones updated in place (or rejoined when their
-// identity or timing changed). Unchanged networks are not disturbed.
+// new ones joined, changed ones updated in place, timing included (or
+// rejoined when their identity changed). Unchanged networks are not
+// disturbed.
 func (n *Node) apply(cfg *configsync.Config) {
 	n.mu.Lock()
 	old := n.cfg
@@ -148,7 +153,7 @@ func (n *Node) apply(cfg *configsync.Config) {
 
 // configChanged tells whether anything a running network uses differs.
 func configChanged(a, b configsync.Network) bool {
-	if webhooksChanged(a, b) {
+	if webhooksChanged(a, b) || a.Config.Timing != b.Config.Timing {
 		return true
 	}
 	if !slices.EqualFunc(a.Config.NodeConfig, b.Config.NodeConfig, func(x, y configsync.Member) bool {

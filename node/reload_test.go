@@ -238,3 +238,48 @@ func waitStatusIn(t *testing.T, c *nodetest.Cluster, observers []int, network st
 		t.Fatalf("network %s: want %v %s; last: %v", network, subjects, want, last)
 	}
 }
+
+// TestReloadNeverScaffolds: a reload writes no network file. A network
+// added to nodeconf while its files are still being copied in is refused
+// until they are there ("missing"), instead of getting a template that a
+// later copy would then have to overwrite (or that would replace the copy).
+func TestReloadNeverScaffolds(t *testing.T) {
+	c := nodetest.StartCluster(t, 1, nodetest.Options{})
+	c.WaitStatus(c.All(), c.All(), health.StatusOnline, converge) // running, files watched
+	n := c.Node(0)
+	later := netDir(c, 0, "later")
+	nc := filepath.Join(c.Dirs[0], "nodeconf.yml")
+	conf := strings.Replace(readFile(t, nc), "listen:", "  - directory: later\n    node_id: n1\nlisten:", 1)
+	writeRename(t, nc, conf)
+	ok := nodetest.Eventually(converge, func() bool {
+		st := n.ReloadStatus()
+		return !st.OK && strings.Contains(st.LastError, "networks/later/config.yml: missing")
+	})
+	if !ok {
+		t.Fatalf("reload status %+v; want the reload refused: networks/later/config.yml missing", n.ReloadStatus())
+	}
+	if _, err := os.Stat(later); !os.IsNotExist(err) {
+		entries, _ := os.ReadDir(later)
+		t.Fatalf("a reload wrote into %s (%v, entries %v); want nothing written", later, err, entries)
+	}
+	// The user's files arrive: the network is joined, from them.
+	src := netDir(c, 0, "test")
+	if err := os.MkdirAll(filepath.Join(later, "pubkeys"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(later, "pubkeys", "n1.pub"), []byte(readFile(t, filepath.Join(src, "pubkeys", "n1.pub"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(readFile(t, filepath.Join(src, "config.yml")), "network_id: test", "network_id: later", 1)
+	writeRename(t, filepath.Join(later, "config.yml"), cfg)
+	ok = nodetest.Eventually(converge, func() bool {
+		_, has := n.View().Networks["later"]
+		return has && n.ReloadStatus().OK
+	})
+	if !ok {
+		t.Fatalf("network later not joined after its files arrived; reload status %+v", n.ReloadStatus())
+	}
+	if got := readFile(t, filepath.Join(later, "config.yml")); got != cfg {
+		t.Errorf("config.yml = %q; want the user's %q", got, cfg)
+	}
+}

@@ -28,7 +28,6 @@ type netRuntime struct {
 func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 	members, set := n.members(nw)
 	alerts := n.newAlertRuntime(nw)
-	clusters := webhookClusters(nw, n.log)
 	e := health.NewEngine(health.EngineConfig{
 		NetworkID:    nw.Config.NetworkID,
 		Self:         nw.Ref.NodeID,
@@ -37,19 +36,21 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 		SuspectAfter: time.Duration(nw.Config.Timing.SuspectAfter),
 		Version:      n.opts.Version,
 		Reachability: string(n.host.Reachability()),
-		BootID:       n.boot,
+		Incarnation:  n.nextIncarnation,
 		Logger:       n.log,
 		Events:       n.events,
-		Clusters:     clusterHashes(clusters),
+		Clusters:     alerts.announced(),
 		OnDelivered:  alerts.onDelivered,
+		OnView:       alerts.onView,
 	}, nil)
 	pn, err := n.host.Join(p2p.NetworkConfig{
-		ID:        nw.Config.NetworkID,
-		Self:      nw.Ref.NodeID,
-		Members:   set,
-		Endpoints: endpoints(nw),
-		Handler:   e,
-		Logger:    n.log,
+		ID:           nw.Config.NetworkID,
+		Self:         nw.Ref.NodeID,
+		Members:      set,
+		Endpoints:    endpoints(nw),
+		Handler:      e,
+		PingInterval: time.Duration(nw.Config.Timing.Heartbeat),
+		Logger:       n.log,
 	})
 	if err != nil {
 		return nil, err
@@ -63,7 +64,7 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 			n.log.Error("network engine stopped", "network", nw.Config.NetworkID, "err", err)
 		}
 	}()
-	alerts.start(e, clusters)
+	alerts.start(e)
 	n.log.Info("joined network", "network", nw.Config.NetworkID, "node", nw.Ref.NodeID, "members", len(members))
 	return r, nil
 }
@@ -91,9 +92,14 @@ func (n *Node) update(r *netRuntime, nw configsync.Network) {
 	members, set := n.members(nw)
 	r.engine.SetMembers(members)
 	r.net.SetMembers(set, endpoints(nw))
-	if webhooksChanged(r.cfg, nw) {
-		r.alerts.setWebhooks(webhookClusters(nw, n.log))
+	if r.cfg.Config.Timing != nw.Config.Timing {
+		// In place: no rejoin, no new position, no left blip.
+		hb, sa := time.Duration(nw.Config.Timing.Heartbeat), time.Duration(nw.Config.Timing.SuspectAfter)
+		r.engine.SetTiming(hb, sa)
+		r.net.SetPingInterval(hb)
+		n.log.Info("timing changed", "network", nw.Config.NetworkID, "heartbeat", hb, "suspect_after", sa)
 	}
+	r.alerts.apply(nw)
 	// Only the reload goroutine writes r.cfg; readers hold n.mu.
 	n.mu.Lock()
 	r.cfg = nw
@@ -106,11 +112,10 @@ func webhooksChanged(a, b configsync.Network) bool {
 }
 
 // sameIdentity tells whether a running network can take config b in place:
-// same network, same own node_id, same timing.
+// same network, same own node_id (a timing change is applied in place).
 func sameIdentity(a, b configsync.Network) bool {
 	return a.Config.NetworkID == b.Config.NetworkID &&
-		a.Ref.NodeID == b.Ref.NodeID &&
-		a.Config.Timing == b.Config.Timing
+		a.Ref.NodeID == b.Ref.NodeID
 }
 
 // members builds the engine's and the validator's member sets. This node is
@@ -155,4 +160,17 @@ func endpoints(nw configsync.Network) map[string]p2p.Endpoint {
 		out[m.NodeID] = p2p.Endpoint{URL: url, Addrs: slices.Clone(m.Addrs)}
 	}
 	return out
+}
+
+// nextIncarnation hands the engines this node's next incarnation. A counter
+// that cannot be written still gives a growing number for this run, but the
+// next start may reuse one: that is logged, raised as an event and counted.
+func (n *Node) nextIncarnation(atLeast uint64) uint64 {
+	v, err := n.incarnations.Next(atLeast)
+	if err != nil {
+		n.log.Warn("incarnation counter not saved: after a restart peers may refuse this node's messages until it refutes them", "err", err)
+		n.events.Add(health.Event{Kind: "config", Severity: health.SeverityWarning,
+			Message: "the incarnation counter could not be saved (" + err.Error() + "): make the config dir writable"})
+	}
+	return v
 }

@@ -12,11 +12,6 @@ import (
 	"github.com/meshmon/meshmon/configsync"
 )
 
-// watchDebounce is how long the watcher waits for a burst of file events to
-// settle (an editor's write-and-rename, a copy of several key files) before
-// one reload.
-const watchDebounce = 250 * time.Millisecond
-
 // watchLoop reloads the config when nodeconf or a local network's files
 // change. It watches directories, not files, so editors that write a new
 // file and rename it over the old one are seen. Git checkouts are not
@@ -81,9 +76,9 @@ func (n *Node) watchLoop(ctx context.Context) {
 				continue
 			}
 			if timer == nil {
-				timer = time.NewTimer(watchDebounce)
+				timer = time.NewTimer(n.def.WatchDebounce)
 			} else {
-				timer.Reset(watchDebounce)
+				timer.Reset(n.def.WatchDebounce)
 			}
 			fire = timer.C
 		case err, ok := <-w.Errors:

@@ -223,6 +223,9 @@ type TransitionInput struct {
 	LastRTT map[string]time.Duration
 	// Now is the current time.
 	Now time.Time
+	// At, when it has an entry for a node, is when its new status began
+	// (the tracker's exact start of a held status); default Now.
+	At map[string]time.Time
 }
 
 // Transitions returns the alerts for the confirmed transitions between Prev
@@ -255,11 +258,15 @@ func Transitions(in TransitionInput) ([]Alert, map[string]Known) {
 		if prev.Status == v.Status {
 			continue
 		}
-		nk := Known{Status: v.Status, Since: in.Now}
+		at := in.Now
+		if t, ok := in.At[node]; ok {
+			at = t
+		}
+		nk := Known{Status: v.Status, Since: at}
 		if v.Status != health.StatusOnline && prev.Status != health.StatusOnline {
 			o := outageOf(prev)
 			if severity(v.Status) > severity(o.Worst) {
-				o = Outage{Worst: v.Status, Since: in.Now}
+				o = Outage{Worst: v.Status, Since: at}
 			}
 			nk.Outage = &o
 		}
@@ -270,8 +277,8 @@ func Transitions(in TransitionInput) ([]Alert, map[string]Known) {
 			Node:       node,
 			Kind:       kind,
 			From:       prev.Status,
-			At:         in.Now,
-			Since:      in.Now,
+			At:         at,
+			Since:      at,
 			Boot:       in.Boots[node],
 			Agreeing:   v.Agreeing(),
 			Live:       v.Live,
@@ -280,7 +287,7 @@ func Transitions(in TransitionInput) ([]Alert, map[string]Known) {
 		}
 		if kind == KindOnline {
 			o := outageOf(prev)
-			a.From, a.Since, a.Until = o.Worst, o.Since, in.Now
+			a.From, a.Since, a.Until = o.Worst, o.Since, at
 		}
 		a.ID, next[node] = nextID(a, prev.Recent, next[node])
 		out = append(out, a)
@@ -343,4 +350,22 @@ func parseID(id string) (prefix string, bucket int64, ordinal int, ok bool) {
 		return "", 0, 0, false
 	}
 	return id[:i+1], b, ordinal, true
+}
+
+// ParseAlertID returns the node an alert ID is about and the start of its
+// ID bucket.
+func ParseAlertID(id string) (node string, bucketStart time.Time, ok bool) {
+	prefix, bucket, _, ok := parseID(id)
+	if !ok {
+		return "", time.Time{}, false
+	}
+	parts := strings.Split(prefix, "/")
+	if len(parts) != 5 {
+		return "", time.Time{}, false
+	}
+	node, err := url.PathUnescape(parts[1])
+	if err != nil || node == "" {
+		return "", time.Time{}, false
+	}
+	return node, time.UnixMilli(bucket * IDBucket.Milliseconds()), true
 }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/meshmon/meshmon/health"
 )
 
 // DefaultSettle is how long a member must have been up before a transition
@@ -107,3 +109,67 @@ func senderOf(in DispatchInput, a Alert) string {
 	}
 	return first
 }
+
+// PlanInput is everything PlanDispatch looks at.
+type PlanInput struct {
+	// Dispatch are the pending alerts and the election.
+	Dispatch DispatchInput
+	// Now is the current time (zero: nothing is late).
+	Now time.Time
+	// Hold is the tracker's hold.
+	Hold time.Duration
+	// LateAfter is the late bound (0: LateAfter(Hold)).
+	LateAfter time.Duration
+	// Local is this node's own health.
+	Local health.LocalHealth
+}
+
+// Suppressed is an alert that is not sent, and why.
+type Suppressed struct {
+	// Alert is the alert.
+	Alert Alert
+	// Reason says why.
+	Reason Reason
+}
+
+// PlanResult is PlanDispatch's decision.
+type PlanResult struct {
+	// Send is what this node sends now (Dispatch over the eligible alerts).
+	Send []Alert
+	// Dropped are alerts never to be sent (late, or not agreed), oldest first.
+	Dropped []Suppressed
+	// Deferred are alerts this node would send but for its own health.
+	Deferred []Alert
+}
+
+// PlanDispatch applies Eligible to every pending alert, then Dispatch to
+// those this node must send now. It is pure.
+func PlanDispatch(in PlanInput) PlanResult {
+	var res PlanResult
+	ok := make([]Alert, 0, len(in.Dispatch.Pending))
+	for _, a := range in.Dispatch.Pending {
+		if in.Dispatch.Delivered[a.ID] || in.Dispatch.Sending[a.ID] {
+			continue
+		}
+		e := Eligible(EligibilityInput{
+			Alert: a, Self: in.Dispatch.Self, Sender: senderOf(in.Dispatch, a), Local: in.Local,
+			Now: in.Now, Hold: in.Hold, LateAfter: in.LateAfter,
+		})
+		switch {
+		case e.Final:
+			res.Dropped = append(res.Dropped, Suppressed{Alert: a, Reason: e.Reason})
+		case e.Send:
+			ok = append(ok, a)
+		case e.Reason == ReasonLocalUnhealthy:
+			res.Deferred = append(res.Deferred, a)
+		}
+	}
+	d := in.Dispatch
+	d.Pending = ok
+	res.Send = Dispatch(d)
+	return res
+}
+
+// SenderOf returns the member that must send a under in's election and
+// up times (Dispatch's rule): "" while the cluster waits.
+func SenderOf(in DispatchInput, a Alert) string { return senderOf(in, a) }

@@ -9,8 +9,12 @@ import (
 	"github.com/meshmon/meshmon/health"
 )
 
+// alertAt is an alert on agreed evidence: 3 live observers, all of them
+// suspecting an offline node and 2 a degraded one.
 func alertAt(node string, kind Kind, at time.Time) Alert {
-	return Alert{ID: AlertID("net", node, kind, 1, at), Network: "net", Node: node, Kind: kind, Boot: 1, At: at}
+	susp := map[Kind]int{KindOffline: 3, KindDegraded: 2}[kind]
+	return Alert{ID: AlertID("net", node, kind, 1, at), Network: "net", Node: node, Kind: kind, Boot: 1, At: at,
+		Live: 3, Suspecting: susp}
 }
 
 func TestDispatch(t *testing.T) {
@@ -200,7 +204,11 @@ func (s *sim) observe(now time.Time) {
 					liveObs++
 				}
 			}
-			v[n] = verdict(st, liveObs >= 2, liveObs, 0)
+			susp := 0
+			if st == health.StatusOffline {
+				susp = liveObs
+			}
+			v[n] = verdict(st, liveObs >= 2, liveObs, susp)
 		}
 		at := now.Add(time.Duration(i) * 700 * time.Millisecond)
 		s.ledger[m.NodeID].Add(at, s.tracker[m.NodeID].Observe(Snapshot{Verdicts: v, Boots: s.boot}, at)...)

@@ -28,6 +28,12 @@ type ElectionInput struct {
 	Members []ClusterMember
 	// Verdicts are this node's consensus verdicts by node_id.
 	Verdicts map[string]health.Verdict
+	// SelfUnhealthy is set while this node's own health is not good
+	// (health.LocalHealth: it recovers from a pause, or cannot publish).
+	// It then does not count itself live, so it never considers itself
+	// the leader or the sender of anything: during a stall each node
+	// would elect from its own stale view, and several would send.
+	SelfUnhealthy bool
 }
 
 // MemberStatus is one member's state in a cluster.
@@ -89,7 +95,8 @@ func alive(s health.Status) bool {
 // elects the same leader, with no voting rounds.
 //
 // A member is live when it participates, has a peer ID and is alive by
-// consensus (online or degraded; Self always is). The leader is the live
+// consensus (online or degraded; Self always is, unless SelfUnhealthy: it
+// is then WAITING_FOR_CONSENSUS, for its own view). The leader is the live
 // member with the smallest peer ID (string comparison of the base58 form,
 // ties broken by node_id). With fewer than 2 live members nobody leads: the
 // live ones are WAITING_FOR_CONSENSUS, while offline and non-participating
@@ -101,7 +108,9 @@ func Elect(in ElectionInput) ElectionResult {
 	for i, m := range in.Members {
 		st := StateNotParticipating
 		if m.Participating && m.PeerID != "" {
-			if m.NodeID == in.Self || alive(in.Verdicts[m.NodeID].Status) {
+			if m.NodeID == in.Self && in.SelfUnhealthy {
+				st = StateWaiting
+			} else if m.NodeID == in.Self || alive(in.Verdicts[m.NodeID].Status) {
 				st = StateFollower
 				live = append(live, cand{m.NodeID, m.PeerID})
 			} else {

@@ -31,7 +31,27 @@ func TestElect(t *testing.T) {
 		leader  string
 		waiting bool
 		states  []MemberState // in member order
+		// unhealthy is ElectionInput.SelfUnhealthy.
+		unhealthy bool
 	}{
+		{
+			name:      "self recovering from a pause does not lead",
+			self:      "c",
+			members:   []ClusterMember{member("a", "P3"), member("b", "P2"), member("c", "P1")},
+			status:    map[string]health.Status{"a": on, "b": on, "c": on},
+			unhealthy: true,
+			leader:    "b",
+			states:    []MemberState{StateFollower, StateLeader, StateWaiting},
+		},
+		{
+			name:      "self recovering, one other live: nobody leads",
+			self:      "c",
+			members:   []ClusterMember{member("a", "P3"), member("b", "P2"), member("c", "P1")},
+			status:    map[string]health.Status{"a": off, "b": on, "c": on},
+			unhealthy: true,
+			waiting:   true,
+			states:    []MemberState{StateOffline, StateWaiting, StateWaiting},
+		},
 		{
 			name:    "all online: smallest peer ID leads",
 			self:    "b",
@@ -131,7 +151,7 @@ func TestElect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Elect(ElectionInput{Self: tt.self, Members: tt.members, Verdicts: verdicts(tt.status)})
+			r := Elect(ElectionInput{Self: tt.self, Members: tt.members, Verdicts: verdicts(tt.status), SelfUnhealthy: tt.unhealthy})
 			if r.Leader != tt.leader || r.Waiting != tt.waiting {
 				t.Errorf("Elect leader, waiting = %q, %v; want %q, %v", r.Leader, r.Waiting, tt.leader, tt.waiting)
 			}

@@ -79,8 +79,8 @@ func TestTrackerHold(t *testing.T) {
 	tr := NewTracker("net", "self")
 	tr.SetHold(time.Second, 5*time.Second)
 	v := func(s health.Status) Snapshot {
-		susp := map[health.Status]int{health.StatusOnline: 0, health.StatusDegraded: 1, health.StatusOffline: 3}[s]
-		return Snapshot{Verdicts: map[string]health.Verdict{"x": {Status: s, Confirmed: true, Live: 3, Suspecting: susp}}}
+		susp := map[health.Status]int{health.StatusOnline: 0, health.StatusDegraded: 2, health.StatusOffline: 4}[s]
+		return Snapshot{Verdicts: map[string]health.Verdict{"x": {Status: s, Confirmed: true, Live: 5, Suspecting: susp}}}
 	}
 	var got []Alert
 	step := func(ms int, s health.Status) {

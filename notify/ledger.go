@@ -6,12 +6,29 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 
 // DefaultRetention is how long a Ledger remembers delivered IDs and keeps
 // undelivered alerts: 24 hours.
 const DefaultRetention = 24 * time.Hour
+
+// Bounds of a Ledger (LedgerConfig's defaults).
+const (
+	// DefaultMaxAlerts is how many alerts a ledger holds at most; beyond
+	// it the oldest is forgotten and counted.
+	DefaultMaxAlerts = 4096
+	// DefaultMaxUnknown is how many Delivered marks for alerts this node
+	// does not hold yet (its consensus lags the sender's) it keeps.
+	DefaultMaxUnknown = 1024
+	// MaxAlertIDLen is the longest alert ID a Delivered mark may carry, in
+	// bytes; longer marks are malformed (real IDs are far shorter).
+	MaxAlertIDLen = 128
+	// UnknownTTL is how long a Delivered mark for an alert not held yet is
+	// kept: a member's consensus never lags the sender's that much.
+	UnknownTTL = 2 * IDBucket
+)
 
 // DeliveredID is the alert_id carried by a Delivered gossip message:
 // "<cluster short hash>:<alert id>". Alert IDs name the transition, not the
@@ -22,10 +39,10 @@ func DeliveredID(clusterHash, alertID string) string {
 }
 
 // ParseDeliveredID splits a DeliveredID into the cluster's short hash and the
-// alert ID.
+// alert ID. An alert ID longer than MaxAlertIDLen bytes is refused.
 func ParseDeliveredID(s string) (shortHash, alertID string, ok bool) {
 	h, id, found := strings.Cut(s, ":")
-	if !found || len(h) != 16 || id == "" {
+	if !found || len(h) != 16 || id == "" || len(id) > MaxAlertIDLen {
 		return "", "", false
 	}
 	return h, id, true
@@ -54,18 +71,37 @@ const (
 	stateSending
 	stateDone
 	stateFailed
+	// stateDropped: never to be sent from here (late, or not agreed).
+	stateDropped
 )
 
 type ledgerEntry struct {
 	alert Alert
 	state entryState
 	added time.Time
+	// senders are the members that were the alert's elected sender at
+	// some Take while this node held it; a Delivered mark counts from them.
+	senders map[string]bool
+	// deferred is set once the alert waited for this node's health (it is
+	// counted once).
+	deferred bool
 }
 
 type deliveredRecord struct {
 	at time.Time
 	// by is the local alert this Delivered ID was matched to; "" while none.
 	by string
+}
+
+// LedgerConfig bounds a Ledger. Zero values take the defaults.
+type LedgerConfig struct {
+	// Retention is how long entries are kept (DefaultRetention).
+	Retention time.Duration
+	// MaxAlerts bounds the alerts held (DefaultMaxAlerts).
+	MaxAlerts int
+	// MaxUnknown bounds the Delivered marks held for alerts not held yet
+	// (DefaultMaxUnknown).
+	MaxUnknown int
 }
 
 // Ledger tracks one cluster's alerts on this node until they are delivered,
@@ -78,20 +114,44 @@ type deliveredRecord struct {
 // ID bucket). Each Delivered ID delivers at most one alert, and an ID heard
 // before the alert was computed here (this node's consensus lagged) is kept
 // and applied when Add brings the alert.
+//
+// It is bounded (LedgerConfig): beyond MaxAlerts alerts or MaxUnknown
+// unmatched marks, the oldest are forgotten and counted (Evicted).
 type Ledger struct {
-	retention time.Duration
+	cfg       LedgerConfig
 	alerts    map[string]*ledgerEntry
 	delivered map[string]*deliveredRecord
+	// unknown counts the records of delivered with by == "".
+	unknown                       int
+	evictedAlerts, evictedUnknown uint64
 }
 
 // NewLedger returns an empty ledger that forgets entries after retention
-// (DefaultRetention when <= 0).
+// (DefaultRetention when <= 0), with the default bounds.
 func NewLedger(retention time.Duration) *Ledger {
-	if retention <= 0 {
-		retention = DefaultRetention
-	}
-	return &Ledger{retention: retention, alerts: map[string]*ledgerEntry{}, delivered: map[string]*deliveredRecord{}}
+	return NewLedgerWith(LedgerConfig{Retention: retention})
 }
+
+// NewLedgerWith returns an empty ledger bounded by c.
+func NewLedgerWith(c LedgerConfig) *Ledger {
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.MaxAlerts <= 0 {
+		c.MaxAlerts = DefaultMaxAlerts
+	}
+	if c.MaxUnknown <= 0 {
+		c.MaxUnknown = DefaultMaxUnknown
+	}
+	return &Ledger{cfg: c, alerts: map[string]*ledgerEntry{}, delivered: map[string]*deliveredRecord{}}
+}
+
+// Evicted returns how many alerts and unmatched Delivered marks were
+// forgotten because the ledger was full.
+func (l *Ledger) Evicted() (alerts, unknown uint64) { return l.evictedAlerts, l.evictedUnknown }
+
+// Len returns how many alerts and unmatched Delivered marks are held.
+func (l *Ledger) Len() (alerts, unknown int) { return len(l.alerts), l.unknown }
 
 // Add records new alerts as pending and returns those that are: alerts
 // already known, or already delivered by another member, are left out.
@@ -101,37 +161,110 @@ func (l *Ledger) Add(now time.Time, alerts ...Alert) []Alert {
 		if _, known := l.alerts[a.ID]; known {
 			continue
 		}
-		e := &ledgerEntry{alert: a, added: now}
+		e := &ledgerEntry{alert: a, added: now, senders: map[string]bool{}}
 		l.alerts[a.ID] = e
 		for _, id := range a.Aliases() {
 			if r := l.delivered[id]; r != nil && r.by == "" {
 				r.by, e.state = a.ID, stateDone
+				l.unknown--
 				break
 			}
 		}
 		if e.state == statePending {
 			added = append(added, a)
 		}
+		l.evictAlerts()
 	}
 	return added
 }
 
-// MarkDelivered records that the alert with this ID was delivered to the
-// cluster's webhook, by this node (after a 2xx) or by another member (a
-// Delivered message). It reports whether a local alert was matched.
-func (l *Ledger) MarkDelivered(now time.Time, id string) bool {
-	if r := l.delivered[id]; r != nil {
-		return false
+// evictAlerts forgets the oldest alerts (not being sent) beyond MaxAlerts.
+func (l *Ledger) evictAlerts() {
+	for len(l.alerts) > l.cfg.MaxAlerts {
+		var oldest *ledgerEntry
+		for _, e := range l.alerts {
+			if e.state == stateSending {
+				continue
+			}
+			if oldest == nil || e.added.Before(oldest.added) ||
+				(e.added.Equal(oldest.added) && e.alert.ID < oldest.alert.ID) {
+				oldest = e
+			}
+		}
+		if oldest == nil {
+			return
+		}
+		delete(l.alerts, oldest.alert.ID)
+		l.evictedAlerts++
 	}
-	r := &deliveredRecord{at: now}
-	l.delivered[id] = r
+}
+
+// evictUnknown forgets the oldest unmatched marks beyond MaxUnknown.
+func (l *Ledger) evictUnknown() {
+	for l.unknown > l.cfg.MaxUnknown {
+		oldID, oldAt := "", time.Time{}
+		for id, r := range l.delivered {
+			if r.by == "" && (oldID == "" || r.at.Before(oldAt) || (r.at.Equal(oldAt) && id < oldID)) {
+				oldID, oldAt = id, r.at
+			}
+		}
+		if oldID == "" {
+			return
+		}
+		delete(l.delivered, oldID)
+		l.unknown--
+		l.evictedUnknown++
+	}
+}
+
+// MarkDelivered records that the alert with this ID was delivered to the
+// cluster's webhook by this node (after a 2xx); MarkRemote is for another
+// member's Delivered message. It reports whether a local alert was matched.
+func (l *Ledger) MarkDelivered(now time.Time, id string) bool {
+	applied, _ := l.mark(now, id, func(Alert) bool { return true }, func(string) Reason { return "" })
+	return applied
+}
+
+// MarkRemote records a Delivered mark that member from published for
+// this cluster. It counts only from the alert's elected sender, for an
+// alert this node holds:
+//   - may reports whether from is a held alert's sender now (Dispatch's
+//     rule); a member that was its sender at an earlier Take counts too,
+//     so a mark crossing a change of leader is not lost;
+//   - for an ID that matches no held alert (this node's consensus lags the
+//     sender's), mayUnknown vets it (e.g. from is the sender for the
+//     subject, and the ID's bucket has begun) and returns "" to keep it,
+//     bounded and for UnknownTTL, until the alert arrives.
+//
+// It returns whether a held alert was delivered and, when the mark was
+// refused, why. A duplicate (the same mark by sync and by gossip) returns
+// (false, "") and is otherwise ignored.
+func (l *Ledger) MarkRemote(now time.Time, id, from string, may func(Alert) bool, mayUnknown func(id string) Reason) (bool, Reason) {
+	return l.mark(now, id, func(a Alert) bool {
+		return l.alerts[a.ID] != nil && l.alerts[a.ID].senders[from] || may(a)
+	}, mayUnknown)
+}
+
+func (l *Ledger) mark(now time.Time, id string, may func(Alert) bool, mayUnknown func(string) Reason) (bool, Reason) {
+	if r := l.delivered[id]; r != nil {
+		return false, ""
+	}
 	if e := l.alerts[id]; e != nil {
-		r.by, e.state = id, stateDone
-		return true
+		if !may(e.alert) {
+			return false, ReasonNotSender
+		}
+		l.delivered[id] = &deliveredRecord{at: now, by: id}
+		e.state = stateDone
+		return true, ""
 	}
 	var best *ledgerEntry
+	refused := false
 	for _, e := range l.alerts {
 		if e.state == stateDone || !slices.Contains(e.alert.Aliases(), id) {
+			continue
+		}
+		if !may(e.alert) {
+			refused = true
 			continue
 		}
 		if best == nil || e.alert.At.Before(best.alert.At) ||
@@ -140,10 +273,20 @@ func (l *Ledger) MarkDelivered(now time.Time, id string) bool {
 		}
 	}
 	if best == nil {
-		return false
+		if refused {
+			return false, ReasonNotSender
+		}
+		if why := mayUnknown(id); why != "" {
+			return false, why
+		}
+		l.delivered[id] = &deliveredRecord{at: now}
+		l.unknown++
+		l.evictUnknown()
+		return false, ""
 	}
-	r.by, best.state = best.alert.ID, stateDone
-	return true
+	l.delivered[id] = &deliveredRecord{at: now, by: best.alert.ID}
+	best.state = stateDone
+	return true, ""
 }
 
 // MarkSending records that alerts were handed to the Sender, so Take does not
@@ -198,26 +341,66 @@ func (l *Ledger) IsDelivered(id string) bool {
 	return e != nil && e.state == stateDone
 }
 
-// Take returns what this node must send now (Dispatch over the pending
+// Take returns what this node must send now (Plan over the pending
 // alerts, with DefaultSettle) and marks them, and the alerts they cover, as
 // being sent. upSince is Tracker.UpSince.
 func (l *Ledger) Take(self string, el ElectionResult, upSince map[string]time.Time) []Alert {
 	return l.TakeWith(self, el, upSince, TakeOptions{})
 }
 
-// TakeOptions tunes Ledger.TakeWith. The zero value is Take's behaviour.
+// TakeOptions tunes Ledger.TakeWith and Ledger.Plan. The zero value is
+// Take's behaviour.
 type TakeOptions struct {
 	// Settle is DispatchInput.Settle (0: DefaultSettle).
 	Settle time.Duration
+	// Now is the current time, for the late bound (zero: nothing is late).
+	Now time.Time
+	// Hold is the tracker's hold (EligibilityInput.Hold).
+	Hold time.Duration
+	// LateAfter is the late bound (0: LateAfter(Hold)).
+	LateAfter time.Duration
+	// Local is this node's own health (zero: not reported, healthy).
+	Local health.LocalHealth
 }
 
 // TakeWith is Take with options.
 func (l *Ledger) TakeWith(self string, el ElectionResult, upSince map[string]time.Time, o TakeOptions) []Alert {
-	send := Dispatch(DispatchInput{Self: self, Election: el, Pending: l.Pending(), UpSince: upSince, Settle: o.Settle})
-	for _, a := range send {
+	return l.Plan(self, el, upSince, o).Send
+}
+
+// Plan decides (PlanDispatch) what to do with the pending alerts and
+// applies it: the alerts to send, and those they cover, are marked as
+// being sent; dropped ones are never sent from here. Each pending alert
+// remembers its current sender, for MarkRemote. An alert that waits for
+// this node's health is reported in Deferred once.
+func (l *Ledger) Plan(self string, el ElectionResult, upSince map[string]time.Time, o TakeOptions) PlanResult {
+	in := PlanInput{
+		Dispatch: DispatchInput{Self: self, Election: el, Pending: l.Pending(), UpSince: upSince, Settle: o.Settle},
+		Now:      o.Now, Hold: o.Hold, LateAfter: o.LateAfter, Local: o.Local,
+	}
+	for _, a := range in.Dispatch.Pending {
+		if s := senderOf(in.Dispatch, a); s != "" {
+			l.alerts[a.ID].senders[s] = true
+		}
+	}
+	res := PlanDispatch(in)
+	for _, a := range res.Send {
 		l.MarkSending(a.IDs()...)
 	}
-	return send
+	for _, d := range res.Dropped {
+		if e := l.alerts[d.Alert.ID]; e != nil && e.state == statePending {
+			e.state = stateDropped
+		}
+	}
+	deferred := res.Deferred[:0]
+	for _, a := range res.Deferred {
+		if e := l.alerts[a.ID]; e != nil && !e.deferred {
+			e.deferred = true
+			deferred = append(deferred, a)
+		}
+	}
+	res.Deferred = deferred
+	return res
 }
 
 // Supersede marks as delivered every pending alert about a node for which a
@@ -245,16 +428,21 @@ func (l *Ledger) Supersede() []string {
 	return out
 }
 
-// Expire forgets alerts and delivered IDs older than the retention.
+// Expire forgets alerts and delivered IDs older than the retention, and
+// Delivered marks that matched no alert within UnknownTTL.
 func (l *Ledger) Expire(now time.Time) {
-	cut := now.Add(-l.retention)
+	cut := now.Add(-l.cfg.Retention)
 	for id, e := range l.alerts {
 		if e.added.Before(cut) && e.state != stateSending {
 			delete(l.alerts, id)
 		}
 	}
 	for id, r := range l.delivered {
-		if r.at.Before(cut) {
+		switch {
+		case r.by == "" && now.Sub(r.at) > UnknownTTL:
+			delete(l.delivered, id)
+			l.unknown--
+		case r.by != "" && r.at.Before(cut):
 			delete(l.delivered, id)
 		}
 	}

@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,6 +135,123 @@ func TestDeliveredIDIsPerCluster(t *testing.T) {
 	for _, bad := range []string{"", "x", "0123456789abcdef:", "short:net/x"} {
 		if _, ok := w1.DeliveredAlert(&pb.Delivered{AlertId: bad}); ok {
 			t.Errorf("DeliveredAlert(%q) ok", bad)
+		}
+	}
+}
+
+// A Delivered mark counts only from the alert's elected sender; marks for
+// alerts not held yet are kept only when vetted; duplicates are silent.
+func TestLedgerMarkRemote(t *testing.T) {
+	x := alertAt("x", KindOffline, t0)
+	senderIs := func(who string) func(Alert) bool { return func(Alert) bool { return who == "a" } }
+	vetNone := func(string) Reason { return ReasonNotSender }
+	vetAll := func(string) Reason { return "" }
+	tests := []struct {
+		name    string
+		run     func(l *Ledger) (bool, Reason)
+		applied bool
+		why     Reason
+		pending int
+	}{
+		{"from the sender", func(l *Ledger) (bool, Reason) {
+			l.Add(t0, x)
+			return l.MarkRemote(t0, x.ID, "a", senderIs("a"), vetNone)
+		}, true, "", 0},
+		{"from a member that is not the sender", func(l *Ledger) (bool, Reason) {
+			l.Add(t0, x)
+			return l.MarkRemote(t0, x.ID, "b", senderIs("b"), vetNone)
+		}, false, ReasonNotSender, 1},
+		{"from a former sender of the alert", func(l *Ledger) (bool, Reason) {
+			l.Add(t0, x)
+			l.Plan("c", ElectionResult{Leader: "b", Live: []string{"b", "c"}}, nil, TakeOptions{Now: t0})
+			return l.MarkRemote(t0, x.ID, "b", func(Alert) bool { return false }, vetNone)
+		}, true, "", 0},
+		{"alias from a non-sender", func(l *Ledger) (bool, Reason) {
+			l.Add(t0, x)
+			return l.MarkRemote(t0, AlertID("net", "x", KindOffline, 1, t0.Add(-IDBucket/2)), "b", senderIs("b"), vetNone)
+		}, false, ReasonNotSender, 1},
+		{"forged future ID refused by the vet, alert still sent", func(l *Ledger) (bool, Reason) {
+			applied, why := l.MarkRemote(t0, x.ID, "b", senderIs("b"), func(string) Reason { return ReasonFuture })
+			l.Add(t0, x)
+			return applied, why
+		}, false, ReasonFuture, 1},
+		{"vetted mark before the alert delivers it on Add", func(l *Ledger) (bool, Reason) {
+			applied, why := l.MarkRemote(t0, x.ID, "a", senderIs("a"), vetAll)
+			l.Add(t0, x)
+			return applied, why
+		}, false, "", 0},
+		{"duplicate by sync and gossip is silent", func(l *Ledger) (bool, Reason) {
+			l.Add(t0, x)
+			l.MarkRemote(t0, x.ID, "a", senderIs("a"), vetNone)
+			return l.MarkRemote(t0, x.ID, "a", senderIs("a"), vetNone)
+		}, false, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewLedger(0)
+			applied, why := tt.run(l)
+			if applied != tt.applied || why != tt.why || len(l.Pending()) != tt.pending {
+				t.Errorf("MarkRemote = %v, %q with %d pending; want %v, %q with %d", applied, why, len(l.Pending()), tt.applied, tt.why, tt.pending)
+			}
+		})
+	}
+}
+
+// The ledger holds at most MaxAlerts alerts and MaxUnknown unmatched
+// marks; the oldest go first and are counted.
+func TestLedgerBounds(t *testing.T) {
+	tests := []struct {
+		name                 string
+		alerts, marks        int
+		wantAlerts, wantUnkn int
+		evictA, evictU       uint64
+		firstKept            string
+	}{
+		{"within bounds", 3, 2, 3, 2, 0, 0, "n0"},
+		{"alerts beyond the bound", 6, 0, 4, 0, 2, 0, "n2"},
+		{"marks beyond the bound", 0, 5, 0, 3, 0, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewLedgerWith(LedgerConfig{MaxAlerts: 4, MaxUnknown: 3})
+			for i := range tt.alerts {
+				at := t0.Add(time.Duration(i) * time.Second)
+				l.Add(at, alertAt(fmt.Sprintf("n%d", i), KindOffline, at))
+			}
+			for i := range tt.marks {
+				at := t0.Add(time.Duration(i) * time.Second)
+				l.MarkDelivered(at, fmt.Sprintf("net/m%d/offline/1/1", i))
+			}
+			a, u := l.Len()
+			ea, eu := l.Evicted()
+			if a != tt.wantAlerts || u != tt.wantUnkn || ea != tt.evictA || eu != tt.evictU {
+				t.Errorf("Len = %d, %d; Evicted = %d, %d; want %d, %d; %d, %d", a, u, ea, eu, tt.wantAlerts, tt.wantUnkn, tt.evictA, tt.evictU)
+			}
+			if p := l.Pending(); tt.firstKept != "" && (len(p) == 0 || p[0].Node != tt.firstKept) {
+				t.Errorf("oldest kept = %+v; want %s", p, tt.firstKept)
+			}
+		})
+	}
+	// Unmatched marks expire after UnknownTTL, matched ones after the retention.
+	l := NewLedger(0)
+	l.MarkDelivered(t0, "net/m/offline/1/1")
+	l.Expire(t0.Add(UnknownTTL + time.Second))
+	if _, u := l.Len(); u != 0 {
+		t.Errorf("unmatched marks after UnknownTTL = %d; want 0", u)
+	}
+}
+
+func TestParseDeliveredIDLength(t *testing.T) {
+	h := "0123456789abcdef"
+	for _, tt := range []struct {
+		id string
+		ok bool
+	}{
+		{h + ":" + strings.Repeat("x", MaxAlertIDLen), true},
+		{h + ":" + strings.Repeat("x", MaxAlertIDLen+1), false},
+	} {
+		if _, _, ok := ParseDeliveredID(tt.id); ok != tt.ok {
+			t.Errorf("ParseDeliveredID(%d bytes) ok = %v; want %v", len(tt.id), ok, tt.ok)
 		}
 	}
 }

@@ -20,26 +20,36 @@ import (
 	"github.com/meshmon/meshmon/version"
 )
 
-// Defaults of SenderConfig.
-const (
-	// DefaultQueueSize is how many alerts may wait for delivery.
-	DefaultQueueSize = 256
-	// DefaultTimeout bounds one HTTP request, answer included.
-	DefaultTimeout = 10 * time.Second
-	// DefaultMaxAttempts is how many requests one payload gets on 5xx,
-	// timeouts and network errors.
-	DefaultMaxAttempts = 5
-	// DefaultBaseBackoff is the wait after the first failed attempt; it
-	// doubles per attempt.
-	DefaultBaseBackoff = time.Second
-	// DefaultMaxBackoff caps the wait between attempts.
-	DefaultMaxBackoff = time.Minute
-	// DefaultMaxRetryAfter caps how long a 429 may make a payload wait.
-	DefaultMaxRetryAfter = 10 * time.Minute
-	// DefaultMaxRateLimited is how many 429s in a row one payload takes
-	// before it is given up.
-	DefaultMaxRateLimited = 20
-)
+// DefaultSenderConfig returns every tunable of a Sender with its default,
+// in one place (as memberlist's DefaultLANConfig): NewSender gives each zero
+// field of a SenderConfig the value here. Webhook, Formatter, Client,
+// Logger, Gate and the callbacks have no tunable default.
+func DefaultSenderConfig() SenderConfig {
+	return SenderConfig{
+		// Clock: the system clock.
+		Clock: SystemClock{},
+		// QueueSize: 256 alerts may wait for delivery; when full, the
+		// oldest is dropped and counted.
+		QueueSize: 256,
+		// Timeout: 10s bound one HTTP request, answer included.
+		Timeout: 10 * time.Second,
+		// MaxAttempts: 5 requests per payload on 5xx, timeouts and network
+		// errors (429s do not count).
+		MaxAttempts: 5,
+		// BaseBackoff: 1s wait after the first failed attempt, doubled per
+		// attempt.
+		BaseBackoff: time.Second,
+		// MaxBackoff: 1m caps the wait between attempts.
+		MaxBackoff: time.Minute,
+		// MaxRetryAfter: 10m caps how long a 429's retry_after may make a
+		// payload wait.
+		MaxRetryAfter: 10 * time.Minute,
+		// MaxRateLimited: 20 429s in a row and the payload is given up.
+		MaxRateLimited: 20,
+		// Jitter: a uniform wait in [d/2, d) for a backoff d.
+		Jitter: equalJitter,
+	}
+}
 
 // maxAnswer is how much of an answer body is read.
 const maxAnswer = 64 << 10
@@ -62,7 +72,8 @@ type StatusError struct {
 // Error returns "http status <code>".
 func (e *StatusError) Error() string { return "http status " + strconv.Itoa(e.Code) }
 
-// SenderConfig configures a Sender. Zero values take the defaults.
+// SenderConfig configures a Sender. Zero values take the defaults of
+// DefaultSenderConfig.
 type SenderConfig struct {
 	// Webhook is where to post. Required.
 	Webhook Webhook
@@ -80,24 +91,24 @@ type SenderConfig struct {
 	// Gate is shared by all Discord senders of the node for the global rate
 	// limit; default a gate of this sender's own.
 	Gate *RateGate
-	// QueueSize is how many alerts may wait (default DefaultQueueSize); when
+	// QueueSize is how many alerts may wait (default 256); when
 	// full, the oldest is dropped and counted.
 	QueueSize int
-	// Timeout bounds each request (default DefaultTimeout).
+	// Timeout bounds each request (default 10s).
 	Timeout time.Duration
 	// MaxAttempts is how many requests a payload gets on 5xx, timeouts and
-	// network errors (default DefaultMaxAttempts). 429s do not count.
+	// network errors (default 5). 429s do not count.
 	MaxAttempts int
 	// BaseBackoff is the wait after the first failed attempt, doubled per
-	// attempt (default DefaultBaseBackoff).
+	// attempt (default 1s).
 	BaseBackoff time.Duration
-	// MaxBackoff caps the wait between attempts (default DefaultMaxBackoff).
+	// MaxBackoff caps the wait between attempts (default 1m).
 	MaxBackoff time.Duration
-	// MaxRetryAfter caps the wait a 429 asks for (default
-	// DefaultMaxRetryAfter).
+	// MaxRetryAfter caps the wait a 429 asks for (default:
+	// 10m).
 	MaxRetryAfter time.Duration
 	// MaxRateLimited is how many 429s in a row a payload takes before it
-	// fails (default DefaultMaxRateLimited).
+	// fails (default 20).
 	MaxRateLimited int
 	// Jitter randomises a backoff; default: a uniform value in [d/2, d).
 	Jitter func(d time.Duration) time.Duration
@@ -223,8 +234,9 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	if cfg.Formatter == nil {
 		cfg.Formatter = FormatterFor(cfg.Webhook, "")
 	}
+	def := DefaultSenderConfig()
 	if cfg.Clock == nil {
-		cfg.Clock = SystemClock{}
+		cfg.Clock = def.Clock
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -233,28 +245,28 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		cfg.Gate = &RateGate{}
 	}
 	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = DefaultQueueSize
+		cfg.QueueSize = def.QueueSize
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = def.Timeout
 	}
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
+		cfg.MaxAttempts = def.MaxAttempts
 	}
 	if cfg.BaseBackoff <= 0 {
-		cfg.BaseBackoff = DefaultBaseBackoff
+		cfg.BaseBackoff = def.BaseBackoff
 	}
 	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
+		cfg.MaxBackoff = def.MaxBackoff
 	}
 	if cfg.MaxRetryAfter <= 0 {
-		cfg.MaxRetryAfter = DefaultMaxRetryAfter
+		cfg.MaxRetryAfter = def.MaxRetryAfter
 	}
 	if cfg.MaxRateLimited <= 0 {
-		cfg.MaxRateLimited = DefaultMaxRateLimited
+		cfg.MaxRateLimited = def.MaxRateLimited
 	}
 	if cfg.Jitter == nil {
-		cfg.Jitter = equalJitter
+		cfg.Jitter = def.Jitter
 	}
 	client := &http.Client{}
 	if cfg.Client != nil {

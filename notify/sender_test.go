@@ -511,3 +511,30 @@ func TestSenderNeverShowsURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSenderDefaults: a SenderConfig's zero tunables take the values of
+// DefaultSenderConfig, and set ones are kept.
+func TestSenderDefaults(t *testing.T) {
+	def := DefaultSenderConfig()
+	s, err := NewSender(SenderConfig{Webhook: NewWebhook("ops", TypeJSON, "https://example.invalid/hook")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.cfg
+	if got.QueueSize != def.QueueSize || got.Timeout != def.Timeout || got.MaxAttempts != def.MaxAttempts ||
+		got.BaseBackoff != def.BaseBackoff || got.MaxBackoff != def.MaxBackoff ||
+		got.MaxRetryAfter != def.MaxRetryAfter || got.MaxRateLimited != def.MaxRateLimited ||
+		got.Clock == nil || got.Jitter == nil {
+		t.Errorf("NewSender(zero tunables).cfg = %+v; want DefaultSenderConfig's values %+v", got, def)
+	}
+	if def.QueueSize != 256 || def.Timeout != 10*time.Second || def.MaxAttempts != 5 || def.MaxRateLimited != 20 {
+		t.Errorf("DefaultSenderConfig() = %+v; want the documented 256, 10s, 5, 20", def)
+	}
+	s, err = NewSender(SenderConfig{Webhook: NewWebhook("ops", TypeJSON, "https://example.invalid/hook"), QueueSize: 3, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.cfg.QueueSize != 3 || s.cfg.Timeout != time.Second {
+		t.Errorf("NewSender(QueueSize 3, Timeout 1s).cfg = %d, %s; want them kept", s.cfg.QueueSize, s.cfg.Timeout)
+	}
+}

@@ -45,12 +45,14 @@ func SnapshotFromView(nv *health.NetworkView) Snapshot {
 			v.Observers[o] = op
 			if op == health.OpinionSuspect {
 				v.Suspecting++
+				v.Suspects = append(v.Suspects, o)
 			}
 			if ov.RTTMs > 0 {
 				rtts = append(rtts, ov.RTTMs)
 			}
 		}
 		v.Live = len(v.Observers)
+		slices.Sort(v.Suspects)
 		s.Verdicts[id] = v
 		if n.BootID != 0 {
 			s.Boots[id] = n.BootID
@@ -78,6 +80,11 @@ func opinionOf(s string) health.Opinion {
 // last non-zero RTT to each (an offline node has none any more), and since
 // when each member has been up (UpSince, for Dispatch). It is not safe for
 // concurrent use: one goroutine, the network's owner, calls it.
+//
+// It is event-driven: Observe takes every view the engine publishes, with
+// the view's own time, so a status's exact start and end are known and two
+// short spells with a brief break between them stay two spells (Held);
+// Tick lets a held status come through when no new view arrives.
 type Tracker struct {
 	network  string
 	self     string
@@ -87,11 +94,15 @@ type Tracker struct {
 	// node's latest status and since when it has been so.
 	stable map[string]health.Verdict
 	cand   map[string]candidate
+	// last is the latest snapshot Observe took, for Tick.
+	last Snapshot
 	// verdicts are those the last Observe took in.
 	verdicts map[string]health.Verdict
 	known    map[string]Known
 	lastRTT  map[string]time.Duration
 	started  time.Time
+	// suppressed counts statuses that raised no alert, by reason.
+	suppressed map[Reason]uint64
 
 	boots   map[string]uint64
 	seen    map[string]bool
@@ -106,6 +117,9 @@ type Tracker struct {
 type candidate struct {
 	status health.Status
 	since  time.Time
+	// single is set when the raw status was degraded on one observer's
+	// word and is taken as online (Agreed).
+	single bool
 }
 
 // NewTracker returns a tracker for network, run by node self, with nothing
@@ -115,18 +129,20 @@ func NewTracker(network, self string) *Tracker {
 		network: network, self: self,
 		stable: map[string]health.Verdict{}, cand: map[string]candidate{},
 		known: map[string]Known{}, lastRTT: map[string]time.Duration{},
-		boots: map[string]uint64{}, seen: map[string]bool{}, wasLive: map[string]bool{},
+		suppressed: map[Reason]uint64{},
+		boots:      map[string]uint64{}, seen: map[string]bool{}, wasLive: map[string]bool{},
 		downBoot: map[string]uint64{}, back: map[string]time.Time{},
 	}
 }
 
 // SetHold makes the tracker take in a node's new status only once it has
-// lasted hold (0, the default: at once). Statuses that do not last are
-// never seen: a node that is degraded for a moment at start-up or as one
-// observer's heartbeats arrive late raises no alert, and the steps of a
-// transition still under way (online → degraded → offline as observers'
-// reports arrive) become one. Alerts then come hold late. Observe must be
-// called regularly (not only on changes) for held statuses to come through.
+// lasted hold without a break (0, the default: at once). Statuses that do
+// not last are never seen: a node that is degraded for a moment at
+// start-up or as one observer's reports arrive late raises no alert, and
+// the steps of a transition still under way (online → degraded → offline
+// as observers' reports arrive) become one. The alert then carries the
+// time its status began. Observe must see every view, and Tick be called
+// regularly, for held statuses to come through.
 //
 // recovery (at least hold) is how long degraded must last after offline or
 // left: a node that comes back is degraded until every observer has heard
@@ -138,27 +154,51 @@ func (t *Tracker) SetHold(hold, recovery time.Duration) {
 	t.recovery = max(recovery, t.hold)
 }
 
-// held returns the verdicts of s that have lasted the hold: a node whose
-// status changed more recently keeps its previous stable verdict, or is
-// left out while it has none.
-func (t *Tracker) held(s Snapshot, now time.Time) Snapshot {
-	if t.hold <= 0 {
-		return s
+// agreedVerdict returns v as an alert may see it: a degraded verdict that
+// fewer than 2 observers claim is one member's opinion, taken as online
+// (Agreed), and reported by the second result.
+func agreedVerdict(v health.Verdict) (health.Verdict, bool) {
+	if v.Confirmed && v.Status == health.StatusDegraded {
+		if ok, _ := Agreed(v.Status, v.Live, v.Suspecting); !ok {
+			v.Status = health.StatusOnline
+			return v, true
+		}
 	}
+	return v, false
+}
+
+// held returns the verdicts of s that have lasted the hold by now: a node
+// whose status changed more recently keeps its previous stable verdict, or
+// is left out while it has none. With update, s is a new view taken at
+// now and its statuses start or end candidates; without, only time passes.
+// It also returns, per node, when the status it returns began.
+func (t *Tracker) held(s Snapshot, now time.Time, update bool) (Snapshot, map[string]time.Time) {
 	out := s
 	out.Verdicts = make(map[string]health.Verdict, len(s.Verdicts))
-	for n, v := range s.Verdicts {
+	since := make(map[string]time.Time, len(s.Verdicts))
+	for n, raw := range s.Verdicts {
+		v, single := agreedVerdict(raw)
 		c, ok := t.cand[n]
-		if !ok || c.status != v.Status {
-			c = candidate{status: v.Status, since: now}
+		if update && (!ok || c.status != v.Status || c.single != single) {
+			if _, known := t.stable[n]; known && ok && c.status != v.Status &&
+				c.status != health.StatusUnknown && !t.isStable(n, c.status) {
+				// It ended before the hold: it would have been an alert.
+				t.suppressed[ReasonNotHeld]++
+			}
+			if single && (!ok || !c.single) {
+				t.suppressed[ReasonSingleObserver]++
+			}
+			c = candidate{status: v.Status, since: now, single: single}
 			t.cand[n] = c
 		}
-		sv, ok := t.stable[n]
-		need := t.hold
-		if ok && v.Status == health.StatusDegraded && (sv.Status == health.StatusOffline || sv.Status == health.StatusLeft) {
-			need = t.recovery
+		if !ok && !update {
+			continue
 		}
-		if now.Sub(c.since) >= need {
+		sv, ok := t.stable[n]
+		if c.status == v.Status && Held(c.since, time.Time{}, now, t.holdFor(n, v.Status)) {
+			if !ok || sv.Status != v.Status {
+				since[n] = c.since
+			}
 			sv, ok = v, true
 			t.stable[n] = v
 		}
@@ -166,16 +206,53 @@ func (t *Tracker) held(s Snapshot, now time.Time) Snapshot {
 			out.Verdicts[n] = sv
 		}
 	}
-	return out
+	return out, since
 }
 
-// Observe takes the snapshot evaluated at now and returns the alerts it
-// causes (see Transitions and SetHold).
-func (t *Tracker) Observe(s Snapshot, now time.Time) []Alert {
+// isStable reports whether status is node n's stable one.
+func (t *Tracker) isStable(n string, status health.Status) bool {
+	sv, ok := t.stable[n]
+	return ok && sv.Status == status
+}
+
+// holdFor is how long status must last for node n to be taken in.
+func (t *Tracker) holdFor(n string, status health.Status) time.Duration {
+	sv, ok := t.stable[n]
+	if ok && status == health.StatusDegraded && (sv.Status == health.StatusOffline || sv.Status == health.StatusLeft) {
+		return t.recovery
+	}
+	return t.hold
+}
+
+// Observe takes the snapshot of a view computed at at (the view's own
+// time) and returns the alerts it causes (see Transitions and SetHold).
+// Give it every view, in order.
+func (t *Tracker) Observe(s Snapshot, at time.Time) []Alert {
+	var out []Alert
+	if !t.started.IsZero() {
+		// Statuses that lasted the hold until this view ended them are
+		// taken in first.
+		out = t.observe(t.last, at, false)
+	}
+	t.last = s
+	return append(out, t.observe(s, at, true)...)
+}
+
+// Tick returns the alerts of statuses of the latest snapshot that have
+// lasted the hold by now, with no new view since. Call it on a timer,
+// only after every view up to now went through Observe.
+func (t *Tracker) Tick(now time.Time) []Alert {
+	if t.started.IsZero() {
+		return nil
+	}
+	return t.observe(t.last, now, false)
+}
+
+func (t *Tracker) observe(s Snapshot, now time.Time, update bool) []Alert {
 	if t.started.IsZero() {
 		t.started = now
 	}
-	s = t.held(s, now)
+	s, since := t.held(s, now, update)
 	t.verdicts = s.Verdicts
 	for n, d := range s.RTTs {
 		if d > 0 {
@@ -191,6 +268,10 @@ func (t *Tracker) Observe(s Snapshot, now time.Time) []Alert {
 		if n == t.self || (v.Status == health.StatusUnknown && !t.seen[n]) {
 			continue
 		}
+		at := now
+		if st, ok := since[n]; ok {
+			at = st
+		}
 		live := alive(v.Status)
 		switch {
 		case !live && t.wasLive[n]:
@@ -198,7 +279,7 @@ func (t *Tracker) Observe(s Snapshot, now time.Time) []Alert {
 			delete(t.back, n)
 		case live && t.seen[n] && !t.wasLive[n]:
 			if t.boots[n] == t.downBoot[n] {
-				t.back[n] = now
+				t.back[n] = at
 			}
 		}
 		t.seen[n], t.wasLive[n] = true, live
@@ -210,10 +291,15 @@ func (t *Tracker) Observe(s Snapshot, now time.Time) []Alert {
 		Boots:    s.Boots,
 		LastRTT:  t.lastRTT,
 		Now:      now,
+		At:       since,
 	})
 	t.known = next
 	return alerts
 }
+
+// Suppressed returns how many statuses raised no alert so far, by reason
+// (ReasonNotHeld, ReasonSingleObserver).
+func (t *Tracker) Suppressed() map[Reason]uint64 { return maps.Clone(t.suppressed) }
 
 // Verdicts returns the verdicts the last Observe took in: the snapshot's,
 // or with a hold (SetHold) those that lasted it. Elect with these, so that

@@ -63,7 +63,49 @@ type dialState struct {
 	backoff   time.Duration
 	dialing   bool
 	stopPing  context.CancelFunc
+	// downAt is when the link was last seen down (zero: connected, or
+	// never connected since this node started).
+	downAt time.Time
 }
+
+// dialGrace is how long the side of a pair that does not dial waits for the
+// other side's dial before dialling itself (the other may lack its address).
+const dialGrace = 15 * time.Second
+
+// dials tells whether this node dials member p now. Simultaneous dials from
+// both ends leave duplicate connections (61-89 connections for 45 pairs at
+// N=10 in round 1), so one side dials: a node behind NAT (it cannot be
+// dialled except through a relay) dials a public one; otherwise the pair's
+// smaller peer ID dials. The other side dials too once the link has been
+// down for dialGrace, so a pair never waits forever on one side's view.
+func (n *Network) dials(p peer.ID, node string, st *dialState, now time.Time) bool {
+	if n.designatedDialer(p, node) {
+		return true
+	}
+	if st.downAt.IsZero() {
+		st.downAt = now
+	}
+	return now.Sub(st.downAt) >= dialGrace
+}
+
+// designatedDialer tells whether this node is the side of its pair with
+// member p (node) that dials (see dials).
+func (n *Network) designatedDialer(p peer.ID, node string) bool {
+	n.mu.Lock()
+	ep := n.endpoints[node]
+	n.mu.Unlock()
+	peerPrivate := (ep.URL == "" || strings.EqualFold(ep.URL, "replace_me")) && len(ep.Addrs) == 0
+	selfPrivate := n.host.reach == ReachabilityPrivate
+	if selfPrivate != peerPrivate {
+		return selfPrivate
+	}
+	return n.host.ID() < p
+}
+
+// errOtherSideDials is a fast redial's result on the side that does not
+// dial when the crash probe found the member's port open: the other side
+// reconnects.
+var errOtherSideDials = errors.New("the other side of the pair redials")
 
 type dialResult struct {
 	p   peer.ID
@@ -122,12 +164,20 @@ func (n *Network) dialLoop() {
 		}
 		if l.Connected {
 			st.backoff = 0
+			st.downAt = time.Time{}
 			ctx, cancel := context.WithCancel(n.ctx)
 			st.stopPing = cancel
 			n.wg.Add(1)
-			go n.pingLoop(ctx, p, st.node)
+			if n.pings(p) {
+				go n.pingLoop(ctx, p, st.node)
+			} else {
+				go n.watchPings(ctx, p)
+			}
 			n.handler.HandleLink(st.node, l)
 			return
+		}
+		if st.downAt.IsZero() {
+			st.downAt = time.Now()
 		}
 		if st.stopPing != nil {
 			st.stopPing()
@@ -160,7 +210,7 @@ func (n *Network) dialLoop() {
 				states[p] = st
 			}
 			update(p, st)
-			if !st.link.Connected && !st.dialing && !now.Before(st.next) {
+			if !st.link.Connected && !st.dialing && !now.Before(st.next) && n.dials(p, node, st, now) {
 				startDial(p, st, false)
 			}
 			if !st.punchAt.IsZero() && !now.Before(st.punchAt) {
@@ -202,6 +252,9 @@ func (n *Network) dialLoop() {
 			}
 			if r.evidence {
 				n.handler.HandleLink(st.node, Link{DialFailed: true})
+			}
+			if errors.Is(r.err, errOtherSideDials) {
+				continue
 			}
 			st.backoff = min(max(2*st.backoff, minRedial), maxRedial)
 			st.next = time.Now().Add(st.backoff)
@@ -280,6 +333,9 @@ func (n *Network) dial(p peer.ID, node string, fast bool) (evidence bool, err er
 	direct := hasURL || len(ep.Addrs) > 0
 	if fast && direct && tcpRefused(ctx, h.Peerstore().Addrs(p)) {
 		return true, errRefused
+	}
+	if fast && !n.designatedDialer(p, node) {
+		return false, errOtherSideDials
 	}
 	if len(h.Peerstore().Addrs(p)) > 0 {
 		if err = h.Connect(ctx, peer.AddrInfo{ID: p}); err == nil {
@@ -365,6 +421,38 @@ type staleEvent struct {
 	stale bool
 }
 
+// watchPings reports the link to member p stale while p, the pinger of the
+// pair, sends no ping for staleAfter, until ctx ends (the dial loop
+// restarts it on reconnect).
+func (n *Network) watchPings(ctx context.Context, p peer.ID) {
+	defer n.wg.Done()
+	since := time.Now()
+	stale := false
+	t := time.NewTicker(n.pingInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			last := n.lastPingedBy(p)
+			if last.Before(since) {
+				last = since
+			}
+			v := now.Sub(last) > staleAfter(n.pingInterval())
+			if v == stale {
+				continue
+			}
+			stale = v
+			select {
+			case n.staleCh <- staleEvent{p, v}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
 // pingLoop pings a connected member every ping interval until ctx ends,
 // reporting each RTT, and reports the link stale while pings go unanswered
 // for staleAfter (the dial loop restarts it on reconnect).
@@ -382,7 +470,7 @@ func (n *Network) pingLoop(ctx context.Context, p peer.ID, node string) {
 		}
 	}
 	// late runs across ping restarts: failing pings are unanswered too.
-	late := time.NewTimer(staleAfter(n.pingEvery))
+	late := time.NewTimer(staleAfter(n.pingInterval()))
 	defer late.Stop()
 	for ctx.Err() == nil {
 		pctx, cancel := context.WithCancel(allowLimited(ctx, "meshmon: ping a member behind NAT"))
@@ -392,7 +480,7 @@ func (n *Network) pingLoop(ctx context.Context, p peer.ID, node string) {
 		case <-ctx.Done():
 		case <-late.C:
 			setStale(true)
-		case <-time.After(n.pingEvery):
+		case <-time.After(n.pingInterval()):
 		}
 	}
 }
@@ -420,8 +508,8 @@ func (n *Network) takePings(ctx context.Context, node string, results <-chan pin
 			}
 			setStale(false)
 			n.handler.HandleRTT(node, res.RTT)
-			late.Reset(staleAfter(n.pingEvery))
-			pace = time.After(n.pingEvery)
+			late.Reset(staleAfter(n.pingInterval()))
+			pace = time.After(n.pingInterval())
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"log/slog"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2pconnmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -49,6 +51,7 @@ type Host struct {
 	h     host.Host
 	bw    *metrics.BandwidthCounter
 	ps    *pubsub.PubSub
+	gate  *rpcGate
 	log   *slog.Logger
 	reach Reachability
 
@@ -111,6 +114,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	bw := metrics.NewBandwidthCounter()
 	ctx, cancel := context.WithCancel(context.Background())
 	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{}}
+	hh.gate = newRPCGate(hh)
 	nat, err := hh.natOptions(cfg.Reachability)
 	if err != nil {
 		cancel()
@@ -120,8 +124,10 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		libp2p.Identity(priv),
 		libp2p.ListenAddrStrings(cfg.Listen...),
 		libp2p.ConnectionManager(cm),
-		libp2p.DialRanker(tcpFirstRanker),
-		libp2p.Ping(true),
+		libp2p.SwarmOpts(swarm.WithDialRanker(tcpFirstRanker)),
+		// meshmon answers pings itself (handlePing): a ping request is
+		// liveness evidence for the side that answers.
+		libp2p.Ping(false),
 		libp2p.BandwidthReporter(bw),
 	}
 	opts = append(opts, nat...)
@@ -145,6 +151,8 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		pubsub.WithPeerFilter(hh.peerFilter),
+		pubsub.WithBlacklist(memberBlacklist{hh}),
+		pubsub.WithAppSpecificRpcInspector(hh.gate.inspect),
 		pubsub.WithSubscriptionFilter(subFilter{hh}),
 		pubsub.WithMaxMessageSize(MaxEnvelopeSize+4096),
 		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
@@ -156,6 +164,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	}
 	hh.ps = ps
 	h.SetStreamHandler(SyncProtocol, hh.handleSync)
+	h.SetStreamHandler(ping.ID, hh.handlePing)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) { hh.connectivity(c.RemotePeer()) },
 		DisconnectedF: func(_ network.Network, c network.Conn) {

@@ -57,10 +57,10 @@ func TestNATedMembersMeetThroughARelay(t *testing.T) {
 	if len(p.host.Relays()) != 0 {
 		t.Errorf("public p holds reservations %v", p.host.Relays())
 	}
-	waitFor(t, 60*time.Second, "a relayed link between a and b with an RTT both ways", func() bool {
-		la, ra := a.rec.link("b")
-		lb, rb := b.rec.link("a")
-		return la.Connected && la.Relayed && ra > 0 && lb.Connected && lb.Relayed && rb > 0
+	waitFor(t, 60*time.Second, "a relayed link between a and b with ping evidence both ways", func() bool {
+		la, _ := a.rec.link("b")
+		lb, _ := b.rec.link("a")
+		return la.Connected && la.Relayed && a.rec.evidence("b") && lb.Connected && lb.Relayed && b.rec.evidence("a")
 	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -98,36 +98,48 @@ func TestRelayACLAdmitsMembersOnly(t *testing.T) {
 	}
 }
 
-// TestStaleLinkWhenPingsGoUnanswered: a member that stays connected but
-// answers no ping (a hung process, a link cut without the connection knowing)
-// is reported Stale after staleAfter, and no longer once it answers again.
+// TestStaleLinkWhenPingsGoUnanswered: of a pair only the smaller peer ID
+// pings; its pings are the evidence of both ends. When the other end stops
+// answering (a hung process, a link cut without the connection knowing),
+// the pinger sees no answers and the answerer no requests: both report the
+// link Stale after staleAfter, and neither once pings flow again.
 func TestStaleLinkWhenPingsGoUnanswered(t *testing.T) {
 	nodes := newKeys(t, "a", "b")
 	a, b := nodes["a"], nodes["b"]
 	a.start(t, nodes)
 	b.start(t, nodes)
 	a.connect(t, b)
-	waitFor(t, 30*time.Second, "a to measure an RTT to b", func() bool {
-		l, rtt := a.rec.link("b")
-		return l.Connected && !l.Stale && rtt > 0
+	pinger, answerer := a, b
+	if b.id < a.id {
+		pinger, answerer = b, a
+	}
+	if !pinger.net.pings(answerer.id) || answerer.net.pings(pinger.id) {
+		t.Fatal("both or neither end of the pair ping")
+	}
+	waitFor(t, 30*time.Second, "ping evidence at both ends", func() bool {
+		lp, rtt := pinger.rec.link(answerer.name)
+		la, _ := answerer.rec.link(pinger.name)
+		return lp.Connected && !lp.Stale && rtt > 0 && la.Connected && !la.Stale && answerer.rec.evidence(pinger.name)
 	})
-	// b stops answering: no new ping stream, and the open one is reset.
-	b.host.Libp2p().RemoveStreamHandler(ping.ID)
-	for _, c := range b.host.Libp2p().Network().ConnsToPeer(a.id) {
+	// The answerer stops answering: no new ping stream, and the open one is reset.
+	answerer.host.Libp2p().RemoveStreamHandler(ping.ID)
+	for _, c := range answerer.host.Libp2p().Network().ConnsToPeer(pinger.id) {
 		for _, s := range c.GetStreams() {
 			if s.Protocol() == ping.ID {
 				_ = s.Reset()
 			}
 		}
 	}
-	waitFor(t, 3*staleAfter(time.Second), "a to report its link to b stale", func() bool {
-		l, _ := a.rec.link("b")
-		return l.Connected && l.Stale
+	waitFor(t, 3*staleAfter(time.Second), "both ends to report the link stale", func() bool {
+		lp, _ := pinger.rec.link(answerer.name)
+		la, _ := answerer.rec.link(pinger.name)
+		return lp.Connected && lp.Stale && la.Connected && la.Stale
 	})
-	ping.NewPingService(b.host.Libp2p())
-	waitFor(t, 30*time.Second, "a's link to b to be fresh again", func() bool {
-		l, _ := a.rec.link("b")
-		return l.Connected && !l.Stale
+	answerer.host.Libp2p().SetStreamHandler(ping.ID, answerer.host.handlePing)
+	waitFor(t, 30*time.Second, "the link to be fresh again at both ends", func() bool {
+		lp, _ := pinger.rec.link(answerer.name)
+		la, _ := answerer.rec.link(pinger.name)
+		return lp.Connected && !lp.Stale && la.Connected && !la.Stale
 	})
 }
 

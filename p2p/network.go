@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -36,6 +37,8 @@ type Message struct {
 	// Age is how long before delivery the message was received: zero for
 	// gossip, the responder's age for messages learnt through sync.
 	Age time.Duration
+	// Local is true for a message this process published itself.
+	Local bool
 }
 
 // Link describes this node's connection to a member.
@@ -53,17 +56,25 @@ type Link struct {
 	Stale bool
 }
 
-// Handler receives a network's inputs. Its methods are called from the
-// network's goroutines, one call at a time per method kind; they must not
-// block for long.
+// Handler receives a network's inputs.
+//
+// Concurrency contract: the methods are called from several goroutines at
+// once (the gossip read loop, sync exchanges, the dial loop, one ping loop
+// per member and the host's ping handler), so an implementation must be
+// safe for concurrent use. No call may block for long: each should only
+// hand its input to the implementation's own owner goroutine.
 type Handler interface {
 	// HandleMessage gets every admitted message, including this node's own
 	// (From equal to the host's ID).
 	HandleMessage(Message)
 	// HandleLink gets changes of this node's connection to a member.
 	HandleLink(node string, l Link)
-	// HandleRTT gets ping round trips to connected members.
+	// HandleRTT gets the round trips of this node's pings to a member it
+	// is the pinger of (the smaller peer ID of the pair).
 	HandleRTT(node string, rtt time.Duration)
+	// HandlePinged gets each ping request from a member that pings this
+	// node (the pair's smaller peer ID): evidence that it runs.
+	HandlePinged(node string)
 }
 
 // Endpoint is where a member can be reached.
@@ -110,7 +121,8 @@ type Network struct {
 	handler   Handler
 	log       *slog.Logger
 	client    *http.Client
-	pingEvery time.Duration
+	// pingEvery is the ping interval in nanoseconds (SetPingInterval).
+	pingEvery atomic.Int64
 	punchWait time.Duration
 
 	ctx      context.Context
@@ -125,6 +137,8 @@ type Network struct {
 	mu        sync.Mutex
 	latest    map[freshKey]syncEntry
 	endpoints map[string]Endpoint
+	// lastPinged is when each member last pinged this node.
+	lastPinged map[peer.ID]time.Time
 }
 
 type syncEntry struct {
@@ -152,21 +166,21 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		cfg.Logger = h.log
 	}
 	n := &Network{
-		host:      h,
-		id:        cfg.ID,
-		self:      cfg.Self,
-		topicName: TopicName(cfg.ID),
-		validator: NewValidator(cfg.ID, cfg.Members),
-		handler:   cfg.Handler,
-		log:       cfg.Logger.With("network", cfg.ID),
-		client:    cfg.HTTPClient,
-		pingEvery: cfg.PingInterval,
-		punchWait: cfg.PunchRetry,
-		linkCh:    make(chan peer.ID, 256),
-		staleCh:   make(chan staleEvent),
-		kick:      make(chan struct{}, 1),
-		latest:    map[freshKey]syncEntry{},
-		endpoints: cfg.Endpoints,
+		host:       h,
+		id:         cfg.ID,
+		self:       cfg.Self,
+		topicName:  TopicName(cfg.ID),
+		validator:  NewValidator(cfg.ID, cfg.Members),
+		handler:    cfg.Handler,
+		log:        cfg.Logger.With("network", cfg.ID),
+		client:     cfg.HTTPClient,
+		punchWait:  cfg.PunchRetry,
+		linkCh:     make(chan peer.ID, 256),
+		staleCh:    make(chan staleEvent),
+		kick:       make(chan struct{}, 1),
+		latest:     map[freshKey]syncEntry{},
+		endpoints:  cfg.Endpoints,
+		lastPinged: map[peer.ID]time.Time{},
 	}
 	h.mu.Lock()
 	if h.closed {
@@ -176,6 +190,18 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 	if _, ok := h.networks[cfg.ID]; ok {
 		h.mu.Unlock()
 		return nil, fmt.Errorf("p2p: join %s: already joined", cfg.ID)
+	}
+	// Peers that were members of no joined network were blacklisted for
+	// pubsub when they connected (memberBlacklist): pubsub has no stream
+	// with them. Those of this network are reconnected below.
+	passedOver := map[peer.ID]bool{}
+	for _, p := range cfg.Members.Peers() {
+		passedOver[p] = true
+	}
+	for _, other := range h.networks {
+		for _, p := range other.validator.Members().Peers() {
+			delete(passedOver, p)
+		}
 	}
 	h.networks[cfg.ID] = n
 	h.mu.Unlock()
@@ -205,6 +231,7 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		_ = h.ps.UnregisterTopicValidator(n.topicName)
 		return fail(fmt.Errorf("p2p: join %s: topic events: %w", cfg.ID, err))
 	}
+	n.pingEvery.Store(int64(cfg.PingInterval))
 	n.topic, n.sub = topic, sub
 	n.ctx, n.cancel = context.WithCancel(h.ctx)
 	for _, p := range cfg.Members.Peers() {
@@ -213,6 +240,11 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		}
 	}
 	n.evictNonMembers(nil)
+	for p := range passedOver {
+		if p != h.ID() && isConnected(h, p) {
+			_ = h.h.Network().ClosePeer(p)
+		}
+	}
 	n.wg.Add(3)
 	go n.readLoop()
 	go n.dialLoop()
@@ -234,7 +266,7 @@ func (n *Network) Host() *Host { return n.host }
 // SetMembers swaps the member set and endpoints (on config reload).
 func (n *Network) SetMembers(m *Members, endpoints map[string]Endpoint) {
 	old := n.validator.Members()
-	n.validator.SetMembers(m)
+	reset := n.validator.SetMembers(m)
 	cm := n.host.h.ConnManager()
 	for _, p := range old.Peers() {
 		if _, ok := m.NodeID(p); !ok {
@@ -248,6 +280,13 @@ func (n *Network) SetMembers(m *Members, endpoints map[string]Endpoint) {
 	}
 	n.mu.Lock()
 	n.endpoints = endpoints
+	// A member whose key changed starts clean: its messages signed with the
+	// old key are not handed out by sync any more.
+	for _, node := range reset {
+		for k := range numKinds {
+			delete(n.latest, freshKey{node, k})
+		}
+	}
 	n.mu.Unlock()
 	n.evictNonMembers(old)
 	n.Kick()
@@ -273,6 +312,17 @@ func (n *Network) evictNonMembers(old *Members) {
 		if _, was := old.NodeID(p); !was && p != n.host.ID() {
 			_ = n.host.h.Network().ClosePeer(p)
 		}
+	}
+}
+
+// pingInterval is how often this node pings the members it is the pinger of.
+func (n *Network) pingInterval() time.Duration { return time.Duration(n.pingEvery.Load()) }
+
+// SetPingInterval changes the ping interval (a timing change applied in
+// place); ping loops take it at their next ping.
+func (n *Network) SetPingInterval(d time.Duration) {
+	if d > 0 {
+		n.pingEvery.Store(int64(d))
 	}
 }
 
@@ -335,7 +385,7 @@ func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pu
 	// after a newer one was admitted) is ignored and not counted.
 	env, reason := n.validator.Admit(msg.GetFrom(), msg.GetData(), !msg.Local)
 	if reason != rejectNone {
-		if reason == RejectStale && msg.Local {
+		if IsDuplicate(reason) || (reason == RejectStale && msg.Local) {
 			return pubsub.ValidationIgnore
 		}
 		n.log.Debug("gossip rejected", "reason", reason.String(), "peer", msg.GetFrom().String(), "via", msg.ReceivedFrom.String())
@@ -357,7 +407,7 @@ func (n *Network) readLoop() {
 			continue
 		}
 		n.remember(env, msg.Message, time.Now())
-		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message})
+		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: msg.Local})
 	}
 }
 
@@ -426,8 +476,6 @@ func (n *Network) Close() {
 		n.host.removeNetwork(n)
 	})
 }
-
-var errNotConnected = errors.New("not connected")
 
 func isConnected(h *Host, p peer.ID) bool {
 	return h.h.Network().Connectedness(p) == network.Connected

@@ -21,6 +21,25 @@ type recorder struct {
 	msgs  []Message
 	links map[string]Link
 	rtts  map[string]time.Duration
+	// pinged counts ping requests from each member (this node answers).
+	pinged map[string]int
+}
+
+func (r *recorder) HandlePinged(node string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pinged == nil {
+		r.pinged = map[string]int{}
+	}
+	r.pinged[node]++
+}
+
+// evidence tells whether the pair's ping reached this node: an RTT of its
+// own pings (it is the pinger) or a ping request from node (it answers).
+func (r *recorder) evidence(node string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rtts[node] > 0 || r.pinged[node] > 0
 }
 
 func (r *recorder) HandleMessage(m Message) {

@@ -40,12 +40,25 @@ const (
 	RejectBadSignature
 	// RejectWrongTopic: a synced message from another topic.
 	RejectWrongTopic
+	// RejectImplausible: boot_id or seq beyond MaxBoot or MaxSeq.
+	RejectImplausible
+	// RejectAlertID: a Delivered message whose alert_id is empty or longer
+	// than MaxAlertIDLen.
+	RejectAlertID
 	numRejectReasons
+	// ignoreDuplicate is not a rejection: the exact position was admitted
+	// already (the same message by gossip and by sync). It is not counted.
+	ignoreDuplicate
 )
+
+// MaxAlertIDLen bounds a Delivered message's alert_id, in bytes. Alert ids
+// are a cluster hash and a digest, well under it.
+const MaxAlertIDLen = 128
 
 var rejectNames = [numRejectReasons]string{
 	"", "oversize", "decode", "no_header", "no_body", "wrong_network",
 	"not_member", "node_id_mismatch", "stale", "bad_signature", "wrong_topic",
+	"implausible_position", "alert_id",
 }
 
 // String is the reason's metric label, e.g. "not_member".
@@ -107,43 +120,74 @@ type freshKey struct {
 	kind Kind
 }
 
-// Position is where a message stands in its author's stream of one kind:
-// a later boot, or the same boot and a higher seq, is newer.
-type Position struct{ Boot, Seq uint64 }
-
-// PositionOf is the position of the message with header h.
-func PositionOf(h *pb.Header) Position { return Position{h.GetBootId(), h.GetSeq()} }
-
-// After tells whether p is newer than q.
-func (p Position) After(q Position) bool {
-	return p.Boot > q.Boot || (p.Boot == q.Boot && p.Seq > q.Seq)
-}
-
 // Validator decides which messages of one network are admitted: the signer
 // must be a member, the claimed node_id must be the signer's, network_id must
 // match, (boot_id, seq) must be newer than the last admitted from that node for
 // that kind, and the payload must fit MaxEnvelopeSize. It is safe for
 // concurrent use.
 type Validator struct {
-	networkID string
-	members   atomic.Pointer[Members]
-	rejected  [numRejectReasons]atomic.Uint64
-	accepted  [numKinds]atomic.Uint64
+	networkID  string
+	members    atomic.Pointer[Members]
+	rejected   [numRejectReasons]atomic.Uint64
+	accepted   [numKinds]atomic.Uint64
+	duplicates atomic.Uint64
 
 	// mu protects the following fields.
-	mu   sync.Mutex
-	last map[freshKey]Position
+	mu sync.Mutex
+	// last is the latest admitted position per author and kind, with the
+	// key (peer) that signed it: a position signed by another key than
+	// the member's current one does not hold the member back.
+	last map[freshKey]admitted
+}
+
+type admitted struct {
+	pos  Position
+	peer peer.ID
 }
 
 // NewValidator returns a validator for networkID admitting members.
 func NewValidator(networkID string, members *Members) *Validator {
-	v := &Validator{networkID: networkID, last: map[freshKey]Position{}}
+	v := &Validator{networkID: networkID, last: map[freshKey]admitted{}}
 	v.members.Store(members)
 	return v
 }
 
-// SetMembers swaps the member set atomically.
-func (v *Validator) SetMembers(m *Members) { v.members.Store(m) }
+// SetMembers swaps the member set atomically. The positions of a member
+// whose key (peer ID) changed are forgotten: a new key starts clean, so a
+// position forged with the old key cannot lock the member out. It returns
+// the node_ids whose positions were forgotten. (A member removed and later
+// re-added with another key starts clean too: positions remember their
+// signer.)
+func (v *Validator) SetMembers(m *Members) []string {
+	old := v.members.Swap(m)
+	var reset []string
+	if old != nil {
+		for _, p := range old.Peers() {
+			node, _ := old.NodeID(p)
+			if q, ok := m.PeerID(node); ok && q != p {
+				reset = append(reset, node)
+			}
+		}
+	}
+	if len(reset) == 0 {
+		return nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, node := range reset {
+		for k := range numKinds {
+			delete(v.last, freshKey{node, k})
+		}
+	}
+	return reset
+}
+
+// IsDuplicate tells whether r is Admit's answer for a message admitted
+// already: to be ignored, not rejected.
+func IsDuplicate(r RejectReason) bool { return r == ignoreDuplicate }
+
+// Duplicates is how many duplicates Admit ignored.
+func (v *Validator) Duplicates() uint64 { return v.duplicates.Load() }
 
 // Members returns the current member set.
 func (v *Validator) Members() *Members { return v.members.Load() }
@@ -174,16 +218,30 @@ func (v *Validator) Check(from peer.ID, data []byte) (*pb.Envelope, RejectReason
 	if node != h.GetNodeId() {
 		return nil, RejectNodeIDMismatch
 	}
+	if !PositionOf(h).Plausible() {
+		return nil, RejectImplausible
+	}
+	if d, ok := env.GetBody().(*pb.Envelope_Delivered); ok {
+		if id := d.Delivered.GetAlertId(); id == "" || len(id) > MaxAlertIDLen {
+			return nil, RejectAlertID
+		}
+	}
 	return env, rejectNone
 }
 
 // Admit checks a payload and, if it is admissible and newer than the last
 // admitted one of its kind from its author, records it. A rejection is
-// counted when count is true.
+// counted when count is true. A message at exactly the last admitted
+// position is a duplicate (gossip and sync deliver the same message): it
+// is refused with IsDuplicate true and never counted.
 func (v *Validator) Admit(from peer.ID, data []byte, count bool) (*pb.Envelope, RejectReason) {
 	env, reason := v.Check(from, data)
 	if reason == rejectNone {
-		reason = v.advance(env)
+		reason = v.advance(from, env)
+	}
+	if reason == ignoreDuplicate {
+		v.duplicates.Add(1)
+		return nil, reason
 	}
 	if reason != rejectNone {
 		if count {
@@ -196,17 +254,20 @@ func (v *Validator) Admit(from peer.ID, data []byte, count bool) (*pb.Envelope, 
 	return env, rejectNone
 }
 
-func (v *Validator) advance(env *pb.Envelope) RejectReason {
+func (v *Validator) advance(from peer.ID, env *pb.Envelope) RejectReason {
 	kind, _ := KindOf(env)
 	h := env.GetHeader()
 	k := freshKey{h.GetNodeId(), kind}
 	p := PositionOf(h)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if last, ok := v.last[k]; ok && !p.After(last) {
+	if last, ok := v.last[k]; ok && last.peer == from && !p.After(last.pos) {
+		if p == last.pos {
+			return ignoreDuplicate
+		}
 		return RejectStale
 	}
-	v.last[k] = p
+	v.last[k] = admitted{pos: p, peer: from}
 	return rejectNone
 }
 

@@ -248,10 +248,37 @@ func TestValidatorGossip(t *testing.T) {
 		{name: "wrong network_id", msg: a.gossip(t, envelope(KindHeartbeat, "other", "a", 1, 1)), want: RejectWrongNetwork},
 		{name: "empty network_id", msg: a.gossip(t, envelope(KindHeartbeat, "", "a", 1, 1)), want: RejectWrongNetwork},
 		{
-			name:  "replay of the same signed message",
-			prior: []*pubsubpb.Message{a.gossip(t, hb("a", 1, 1))},
+			name:  "replay of an older signed message",
+			prior: []*pubsubpb.Message{a.gossip(t, hb("a", 1, 1)), a.gossip(t, hb("a", 1, 2))},
 			msg:   a.gossip(t, hb("a", 1, 1)),
 			want:  RejectStale,
+		},
+		{
+			name: "position beyond MaxBoot",
+			msg:  a.gossip(t, hb("a", MaxBoot+1, 1)),
+			want: RejectImplausible,
+		},
+		{
+			name: "seq beyond MaxSeq",
+			msg:  a.gossip(t, hb("a", 1, MaxSeq+1)),
+			want: RejectImplausible,
+		},
+		{
+			name: "boot_id 2^63",
+			msg:  a.gossip(t, hb("a", 1<<63, 1)),
+			want: RejectImplausible,
+		},
+		{
+			name: "delivered with an empty alert_id",
+			msg: a.gossip(t, &pb.Envelope{Header: &pb.Header{NetworkId: testNetwork, NodeId: "a", BootId: 1, Seq: 1},
+				Body: &pb.Envelope_Delivered{Delivered: &pb.Delivered{}}}),
+			want: RejectAlertID,
+		},
+		{
+			name: "delivered with an alert_id over MaxAlertIDLen",
+			msg: a.gossip(t, &pb.Envelope{Header: &pb.Header{NetworkId: testNetwork, NodeId: "a", BootId: 1, Seq: 1},
+				Body: &pb.Envelope_Delivered{Delivered: &pb.Delivered{AlertId: strings.Repeat("x", MaxAlertIDLen+1)}}}),
+			want: RejectAlertID,
 		},
 		{
 			name:  "older seq",
@@ -367,11 +394,15 @@ func TestValidatorGossip(t *testing.T) {
 					t.Errorf("Accepted(%v) = %d; want %d", k, got, want)
 				}
 			}
-			// The message now is the latest: delivering it again is a replay.
-			if _, res := received(t, n, tc.msg); res != pubsub.ValidationReject {
-				t.Errorf("validate(replay) = %v; want reject", res)
+			// The message now is the latest: delivering it again (by sync
+			// and by gossip) is a duplicate, ignored and not a rejection.
+			if _, res := received(t, n, tc.msg); res != pubsub.ValidationIgnore {
+				t.Errorf("validate(duplicate) = %v; want ignore", res)
 			}
-			wantCounts(t, v, rejected(RejectStale))
+			wantCounts(t, v, nil)
+			if got := v.Duplicates(); got != 1 {
+				t.Errorf("Duplicates() = %d; want 1", got)
+			}
 		})
 	}
 }
@@ -400,6 +431,9 @@ func TestValidatorOwnStaleIgnored(t *testing.T) {
 	if res := n.validate(context.Background(), a.id, own); res != pubsub.ValidationIgnore {
 		t.Errorf("validate(own stale) = %v; want ignore", res)
 	}
+	if _, res := received(t, n, a.gossip(t, hb("a", 1, 2))); res != pubsub.ValidationAccept {
+		t.Fatalf("validate(1/2) = %v; want accept", res)
+	}
 	foreign := &pubsub.Message{Message: msg, ReceivedFrom: a.id}
 	if res := n.validate(context.Background(), a.id, foreign); res != pubsub.ValidationReject {
 		t.Errorf("validate(stale from the wire) = %v; want reject", res)
@@ -420,6 +454,7 @@ func (s *msgSink) HandleMessage(m Message) {
 
 func (*msgSink) HandleLink(string, Link)         {}
 func (*msgSink) HandleRTT(string, time.Duration) {}
+func (*msgSink) HandlePinged(string)             {}
 
 func (s *msgSink) got() []Message {
 	s.mu.Lock()
@@ -543,8 +578,11 @@ func TestValidatorSetMembers(t *testing.T) {
 	wantCounts(t, v, rejected(RejectNotMember))
 
 	v.SetMembers(membersOf(a, b))
-	if r := admit(b, 1, 1); r != RejectStale {
-		t.Errorf("Admit(re-added b, replay 1/1) = %v; want %v", r, RejectStale)
+	if r := admit(b, 1, 1); !IsDuplicate(r) {
+		t.Errorf("Admit(re-added b, replay 1/1) = %v; want a duplicate", r)
+	}
+	if r := admit(b, 0, 9); r != RejectStale {
+		t.Errorf("Admit(re-added b, older 0/9) = %v; want %v", r, RejectStale)
 	}
 	if r := admit(b, 1, 3); r != rejectNone {
 		t.Errorf("Admit(re-added b 1/3) = %v; want accepted", r)
@@ -601,7 +639,8 @@ func TestValidatorCounters(t *testing.T) {
 	for _, env := range []*pb.Envelope{
 		hb("a", 1, 1), hb("a", 1, 2),
 		envelope(KindReport, testNetwork, "a", 1, 1),
-		hb("a", 1, 2), // stale, counted
+		hb("a", 1, 1), // stale, counted
+		hb("a", 1, 2), // duplicate, not counted
 	} {
 		v.Admit(a.id, marshal(t, env), true)
 	}
@@ -621,7 +660,8 @@ func TestValidatorCounters(t *testing.T) {
 	wantCounts(t, v, map[RejectReason]uint64{RejectStale: 1, RejectBadSignature: 1, RejectWrongTopic: 2})
 
 	wantNames := []string{"oversize", "decode", "no_header", "no_body", "wrong_network",
-		"not_member", "node_id_mismatch", "stale", "bad_signature", "wrong_topic"}
+		"not_member", "node_id_mismatch", "stale", "bad_signature", "wrong_topic",
+		"implausible_position", "alert_id"}
 	var names []string
 	for _, r := range RejectReasons() {
 		names = append(names, r.String())
@@ -640,7 +680,7 @@ func TestValidatorCounters(t *testing.T) {
 }
 
 // TestValidatorConcurrentReplay: of one message admitted from many goroutines
-// at once exactly one is accepted; the rest are stale.
+// at once exactly one is accepted; the rest are duplicates, not rejections.
 func TestValidatorConcurrentReplay(t *testing.T) {
 	a := newAuthor(t, "a")
 	v := NewValidator(testNetwork, membersOf(a))
@@ -654,7 +694,37 @@ func TestValidatorConcurrentReplay(t *testing.T) {
 	if got := v.Accepted(KindHeartbeat); got != 1 {
 		t.Errorf("Accepted(heartbeat) = %d; want 1", got)
 	}
-	wantCounts(t, v, map[RejectReason]uint64{RejectStale: n - 1})
+	wantCounts(t, v, nil)
+	if got := v.Duplicates(); got != n-1 {
+		t.Errorf("Duplicates() = %d; want %d", got, n-1)
+	}
+}
+
+// TestValidatorKeyChange: a member whose key changes starts clean. A
+// position forged with the old key (boot far ahead) does not hold back the
+// new key's messages, whether the key changes in place or the member is
+// removed and re-added.
+func TestValidatorKeyChange(t *testing.T) {
+	a, b, b2 := newAuthor(t, "a"), newAuthor(t, "b"), newAuthor(t, "b-rotated")
+	b2.node = "b" // b's new key
+	v := NewValidator(testNetwork, membersOf(a, b))
+	if _, r := v.Admit(b.id, marshal(t, hb("b", MaxBoot, 1)), true); r != rejectNone {
+		t.Fatalf("Admit(b at MaxBoot) = %v; want accepted", r)
+	}
+	if got := v.SetMembers(membersOf(a, b2)); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("SetMembers(new key of b) reset %q; want [b]", got)
+	}
+	if _, r := v.Admit(b2.id, marshal(t, hb("b", 5, 1)), true); r != rejectNone {
+		t.Errorf("Admit(new key of b, 5/1) = %v; want accepted", r)
+	}
+	// Removed, then re-added with the old key: the new key's position does
+	// not hold it back either.
+	v.SetMembers(membersOf(a))
+	v.SetMembers(membersOf(a, b))
+	if _, r := v.Admit(b.id, marshal(t, hb("b", 1, 1)), true); r != rejectNone {
+		t.Errorf("Admit(old key of b again, 1/1) = %v; want accepted", r)
+	}
+	wantCounts(t, v, nil)
 }
 
 // FuzzValidatorCheck feeds arbitrary payloads to the validator, both as the

@@ -80,7 +80,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	solo := health.NewEngine(health.EngineConfig{
 		NetworkID: "solo", Self: "lonely", Members: []health.Member{{NodeID: "lonely", PeerID: "12D3KooWLk4RwGp6V2Hb3aZ6b5pyDMa7EJRo6Yb1oKbKB5qS2pEq"}},
-		Heartbeat: time.Second, SuspectAfter: 3 * time.Second, Version: "dev", BootID: 1,
+		Heartbeat: time.Second, SuspectAfter: 3 * time.Second, Version: "dev", Incarnation: func(uint64) uint64 { return 1 },
 		Now: func() time.Time { return t0 }, Events: events,
 	}, nil).View()
 

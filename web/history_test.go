@@ -221,7 +221,7 @@ func TestStreamResumesAcrossRestart(t *testing.T) {
 func TestHealthShowsHistoryState(t *testing.T) {
 	f := newFixture(t)
 	srv := serve(t, f.full())
-	var body healthBody
+	var body Health
 	getJSON(t, srv.URL+"/api/health", &body)
 	if body.History == nil || body.History.State != "ok" || body.History.Path == "" {
 		t.Errorf("/api/health history = %+v; want ok with the store's path", body.History)

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/meshmon/meshmon/history"
 )
@@ -52,22 +54,39 @@ func handleNoEndpoint(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 }
 
-// healthBody is the body of /api/health.
-type healthBody struct {
-	Status  string `json:"status"`
+// Health is /api/health's answer.
+type Health struct {
+	// Status is "ok", or "degraded" while this node cannot do its job on
+	// some network (health.LocalHealth).
+	Status string `json:"status"`
+	// Version is the meshmon version.
 	Version string `json:"version"`
-	// History is the history store's state (absent when the node keeps none).
+	// Reasons say why the status is degraded.
+	Reasons []string `json:"reasons,omitempty"`
+	// History is the history store's state (absent when the node keeps
+	// none). Its problems do not make Status degraded: monitoring and
+	// alerting go on without it.
 	History *history.Health `json:"history,omitempty"`
 }
 
 func handleHealth(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body := healthBody{Status: "ok", Version: d.Version}
-		if d.History != nil {
-			h := d.History.Health()
-			body.History = &h
+		h := Health{Status: "ok", Version: d.Version}
+		if v := d.View(); v != nil {
+			for _, id := range slices.Sorted(maps.Keys(v.Networks)) {
+				if l := v.Networks[id].Local; !l.Healthy && !l.Since.IsZero() {
+					h.Reasons = append(h.Reasons, id+": "+l.Reason)
+				}
+			}
 		}
-		writeJSON(w, http.StatusOK, body)
+		if d.History != nil {
+			hh := d.History.Health()
+			h.History = &hh
+		}
+		if len(h.Reasons) > 0 {
+			h.Status = "degraded"
+		}
+		writeJSON(w, http.StatusOK, h)
 	}
 }
 

@@ -16,8 +16,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Name:    "meshmon",
 		Usage:   "decentralised uptime monitor: nodes watch each other over libp2p and agree on who is up",
 		Version: version.String(),
-		Description: "Started as root (as in the Docker image), run, init, keys show and demo first switch to the\n" +
-			"owner of the config dir, or to uid 10001 when root owns it; set MESHMON_RUN_AS_ROOT=1 to stay root.",
+		Description: "Started as root on a host, meshmon stays root, changes the owner of no file and logs that a\n" +
+			"service user is recommended. In the Docker image (which sets MESHMON_STEP_DOWN=1), run, init and keys\n" +
+			"show first switch to the owner of the config dir, or to uid 10001 when root owns it;\n" +
+			"MESHMON_RUN_AS_ROOT=1 keeps root there. demo never switches user.",
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// Without a subcommand meshmon runs a node, as the Docker image does.

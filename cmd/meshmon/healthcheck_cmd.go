@@ -86,7 +86,7 @@ func checkHealth(ctx context.Context, base string, timeout time.Duration) (strin
 // nodeconf means the default), else ":8000".
 func healthcheckURL(listen, configDir, configFile string) string {
 	if listen == "" {
-		if data, err := os.ReadFile(filepath.Join(configDir, configFile)); err == nil {
+		if data, err := configsync.ReadConfigFile(filepath.Join(configDir, configFile)); err == nil {
 			if nc, err := configsync.ParseNodeConf(data, configFile); err == nil && nc != nil {
 				listen = nc.Listen.HTTP
 			}

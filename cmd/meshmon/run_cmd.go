@@ -42,7 +42,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	n, err := node.New(node.Options{
+	n, err := node.New(c.Context, node.Options{
 		ConfigDir:   c.String("config-dir"),
 		ConfigFile:  c.String("config-file"),
 		HTTPListen:  c.String("http-listen"),
@@ -54,6 +54,12 @@ func runAction(c *cli.Context) error {
 		StatusPage:  c.Bool("status-page"),
 	})
 	if err != nil {
+		if c.Context.Err() != nil {
+			// A stop signal during the start (a slow first clone, say):
+			// nothing was joined, so there is nothing to leave.
+			log.Info("stopped during the start, before joining any network")
+			return nil
+		}
 		return err
 	}
 	err = n.Run(c.Context)

@@ -1,13 +1,14 @@
 package main
 
-// Stepping down from root.
+// Stepping down from root, in the container image only.
 //
 // The Docker image starts as root, like the official postgres and redis
 // images, so that the spec's quick start (`docker run -v ./config:/app/config
 // meshmon:latest`, no --user) works with a ./config owned by the host user.
-// The commands that write the config dir (run, init, keys show) and demo
-// step down at once, before doing anything else, when the effective uid is
-// 0 (Linux only; elsewhere stepDown does nothing):
+// The image opts in with MESHMON_STEP_DOWN=1 (its Dockerfile sets it). Then
+// the commands that write the config dir (run, init, keys show) step down at
+// once, before doing anything else, when the effective uid is 0 (Linux only;
+// elsewhere stepDown does nothing):
 //
 //   - MESHMON_RUN_AS_ROOT=1: stay root, with a warning.
 //   - The config dir belongs to a uid other than 0: become that uid and the
@@ -21,7 +22,12 @@ package main
 //     owns the dir, so stay uid 0 of the namespace: it has no privilege
 //     outside, and stepping down would hand the user's dir to a subordinate
 //     uid they cannot use.
-//   - demo has no config dir: become 10001:10001.
+//
+// Outside the image (MESHMON_STEP_DOWN unset) root stays root and nothing
+// changes owner or mode: on a host uid 10001 may be an unrelated user, and a
+// program must never hand a user's secret key to another uid unasked. The
+// log says once that a service user is recommended. `demo` never steps
+// down: it writes only its own temporary dirs.
 //
 // The step down is setgroups([]), setgid, setuid (applied to every thread
 // since Go 1.16), then checked: the real, effective and saved ids must all be
@@ -37,7 +43,10 @@ import (
 )
 
 const (
-	// runAsRootEnv keeps root when set to 1 (or true).
+	// stepDownEnv, set to 1 by the image's Dockerfile, turns the step down
+	// on; unset (on a host), root stays root.
+	stepDownEnv = "MESHMON_STEP_DOWN"
+	// runAsRootEnv keeps root when set to 1 (or true), in the image too.
 	runAsRootEnv = "MESHMON_RUN_AS_ROOT"
 	// imageUID and imageGID are the image's user meshmon, taken when the
 	// config dir belongs to root.
@@ -45,8 +54,8 @@ const (
 	imageGID = 10001
 )
 
-// stepDownBefore is the Before of the commands that write files (init,
-// keys show, demo); runAction calls stepDown itself, as the default command
+// stepDownBefore is the Before of the commands that write the config dir
+// (init, keys show); runAction calls stepDown itself, as the default command
 // has no Before of its own.
 func stepDownBefore(c *cli.Context) error {
 	log, err := newLogger(c.App.ErrWriter, c.String("log-level"))
@@ -59,15 +68,27 @@ func stepDownBefore(c *cli.Context) error {
 // runAsRoot reads MESHMON_RUN_AS_ROOT: 1 or true keeps root; unset, empty,
 // 0 or false steps down; anything else is an error rather than a guess.
 func runAsRoot(getenv func(string) string) (bool, error) {
-	v := strings.TrimSpace(getenv(runAsRootEnv))
+	return boolEnv(getenv, runAsRootEnv, "1 (stay root) or 0")
+}
+
+// stepDownEnabled reads MESHMON_STEP_DOWN: 1 or true (the image) steps
+// down; unset, empty, 0 or false (a host) keeps root; anything else is an
+// error.
+func stepDownEnabled(getenv func(string) string) (bool, error) {
+	return boolEnv(getenv, stepDownEnv, "1 (step down from root, as the image does) or 0")
+}
+
+// boolEnv parses a boolean environment variable, false when unset.
+func boolEnv(getenv func(string) string, name, want string) (bool, error) {
+	v := strings.TrimSpace(getenv(name))
 	if v == "" {
 		return false, nil
 	}
-	keep, err := strconv.ParseBool(v)
+	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, fmt.Errorf("%s=%q: want 1 (stay root) or 0", runAsRootEnv, v)
+		return false, fmt.Errorf("%s=%q: want %s", name, v, want)
 	}
-	return keep, nil
+	return b, nil
 }
 
 // rootMapsTo reads a /proc/<pid>/uid_map and returns the uid outside the

@@ -16,11 +16,22 @@ import (
 )
 
 // stepDown leaves root for the user the config dir calls for (stepdown.go
-// has the rule). configDir "" means the command has none (demo), and
-// configFile is the nodeconf file's name inside it. It does nothing unless
-// the effective uid is 0.
+// has the rule), inside the image only. configFile is the nodeconf file's
+// name inside configDir. It does nothing unless the effective uid is 0, and
+// outside the image (MESHMON_STEP_DOWN unset) it only logs that a service
+// user is recommended.
 func stepDown(log *slog.Logger, configDir, configFile string) error {
 	if os.Geteuid() != 0 {
+		return nil
+	}
+	inImage, err := stepDownEnabled(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if !inImage {
+		log.Warn("running as root: nothing changes owner, and the files this node writes belong to root; "+
+			"a service user is recommended (useradd --system meshmon; chown -R meshmon the config dir; run as it)",
+			"config_dir", configDir)
 		return nil
 	}
 	keep, err := runAsRoot(os.Getenv)
@@ -32,18 +43,12 @@ func stepDown(log *slog.Logger, configDir, configFile string) error {
 			"config_dir", configDir)
 		return nil
 	}
-	uid, gid := imageUID, imageGID
-	if configDir != "" {
-		var stay bool
-		uid, gid, stay, err = configDirUser(log, configDir, configFile)
-		if err != nil {
-			return err
-		}
-		if stay {
-			return nil
-		}
-	} else {
-		log.Info("stepping down from root to the image's user meshmon", "uid", uid, "gid", gid)
+	uid, gid, stay, err := configDirUser(log, configDir, configFile)
+	if err != nil {
+		return err
+	}
+	if stay {
+		return nil
 	}
 	if err := become(uid, gid); err != nil {
 		return fmt.Errorf("cannot step down from root to uid %d, gid %d: %w\n"+
@@ -57,14 +62,12 @@ func stepDown(log *slog.Logger, configDir, configFile string) error {
 		home = u.HomeDir
 	}
 	_ = os.Setenv("HOME", home)
-	if configDir != "" {
-		// faccessat checks with the real uid, now the new one.
-		if err := syscall.Access(configDir, 0x4|0x1); err != nil { // R_OK|X_OK
-			return fmt.Errorf("stepped down to uid %d, which cannot open the config dir %s: %w\n"+
-				"every directory above it must be searchable by that user (chmod o+x), "+
-				"or run as a user that can (docker run --user), or set %s=1 to stay root",
-				uid, configDir, err, runAsRootEnv)
-		}
+	// faccessat checks with the real uid, now the new one.
+	if err := syscall.Access(configDir, 0x4|0x1); err != nil { // R_OK|X_OK
+		return fmt.Errorf("stepped down to uid %d, which cannot open the config dir %s: %w\n"+
+			"every directory above it must be searchable by that user (chmod o+x), "+
+			"or run as a user that can (docker run --user), or set %s=1 to stay root",
+			uid, configDir, err, runAsRootEnv)
 	}
 	return nil
 }

@@ -59,3 +59,27 @@ func TestProcStatusIDs(t *testing.T) {
 		t.Errorf("found a missing field")
 	}
 }
+
+func TestStepDownEnabled(t *testing.T) {
+	for _, tt := range []struct {
+		val     string
+		on      bool
+		wantErr bool
+	}{
+		{"", false, false}, {"0", false, false}, {"false", false, false},
+		{"1", true, false}, {"true", true, false},
+		{"image", false, true},
+	} {
+		t.Run(tt.val, func(t *testing.T) {
+			on, err := stepDownEnabled(func(k string) string {
+				if k != stepDownEnv {
+					t.Fatalf("read %s", k)
+				}
+				return tt.val
+			})
+			if on != tt.on || (err != nil) != tt.wantErr {
+				t.Errorf("%s=%q: on %v err %v; want on %v, error %v", stepDownEnv, tt.val, on, err, tt.on, tt.wantErr)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -581,6 +582,7 @@ func TestImage(t *testing.T) {
 		Volumes      map[string]struct{}
 		ExposedPorts map[string]struct{}
 		Healthcheck  *struct{ Test []string }
+		Env          []string
 	}
 	out := mustDocker(t, "image", "inspect", "--format", "{{json .Config}}", image)
 	if err := json.Unmarshal([]byte(out), &cfg); err != nil {
@@ -589,6 +591,10 @@ func TestImage(t *testing.T) {
 	// No USER: the container starts as root and meshmon steps down itself.
 	if cfg.User != "" || cfg.WorkingDir != "/app" {
 		t.Errorf("user %q workdir %q; want no USER (root, which meshmon leaves) and /app", cfg.User, cfg.WorkingDir)
+	}
+	// The step down is the image's feature: it opts in, a host does not.
+	if !slices.Contains(cfg.Env, "MESHMON_STEP_DOWN=1") {
+		t.Errorf("env %v; want MESHMON_STEP_DOWN=1, which turns on the step down from root", cfg.Env)
 	}
 	if strings.Join(cfg.Entrypoint, " ") != "/meshmon" || strings.Join(cfg.Cmd, " ") != "run --config-dir /app/config" {
 		t.Errorf("entrypoint %v cmd %v", cfg.Entrypoint, cfg.Cmd)

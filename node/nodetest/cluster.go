@@ -135,7 +135,7 @@ func (c *Cluster) Start(i int) {
 		h = slog.NewMultiHandler(h, slog.NewTextHandler(c.opts.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	log := slog.New(h).With("test_node", c.Names[i])
-	n, err := node.New(node.Options{
+	n, err := node.New(context.Background(), node.Options{
 		ConfigDir:    c.Dirs[i],
 		HTTPListener: ln,
 		Logger:       log,

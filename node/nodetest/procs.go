@@ -124,8 +124,10 @@ func (p *Procs) Start(i int) {
 	p.t.Helper()
 	cmd := exec.Command(p.bin, "run", "--config-dir", p.Dirs[i],
 		"--http-listen", fmt.Sprintf("127.0.0.1:%d", p.ports[i]))
-	// Tests run as root in CI; a node started as root would step down to
-	// another user who cannot enter the test's 0700 temp dirs.
+	// Tests run as root in CI. Outside the image root stays root anyway;
+	// MESHMON_RUN_AS_ROOT=1 keeps it so should the tests run where
+	// MESHMON_STEP_DOWN is set, as the user who would be stepped down to
+	// could not enter the test's 0700 temp dirs.
 	cmd.Env = append(os.Environ(), "LOG_LEVEL="+p.opts.LogLevel, "MESHMON_RUN_AS_ROOT=1")
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr

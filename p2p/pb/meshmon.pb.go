@@ -25,7 +25,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// State is a node's lifecycle state announced in heartbeats.
+// State is a node's lifecycle state, announced in Heartbeat messages.
 type State int32
 
 const (
@@ -132,9 +132,11 @@ type Header struct {
 	NetworkId string `protobuf:"bytes,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
 	// node_id is the author's node_id; it must belong to the signing peer.
 	NodeId string `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	// boot_id is the author's process start time in unix milliseconds, so restarts are ordered.
+	// boot_id is the author's incarnation: a counter kept on disk that starts at
+	// the wall clock in unix ms and grows by one with every start and join, so
+	// restarts are ordered whatever the clock says. At most 2^50.
 	BootId uint64 `protobuf:"varint,3,opt,name=boot_id,json=bootId,proto3" json:"boot_id,omitempty"`
-	// seq counts up within a boot, per message kind.
+	// seq counts up within a boot, per message kind. At most 2^40.
 	Seq uint64 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
 	// sent_unix_ms is the author's wall clock at publication (informational only).
 	SentUnixMs    int64 `protobuf:"varint,5,opt,name=sent_unix_ms,json=sentUnixMs,proto3" json:"sent_unix_ms,omitempty"`
@@ -207,15 +209,20 @@ func (x *Header) GetSentUnixMs() int64 {
 	return 0
 }
 
-// Heartbeat is published every timing.heartbeat.
+// Heartbeat is the author's announce (metadata): published at start, when any
+// field changes, after a refute, at once when leaving, and every 10 minutes as
+// a refresh. Liveness itself is the libp2p ping on each member link
+// (docs/liveness.md); the name is kept from round 1, when it was sent every
+// timing.heartbeat.
 type Heartbeat struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	State State                  `protobuf:"varint,1,opt,name=state,proto3,enum=meshmon.v1.State" json:"state,omitempty"`
-	// version of meshmon; sent in every tenth heartbeat and when it changes (empty otherwise).
+	// version of meshmon; sent in every announce.
 	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
 	// clusters are salted hashes of the notification webhooks this node takes part in.
 	Clusters [][]byte `protobuf:"bytes,3,rep,name=clusters,proto3" json:"clusters,omitempty"`
-	// addrs are the author's announced multiaddrs; sent like version.
+	// addrs is reserved: round 1 described it as the author's multiaddrs, but
+	// no version ever filled it. Addresses come from /api/p2p and identify.
 	Addrs []string `protobuf:"bytes,4,rep,name=addrs,proto3" json:"addrs,omitempty"`
 	// heartbeat_ms and suspect_after_ms are the author's network timing, so
 	// members can warn when their copies of config.yml disagree (0: unknown).
@@ -312,13 +319,15 @@ type PeerObservation struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	NodeId       string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	Reachability Reachability           `protobuf:"varint,2,opt,name=reachability,proto3,enum=meshmon.v1.Reachability" json:"reachability,omitempty"`
-	// rtt_us is the latest libp2p ping round trip in microseconds; 0 = none.
+	// rtt_us is the pair's latest libp2p ping round trip in microseconds, as of
+	// this report; 0 = none. Only the pair's smaller peer ID pings; the other
+	// side reports the RTT it learnt from the pinger's reports.
 	RttUs uint32 `protobuf:"varint,3,opt,name=rtt_us,json=rttUs,proto3" json:"rtt_us,omitempty"`
 	// http_code is the latest HTTP probe status of the member's url; 0 = not probed, -1 = failed.
 	HttpCode int32 `protobuf:"varint,4,opt,name=http_code,json=httpCode,proto3" json:"http_code,omitempty"`
 	// http_rtt_us is the latest HTTP probe duration in microseconds.
 	HttpRttUs uint32 `protobuf:"varint,5,opt,name=http_rtt_us,json=httpRttUs,proto3" json:"http_rtt_us,omitempty"`
-	// last_heard_ms is how long ago the author last heard the member, in milliseconds.
+	// last_heard_ms is how long ago the author last had evidence of the member, in milliseconds.
 	LastHeardMs uint32 `protobuf:"varint,6,opt,name=last_heard_ms,json=lastHeardMs,proto3" json:"last_heard_ms,omitempty"`
 	// connected tells whether the author has a live connection to the member.
 	Connected bool `protobuf:"varint,7,opt,name=connected,proto3" json:"connected,omitempty"`
@@ -414,7 +423,8 @@ func (x *PeerObservation) GetRelayed() bool {
 	return false
 }
 
-// Report is published when any of the author's observations changes, and as a refresh.
+// Report is published when any of the author's opinions, connections or
+// relayed flags changes, and every 2 minutes as a refresh.
 type Report struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Peers         []*PeerObservation     `protobuf:"bytes,1,rep,name=peers,proto3" json:"peers,omitempty"`

@@ -1,0 +1,134 @@
+//go:build linux
+
+package chaos
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	// meshmonBin is the binary under test, built once by TestMain.
+	meshmonBin string
+	// labMissing says why the namespace tests cannot run here ("" when
+	// they can).
+	labMissing string
+)
+
+// Deadlines. The machine may have two busy cores running the rest of the
+// suite, so they are generous; a passing run takes far less.
+const (
+	converge = 90 * time.Second // a fresh cluster: all online, one leader
+	settle   = 60 * time.Second // a change shows everywhere
+)
+
+func TestMain(m *testing.M) {
+	labMissing = labUnavailable()
+	if labMissing == "" {
+		removeLeftovers()
+		removeLeftoverCgroups()
+	}
+	bin, dir, err := buildMeshmon()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chaos e2e:", err)
+		os.Exit(1)
+	}
+	meshmonBin = bin
+	code := m.Run()
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// labUnavailable says what is missing to build namespaces here.
+func labUnavailable() string {
+	if os.Geteuid() != 0 {
+		return "not root (network namespaces and packet sockets need root: sudo -E go test ./e2e/chaos/)"
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return "ip not found (apt-get install -y iproute2)"
+	}
+	return ""
+}
+
+// needLab skips the test when it cannot build namespaces here, or fails
+// it under CI=true, where the link scenarios are part of the suite (.ci/run
+// installs iproute2 and runs as root).
+func needLab(t testing.TB) {
+	t.Helper()
+	if labMissing == "" {
+		return
+	}
+	msg := "the chaos link scenarios need root and ip (iproute2): " + labMissing
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg + " (skipped because CI is not true)")
+}
+
+// buildMeshmon builds ./cmd/meshmon, static (CGO off), into a temp dir;
+// $MESHMON_BIN, when set, is used instead.
+func buildMeshmon() (bin, dir string, err error) {
+	if b := os.Getenv("MESHMON_BIN"); b != "" {
+		return b, "", nil
+	}
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("go list -m: %w", err)
+	}
+	dir, err = os.MkdirTemp("", "meshmon-chaos-")
+	if err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(dir, "meshmon")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/meshmon")
+	cmd.Dir = strings.TrimSpace(string(root))
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("go build ./cmd/meshmon: %w\n%s", err, out)
+	}
+	return bin, dir, nil
+}
+
+// envDuration reads a duration knob from the environment (def when unset);
+// a bad value fails the test, so a typo never silently runs the default.
+func envDuration(t testing.TB, name string, def time.Duration) time.Duration {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		t.Fatalf("%s=%q: want a positive duration such as 30s", name, s)
+	}
+	return d
+}
+
+// envInt reads an integer knob from the environment (def when unset).
+func envInt(t testing.TB, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive whole number", name, s)
+	}
+	return n
+}
+
+// hold keeps a fault in place for d. It is the length of the injected
+// fault, not a wait for a condition.
+func hold(d time.Duration) {
+	<-time.After(d)
+}

@@ -1,0 +1,195 @@
+package health
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/meshmon/meshmon/p2p/pb"
+)
+
+// ownObservations computes this node's observation of every other member.
+func (s *engineState) ownObservations(now time.Time) map[string]*pb.PeerObservation {
+	out := make(map[string]*pb.PeerObservation, len(s.members))
+	for _, m := range s.members {
+		if m.NodeID == s.e.cfg.Self {
+			continue
+		}
+		op := OwnOpinion(s.lastHeard[m.NodeID], s.downSince[m.NodeID], s.aware.ResumedAt, now, s.suspectAfter)
+		l := s.link[m.NodeID]
+		o := &pb.PeerObservation{
+			NodeId:       m.NodeID,
+			Reachability: pb.Reachability(op),
+			Connected:    l.Connected,
+			Relayed:      l.Relayed,
+		}
+		if l.Connected {
+			o.RttUs = s.rttUs(m.NodeID)
+		}
+		if t := s.lastHeard[m.NodeID]; !t.IsZero() {
+			o.LastHeardMs = uint32(min(max(now.Sub(t).Milliseconds(), 0), 1<<31))
+		}
+		out[m.NodeID] = o
+	}
+	return out
+}
+
+// rttUs is the pair's RTT to node in µs: this node's own measurement when it
+// pings node, else the one node reported of this node (node pings it; a
+// round trip has one length).
+func (s *engineState) rttUs(node string) uint32 {
+	if d := s.rtt[node]; d > 0 {
+		return uint32(min(d.Microseconds(), 1<<31))
+	}
+	return s.reports[node][s.e.cfg.Self].GetRttUs()
+}
+
+func (s *engineState) consensus(now time.Time) map[string]Verdict {
+	own := s.ownObservations(now)
+	in := ConsensusInput{
+		Self:    s.e.cfg.Self,
+		Members: s.memberIDs(),
+		Leaving: s.leaving,
+		Own:     make(map[string]Opinion, len(own)),
+		Reports: make(map[string]map[string]Opinion, len(s.reports)),
+
+		Recovering: s.aware.Recovering(now, s.suspectAfter),
+	}
+	for k, o := range own {
+		in.Own[k] = Opinion(o.GetReachability())
+	}
+	for obs, r := range s.reports {
+		m := make(map[string]Opinion, len(r))
+		for k, o := range r {
+			m[k] = Opinion(o.GetReachability())
+		}
+		in.Reports[obs] = m
+	}
+	return Consensus(in)
+}
+
+// evaluate publishes a report if this node's opinions changed, recomputes
+// consensus, raises events for transitions and stores a new view.
+func (s *engineState) evaluate() {
+	now := s.e.cfg.Now()
+	changed := false
+	for k, o := range s.ownObservations(now) {
+		if s.published[k] != (publishedObs{Opinion(o.Reachability), o.Connected, o.Relayed}) {
+			changed = true
+			break
+		}
+	}
+	if changed && !s.left {
+		s.send(s.report())
+		s.dirty = true
+	}
+	if !s.dirty {
+		// Time alone can change freshness; skip rebuilding an unchanged view.
+		s.dirty = s.timeSensitive(now) || (s.viewStale && now.Sub(s.viewAt) >= viewRefresh)
+	}
+	if !s.dirty {
+		return
+	}
+	s.dirty = false
+	verdicts := s.consensus(now)
+	for _, m := range s.members {
+		v := verdicts[m.NodeID]
+		old, seen := s.status[m.NodeID]
+		if !seen {
+			old = StatusUnknown
+		}
+		if v.Status != old {
+			s.status[m.NodeID] = v.Status
+			s.transition(m.NodeID, old, v)
+		}
+	}
+	s.storeView(s.buildView(now, verdicts))
+}
+
+// viewRefresh is how often the view is rebuilt when only RTTs and evidence
+// ages changed.
+const viewRefresh = time.Second
+
+// timeSensitive reports whether some evidence crossed the suspect_after
+// boundary since the last evaluation window, or this node's recovery from
+// a pause ended.
+func (s *engineState) timeSensitive(now time.Time) bool {
+	window := evalEvery(s.heartbeatEvery) * 2
+	crossed := func(t time.Time) bool {
+		age := now.Sub(t)
+		return !t.IsZero() && age > s.suspectAfter && age <= s.suspectAfter+window
+	}
+	if crossed(s.aware.ResumedAt) {
+		return true
+	}
+	for _, t := range s.lastHeard {
+		if crossed(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *engineState) transition(node string, from Status, v Verdict) {
+	sev := SeverityInfo
+	switch {
+	case v.Status == StatusOffline && v.Confirmed:
+		sev = SeverityError
+	case v.Status == StatusOffline, v.Status == StatusDegraded:
+		sev = SeverityWarning
+	}
+	msg := node + " is " + string(v.Status)
+	if !v.Confirmed && v.Status != StatusUnknown && node != s.e.cfg.Self {
+		msg += " (unconfirmed: only this node's opinion)"
+	}
+	s.e.cfg.Events.Add(Event{
+		Network: s.e.cfg.NetworkID, Node: node, Kind: "status", Severity: sev,
+		Message: msg, From: from, To: v.Status, Confirmed: v.Confirmed,
+	})
+	s.e.log.Info("status changed", "node", node, "from", string(from), "to", string(v.Status),
+		"agreed_by", v.Agreeing(), "live_observers", v.Live, "confirmed", v.Confirmed)
+}
+
+// localHealth is this node's own health as an observer and publisher.
+func (s *engineState) localHealth(now time.Time) LocalHealth {
+	if s.aware.Recovering(now, s.suspectAfter) {
+		return LocalHealth{Healthy: false, Since: s.aware.ResumedAt,
+			Reason: "recovering: " + s.aware.Reason + "; suspicions withdrawn until " + s.suspectAfter.String() + " of fresh evidence"}
+	}
+	if err, at := s.e.publishErrs.failing(); err != nil {
+		return LocalHealth{Healthy: false, Since: at, Reason: "cannot publish: " + err.Error()}
+	}
+	if since, deaf := s.deaf(now); deaf {
+		return LocalHealth{Healthy: false, Since: since,
+			Reason: fmt.Sprintf("connected to members but no evidence of any member for %s", s.suspectAfter)}
+	}
+	return LocalHealth{Healthy: true, Since: s.aware.ResumedAt}
+}
+
+// deaf tells whether this node has a connection to some member but no
+// evidence of any member within suspect_after, and since when.
+func (s *engineState) deaf(now time.Time) (time.Time, bool) {
+	connected := false
+	for _, l := range s.link {
+		if l.Connected {
+			connected = true
+			break
+		}
+	}
+	if !connected {
+		return time.Time{}, false
+	}
+	var latest time.Time
+	for _, t := range s.lastHeard {
+		if t.After(latest) {
+			latest = t
+		}
+	}
+	ref := latest
+	if s.started.After(ref) {
+		ref = s.started
+	}
+	if now.Sub(ref) <= s.suspectAfter {
+		return time.Time{}, false
+	}
+	return ref, true
+}

@@ -1,0 +1,122 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+)
+
+// Publish error reasons, the label values of meshmon_publish_errors_total.
+const (
+	// PublishNoPeer: no member was on the topic within the publish timeout.
+	PublishNoPeer = "no_topic_peer"
+	// PublishRefused: this node's own message was refused by its own
+	// validator (a newer position of this node is known: see the refute).
+	PublishRefused = "refused_own"
+	// PublishQueueFull: the publish queue was full and the message dropped.
+	PublishQueueFull = "queue_full"
+	// PublishOther: any other error of the pubsub router.
+	PublishOther = "other"
+)
+
+// PublishErrorReasons lists the reasons, for metrics that show zeros too.
+func PublishErrorReasons() []string {
+	return []string{PublishNoPeer, PublishRefused, PublishQueueFull, PublishOther}
+}
+
+func classifyPublishError(err error) string {
+	var verr pubsub.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		return PublishRefused
+	case errors.Is(err, context.DeadlineExceeded):
+		return PublishNoPeer
+	}
+	return PublishOther
+}
+
+// publishErrors counts publish failures by reason, logs them at WARN at
+// most once per PublishWarnEvery per reason, and raises a warning event on
+// the first failure after a success. It is safe for concurrent use.
+type publishErrors struct {
+	e *Engine
+
+	// mu protects the following fields.
+	mu          sync.Mutex
+	count       map[string]uint64
+	lastWarn    map[string]time.Time
+	lastErr     error
+	lastFail    time.Time
+	lastOK      time.Time
+	failedSince bool
+}
+
+func (p *publishErrors) init(e *Engine) {
+	p.e = e
+	p.count = map[string]uint64{}
+	p.lastWarn = map[string]time.Time{}
+}
+
+func (p *publishErrors) failed(reason string, err error) {
+	e := p.e
+	e.PublishErrors.Add(1)
+	now := e.cfg.Now()
+	p.mu.Lock()
+	p.count[reason]++
+	p.lastErr, p.lastFail = err, now
+	first := !p.failedSince
+	p.failedSince = true
+	warn := now.Sub(p.lastWarn[reason]) >= DefaultTiming().PublishWarnEvery || p.lastWarn[reason].IsZero()
+	if warn {
+		p.lastWarn[reason] = now
+	}
+	n := p.count[reason]
+	p.mu.Unlock()
+	if warn {
+		e.log.Warn("publish failed", "reason", reason, "count", n, "err", err)
+	}
+	if first {
+		e.cfg.Events.Add(Event{Network: e.cfg.NetworkID, Node: e.cfg.Self, Kind: "publish", Severity: SeverityWarning,
+			Message: "this node cannot publish on the network (" + reason + "): " + err.Error()})
+	}
+}
+
+func (p *publishErrors) succeeded() {
+	now := p.e.cfg.Now()
+	p.mu.Lock()
+	recovered := p.failedSince
+	p.failedSince = false
+	p.lastOK = now
+	p.mu.Unlock()
+	if recovered {
+		e := p.e
+		e.cfg.Events.Add(Event{Network: e.cfg.NetworkID, Node: e.cfg.Self, Kind: "publish", Severity: SeverityInfo,
+			Message: "this node publishes on the network again"})
+	}
+}
+
+// failing returns the last publish error while the latest publish failed.
+func (p *publishErrors) failing() (error, time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.failedSince {
+		return nil, time.Time{}
+	}
+	return p.lastErr, p.lastFail
+}
+
+// PublishErrorsBy returns the publish errors so far by reason (every reason
+// of PublishErrorReasons present).
+func (e *Engine) PublishErrorsBy() map[string]uint64 {
+	p := &e.publishErrs
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]uint64, 4)
+	for _, r := range PublishErrorReasons() {
+		out[r] = p.count[r]
+	}
+	return out
+}
