@@ -399,7 +399,9 @@ func (r *Recorder) record(st *recording, e health.Event) {
 		}
 		st.pending.Changes = append(st.pending.Changes, c)
 		st.nodes[sub] = string(e.To)
-	case e.Kind == "delivery":
+	case e.Kind == "delivery" && e.Severity != health.SeverityWarning:
+		// Info: delivered; error: given up. (A warning is a suppressed
+		// alert, which the alert code records with its reason: NoteAlert.)
 		a := Alert{Time: e.Time, Network: e.Network, Node: e.Node, Outcome: AlertSent, Reason: e.Message}
 		if e.Severity == health.SeverityError {
 			a.Outcome = AlertFailed

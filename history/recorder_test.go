@@ -130,6 +130,9 @@ func TestRecorderRecordsChangesRTTEventsAndAlerts(t *testing.T) {
 	view.set(health.StatusOffline, "down")
 	events.Add(statusEvent("a", health.StatusOnline, health.StatusOffline))
 	events.Add(health.Event{Network: "prod", Node: "a", Kind: "delivery", Severity: health.SeverityError, Message: "discord: 500"})
+	// A warning delivery event is a suppression the alert code reports
+	// itself (NoteAlert): not recorded as sent.
+	events.Add(health.Event{Network: "prod", Node: "a", Kind: "delivery", Severity: health.SeverityWarning, Message: "alert not sent, too late"})
 	rec.NoteAlert(Alert{Network: "prod", Node: "a", Outcome: AlertSuppressed, Reason: "only one observer"})
 	flush(t, rec)
 	clock.Advance(time.Minute)
@@ -186,8 +189,8 @@ func TestRecorderRecordsChangesRTTEventsAndAlerts(t *testing.T) {
 	}
 
 	evs, err := store.Events(EventQuery{Limit: 100})
-	if err != nil || len(evs) != 3 {
-		t.Errorf("stored events = %+v, %v; want the 3 events", evs, err)
+	if err != nil || len(evs) != 4 {
+		t.Errorf("stored events = %+v, %v; want the 4 events", evs, err)
 	}
 	al, err := store.Alerts("prod", 10)
 	if err != nil || len(al) != 2 {
