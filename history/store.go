@@ -60,7 +60,9 @@ type OpenResult struct {
 	Problem    error
 }
 
-// Open opens (or creates) the store in dir, creating dir if needed. A file
+// Open opens (or creates) the store in dir, creating dir if needed (modes
+// 0755 and 0644 less the umask, as the config dir's other non-secret
+// files: the store holds what the API serves anyway). A file
 // that bbolt cannot open or whose consistency check fails is moved aside
 // (to history.db.corrupt-<unix>) and replaced by a fresh store; the result
 // says so. A data dir that cannot be written (permissions, read-only file
@@ -68,7 +70,7 @@ type OpenResult struct {
 func Open(dir string, now time.Time) (*Store, OpenResult, error) {
 	path := filepath.Join(dir, FileName)
 	res := OpenResult{Path: path}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, res, fmt.Errorf("history: create data dir: %w", err)
 	}
 	s, err := openFile(path)
@@ -102,7 +104,7 @@ func openFile(path string) (s *Store, err error) {
 			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
 		}
 	}()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		if unwritable(err) {
 			return nil, fmt.Errorf("history: open %s: %w", path, err)
