@@ -18,7 +18,8 @@ const (
 // Event is something a user should know about: a status transition, a config
 // problem, a member without a key.
 type Event struct {
-	// ID increases by one per event on this node.
+	// ID increases with every event on this node, and across its restarts
+	// when it keeps history (EventLog.SkipTo).
 	ID uint64 `json:"id"`
 	// Time is when the event was raised (this node's clock).
 	Time time.Time `json:"time"`
@@ -88,6 +89,16 @@ func (l *EventLog) Add(e Event) Event {
 		}
 	}
 	return e
+}
+
+// SkipTo makes the next event's id at least next; ids never go down. A
+// node calls it at start with the first id its history store reserved for
+// this run, so that ids stay unique across restarts and a browser resuming
+// its event stream with an id from the previous run gets every new event.
+func (l *EventLog) SkipTo(next uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.nextID = max(l.nextID, next)
 }
 
 // List returns events newest first that match keep (nil keeps all).

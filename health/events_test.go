@@ -367,3 +367,26 @@ func TestEventLogConcurrent(t *testing.T) {
 	}
 	assertNothing(t, ch)
 }
+
+func TestEventLogSkipTo(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		before, skip uint64 // events added before SkipTo, argument
+		want         uint64 // next id
+	}{
+		{"fresh log starts at the reserved id", 0, 1048577, 1048577},
+		{"ids never go down", 5, 3, 6},
+		{"after some events", 2, 100, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := NewEventLog(10, nil)
+			for range tc.before {
+				l.Add(Event{Kind: "config"})
+			}
+			l.SkipTo(tc.skip)
+			if got := l.Add(Event{Kind: "config"}).ID; got != tc.want {
+				t.Errorf("after SkipTo(%d), Add().ID = %d; want %d", tc.skip, got, tc.want)
+			}
+		})
+	}
+}

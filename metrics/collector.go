@@ -41,6 +41,8 @@ type Collector struct {
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
 	alertsSuppressed, alertMarksIgnored          *prometheus.Desc
 	buildInfo                                    *prometheus.Desc
+	historyOK, historyRecords, historyErrors     *prometheus.Desc
+	historyDropped, historySize                  *prometheus.Desc
 }
 
 // NewCollector returns a collector over src; src.View is required.
@@ -122,6 +124,16 @@ func NewCollector(src Sources) (*Collector, error) {
 		buildInfo: d("build_info",
 			"Always 1; labels give the meshmon version, its commit and the Go version it was built with.",
 			"version", "commit", "goversion"),
+		historyOK: d("history_store_ok",
+			"1 while the history store takes writes; 0 when it is unavailable (e.g. a read-only data dir) or writes fail (e.g. a full disk). Monitoring and alerting go on either way."),
+		historyRecords: d("history_records_written_total",
+			"Records (events, status changes, RTT rollups, alerts) written to the history store."),
+		historyErrors: d("history_write_errors_total",
+			"Failed writes of a batch to the history store; each is retried with the next batch."),
+		historyDropped: d("history_records_dropped_total",
+			"History records given up because the store could not be written for long."),
+		historySize: d("history_store_size_bytes",
+			"Size of the history store file."),
 	}, nil
 }
 
@@ -131,6 +143,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
 		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.reloadOK, c.reloadTime,
 		c.alertsSent, c.alertLatency, c.notificationLeader, c.alertsSuppressed, c.alertMarksIgnored, c.buildInfo,
+		c.historyOK, c.historyRecords, c.historyErrors, c.historyDropped, c.historySize,
 	} {
 		ch <- d
 	}
@@ -165,6 +178,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- constMetric(c.gateDropped, prometheus.CounterValue, float64(counts[r]), r)
 		}
 		ch <- constMetric(c.gateMessages, prometheus.CounterValue, float64(msgs))
+	}
+	if c.src.History != nil {
+		h := c.src.History()
+		ch <- constMetric(c.historyOK, prometheus.GaugeValue, boolValue(h.OK))
+		ch <- constMetric(c.historyRecords, prometheus.CounterValue, float64(h.Records))
+		ch <- constMetric(c.historyErrors, prometheus.CounterValue, float64(h.WriteErrors))
+		ch <- constMetric(c.historyDropped, prometheus.CounterValue, float64(h.Dropped))
+		ch <- constMetric(c.historySize, prometheus.GaugeValue, float64(h.SizeBytes))
 	}
 }
 

@@ -110,6 +110,9 @@ func newSources(t *testing.T) (*snapshots, metrics.Sources) {
 				{Network: "lab", Cluster: "fedcba9876543210", Members: []string{"x"}},
 			}
 		},
+		History: func() metrics.History {
+			return metrics.History{OK: false, Records: 7, WriteErrors: 3, Dropped: 1, SizeBytes: 32768}
+		},
 		Version: "v1.2.3",
 		Commit:  "abc1234",
 	}
@@ -334,6 +337,22 @@ func TestDurationHistogram(t *testing.T) {
 	for le, want := range map[float64]uint64{0.5: 2, 1: 3} {
 		if got := s.Buckets[le]; got != want {
 			t.Errorf("Buckets[%v] = %d; want %d", le, got, want)
+		}
+	}
+}
+
+func TestHistoryStoreMetrics(t *testing.T) {
+	_, src := newSources(t)
+	body := scrape(t, metrics.Handler(newRegistry(t, src)))
+	for _, want := range []string{
+		"meshmon_history_store_ok 0",
+		"meshmon_history_records_written_total 7",
+		"meshmon_history_write_errors_total 3",
+		"meshmon_history_records_dropped_total 1",
+		"meshmon_history_store_size_bytes 32768",
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("scrape lacks %q", want)
 		}
 	}
 }

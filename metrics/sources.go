@@ -34,6 +34,10 @@ type Sources struct {
 	// validation by reason (p2p.GateReasons), and the publishes inside them
 	// (meshmon_gossip_dropped_total, meshmon_gossip_dropped_messages_total).
 	Gate func() (map[string]uint64, uint64)
+	// History returns the history store's counters
+	// (meshmon_history_store_ok, meshmon_history_*_total,
+	// meshmon_history_store_size_bytes).
+	History func() History
 	// Version and Commit label meshmon_build_info (version.Version and
 	// version.Commit); the Go version is added by the collector.
 	Version, Commit string
@@ -147,4 +151,16 @@ type ClusterLeader struct {
 	// Members are the node_ids of the cluster's participating members; each
 	// gets a series, 1 for the leader and 0 for the others.
 	Members []string
+}
+
+// History is the state of the node's history store.
+type History struct {
+	// OK is false while the store is unavailable or its writes fail;
+	// monitoring and alerting go on either way.
+	OK bool
+	// Records counts records written; WriteErrors failed batch writes;
+	// Dropped records given up while the store could not be written.
+	Records, WriteErrors, Dropped uint64
+	// SizeBytes is the store file's size (0 without a store).
+	SizeBytes int64
 }

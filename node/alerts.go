@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshmon/meshmon/configsync"
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/history"
 	"github.com/meshmon/meshmon/metrics"
 	"github.com/meshmon/meshmon/notify"
 )
@@ -81,6 +82,8 @@ type alertRuntime struct {
 	gate    *notify.RateGate
 	version string
 	latency *metrics.DurationHistogram
+	// noteAlert records an alert decision in the history store (history.go).
+	noteAlert func(history.Alert)
 
 	delivered, failed, dropped atomic.Uint64
 	counts                     alertCounts
@@ -151,6 +154,7 @@ func (n *Node) newAlertRuntime(nw configsync.Network) *alertRuntime {
 		self:        nw.Ref.NodeID,
 		log:         log,
 		events:      n.events,
+		noteAlert:   n.history.rec.NoteAlert,
 		opts:        opts,
 		gate:        &n.alertGate,
 		version:     n.opts.Version,
@@ -358,6 +362,8 @@ func (a *alertRuntime) suppressed(cl *alertCluster, d notify.Suppressed, now tim
 	a.counts.suppress(d.Reason)
 	al := d.Alert
 	a.log.Info("alert dropped", "alert", al.ID, "reason", string(d.Reason), "webhook", cl.c.Webhook.Name)
+	a.noteAlert(history.Alert{Time: now, Network: a.network, Node: al.Node, ID: al.ID, Outcome: history.AlertSuppressed,
+		Reason: string(d.Reason) + ": " + alertLine(al)})
 	if d.Reason != notify.ReasonLate || (d.Sender != "" && d.Sender != a.self) {
 		return
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/history"
 	"github.com/meshmon/meshmon/node"
 	"github.com/meshmon/meshmon/node/nodetest"
 	"github.com/meshmon/meshmon/notify"
@@ -584,6 +585,26 @@ func TestAlertsWaitForConsensus(t *testing.T) {
 		t.Errorf("the outage was also sent on its own:%s", f.describe())
 	}
 	electedCluster(t, c, members, nil)
+
+	// The sender's history keeps the delivery.
+	var got struct {
+		Alerts []history.Alert `json:"alerts"`
+	}
+	ok := nodetest.Eventually(converge, func() bool {
+		got.Alerts = nil
+		if getJSON(t, c.URLs[0]+"/api/history/alerts?network=test", &got) != http.StatusOK {
+			return false
+		}
+		for _, a := range got.Alerts {
+			if a.Outcome == history.AlertSent && a.Node == "n2" && strings.Contains(a.Reason, "n2 is back online") {
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		t.Errorf("n1's alert history = %+v; want n2's return, sent", got.Alerts)
+	}
 }
 
 // The webhook rate limits the first alert (delivered after retry_after,

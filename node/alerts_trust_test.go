@@ -3,11 +3,13 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/history"
 	"github.com/meshmon/meshmon/node"
 	"github.com/meshmon/meshmon/node/nodetest"
 	"github.com/meshmon/meshmon/notify"
@@ -275,6 +277,30 @@ func TestAlertsLateDroppedWithEvent(t *testing.T) {
 	}
 	if late != 1 {
 		t.Errorf("n1 counted %d late alerts; want 1", late)
+	}
+	// n1's history keeps the dropped alert and why (not as sent).
+	var hist struct {
+		Alerts []history.Alert `json:"alerts"`
+	}
+	ok = nodetest.Eventually(converge, func() bool {
+		hist.Alerts = nil
+		if getJSON(t, c.URLs[0]+"/api/history/alerts?network=test", &hist) != http.StatusOK {
+			return false
+		}
+		for _, a := range hist.Alerts {
+			if a.Outcome == history.AlertSuppressed && a.Node == "n2" && strings.HasPrefix(a.Reason, "late: ") && a.ID != "" {
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		t.Errorf("n1's alert history = %+v; want the late offline alert of n2, suppressed as late", hist.Alerts)
+	}
+	for _, a := range hist.Alerts {
+		if a.Outcome == history.AlertSent && strings.Contains(a.Reason, "too late") {
+			t.Errorf("the late alert is in the history as sent: %+v", a)
+		}
 	}
 
 	c.Start(1)

@@ -50,6 +50,12 @@ type Options struct {
 	LeaveGrace time.Duration
 	// Alerts tunes alert delivery (alerts.go); zero values are production's.
 	Alerts AlertOptions
+	// DataDir holds the history store (history.db). Default <ConfigDir>/data.
+	DataDir string
+	// History tunes the history store (history.go); zero values are production's.
+	History HistoryOptions
+	// StatusPage serves the public status page /status/{network_id}.
+	StatusPage bool
 }
 
 // Node is one running meshmon node.
@@ -65,6 +71,8 @@ type Node struct {
 	http         *web.Sidecar
 	ln           net.Listener
 	git          *configsync.GitSync
+	// history records status changes, events, alerts and RTT (history.go).
+	history *historyRuntime
 
 	reloadCh chan struct{}
 	rewatch  chan struct{}
@@ -106,6 +114,9 @@ func New(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Version == "" {
 		opts.Version = version.Version
 	}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Join(opts.ConfigDir, "data")
+	}
 	if opts.LeaveGrace <= 0 {
 		opts.LeaveGrace = def.LeaveGrace
 	}
@@ -136,6 +147,14 @@ func New(ctx context.Context, opts Options) (*Node, error) {
 	case adopted != "":
 		log.Info("adopted existing per-network key as the node key", "from", adopted, "path", keyPath)
 	}
+	// Before any event: the log starts at the ids the store reserved.
+	n.history = n.openHistory()
+	ready := false
+	defer func() {
+		if !ready {
+			n.history.stop()
+		}
+	}()
 	if warn := configsync.KeyModeWarning(keyPath); warn != "" {
 		// As OpenSSH warns; accepted all the same (Docker Desktop bind
 		// mounts cannot always set 0600).
@@ -207,6 +226,7 @@ func New(ctx context.Context, opts Options) (*Node, error) {
 		log.Info("http access control on", "bearer_tokens", len(cfg.Node.HTTP.Auth.BearerTokens),
 			"basic_users", len(cfg.Node.HTTP.Auth.BasicUsers), "public", cfg.Node.HTTP.Auth.Public)
 	}
+	ready = true
 	return n, nil
 }
 
@@ -276,6 +296,9 @@ func (n *Node) webDeps(metricsHandler http.Handler) web.Deps {
 		Events: n.events,
 		// Notification clusters (alerts.go).
 		NotificationClusters: n.webNotificationClusters,
+		// History of changes, uptime, RTT and events (history.go).
+		History:    n.history.rec,
+		StatusPage: n.opts.StatusPage,
 	}
 }
 
@@ -289,6 +312,7 @@ func (n *Node) Run(ctx context.Context) error {
 	cfg := n.cfg
 	n.cfg = nil
 	n.mu.Unlock()
+	n.history.start()
 	n.apply(cfg)
 
 	loopCtx, stopLoops := context.WithCancel(context.Background())
@@ -333,6 +357,8 @@ func (n *Node) Run(ctx context.Context) error {
 	defer cancel()
 	n.endStreams()
 	_ = n.http.Shutdown(shutdownCtx)
+	// Last, so that the leave and its events are kept.
+	n.history.stop()
 	n.log.Info("node stopped")
 	return err
 }
@@ -380,6 +406,7 @@ func (n *Node) Close() error {
 		n.endStreams()
 		_ = n.http.Close()
 		_ = n.host.Close()
+		n.history.stop()
 	})
 	return nil
 }

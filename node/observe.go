@@ -25,6 +25,7 @@ func (n *Node) newMetrics(reg *prometheus.Registry) (http.Handler, error) {
 		Alerts:  n.AlertDeliveries,
 		Gate:    n.host.GateCounts,
 		Leaders: n.NotificationLeaders,
+		History: n.historyMetrics,
 		Version: n.opts.Version,
 		Commit:  version.Commit,
 	})

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/history"
 )
 
 // Limits of /api/events' limit parameter.
@@ -84,6 +85,16 @@ func handleEvents(d Deps) http.HandlerFunc {
 		page := EventPage{Events: []health.Event{}}
 		if d.Events != nil {
 			page.Events = d.Events.List(eq.keep)
+		}
+		// Older pages, and earlier runs, come from the history store; the
+		// newest events may not be written yet, so both are merged.
+		if rec, err := d.historyReader(); err == nil {
+			stored, err := rec.Store().Events(history.EventQuery{Before: eq.before, Limit: eq.limit + 1, Keep: eq.keep})
+			if err != nil {
+				writeError(w, http.StatusInternalServerError, err.Error())
+				return
+			}
+			page.Events = mergeEvents(page.Events, stored)
 		}
 		if len(page.Events) > eq.limit {
 			page.Events = page.Events[:eq.limit]

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/history"
 	"github.com/meshmon/meshmon/p2p"
 	"github.com/meshmon/meshmon/p2p/pb"
 )
@@ -23,6 +24,7 @@ var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // fixture is a node's worth of fake Deps built from real health types.
 type fixture struct {
+	hist   *history.Recorder
 	events *health.EventLog
 	view   *health.View
 	raw    map[string][]RawMessage
@@ -95,6 +97,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 
 	return &fixture{
+		hist:   newHistoryFixture(t),
 		events: events,
 		view:   &health.View{Networks: map[string]*health.NetworkView{"prod": prod, "solo": solo}},
 		raw: map[string][]RawMessage{
@@ -192,7 +195,59 @@ func (f *fixture) full() Deps {
 			return m, ok
 		},
 		StreamInterval: 20 * time.Millisecond,
+		History:        f.hist,
+		StatusPage:     true,
+		Now:            func() time.Time { return t0.Add(time.Hour) },
 	}
+}
+
+// newHistoryFixture is a real history store (in a temp dir) holding two
+// sessions of this node, an hour apart from a day before: server-01 online,
+// server-03 offline since t0+30m, links up and down, RTT rollups and
+// alerts. Its recorder does not run: the store is read as a stopped node
+// left it.
+func newHistoryFixture(t testing.TB) *history.Recorder {
+	t.Helper()
+	store, _, err := history.Open(t.TempDir(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	node := func(n string) history.Subject { return history.NodeSubject("prod", n) }
+	link := func(a, b string) history.Subject { return history.LinkSubject("prod", a, b) }
+	change := func(sub history.Subject, session uint64, d time.Duration, from, to string) history.Change {
+		return history.Change{Subject: sub, Session: session, Time: at(d), From: from, To: to, AgreedBy: 2, LiveObservers: 2, Confirmed: true}
+	}
+	b := &history.Batch{
+		Sessions: []history.Session{{ID: 1, Start: at(-48 * time.Hour), End: at(-47 * time.Hour)},
+			{ID: 2, Start: at(-2 * time.Hour), End: at(time.Hour)}},
+		Changes: []history.Change{
+			change(node("server-01"), 1, -48*time.Hour, "unknown", "online"),
+			change(node("server-01"), 2, -2*time.Hour, "online", "online"),
+			change(node("server-03"), 2, -2*time.Hour, "unknown", "online"),
+			change(node("server-03"), 2, 30*time.Minute, "online", "offline"),
+			change(link("server-01", "server-03"), 2, -2*time.Hour, "", "up"),
+			change(link("server-01", "server-03"), 2, 30*time.Minute, "up", "down"),
+			change(link("server-01", "server-02"), 2, -2*time.Hour, "", "up"),
+		},
+		Alerts: []history.Alert{
+			{Time: at(30 * time.Minute), Network: "prod", Node: "server-03", Outcome: history.AlertSent, Reason: "delivered to ops"},
+			{Time: at(20 * time.Minute), Network: "prod", Node: "server-02", Outcome: history.AlertSuppressed, Reason: "degraded is not alerted"},
+		},
+	}
+	for i := range 3 {
+		start := at(time.Duration(10+i) * time.Minute)
+		b.Minutes = append(b.Minutes,
+			history.RTTSample{Subject: link("server-01", "server-02"), Rollup: history.Rollup{Start: start, Min: 1.5, Mean: 1.8, Max: 2.4, Count: 60}},
+			history.RTTSample{Subject: node("server-02"), Rollup: history.Rollup{Start: start, Min: 1.7, Mean: 1.8, Max: 1.9, Count: 60}},
+			// A link this node does not ping: hours only.
+			history.RTTSample{Subject: link("server-02", "server-01"), Rollup: history.Rollup{Start: start, Min: 1.5, Mean: 2, Max: 2.5, Count: 60}, HourOnly: true})
+	}
+	if err := store.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	return history.NewRecorder(history.RecorderConfig{Store: store})
 }
 
 // minimal returns Deps with only the required fields.

@@ -17,6 +17,7 @@ func TestMain(m *testing.M) {
 	// event stream are text.
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("image/svg+xml", openapi3filter.PlainBodyDecoder)
 	code := m.Run()
 	// The default client keeps idle keep-alive connections; they are not leaks.
 	http.DefaultClient.CloseIdleConnections()

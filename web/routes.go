@@ -4,6 +4,8 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+
+	"github.com/meshmon/meshmon/history"
 )
 
 // routes lists every route of the sidecar.
@@ -17,7 +19,20 @@ func routes(mux *http.ServeMux, d Deps, spec openAPIDoc) {
 	mux.HandleFunc("GET /api/events/stream", handleEventStream(d))
 	mux.HandleFunc("GET /api/notification_cluster", handleNotificationClusters(d))
 	mux.HandleFunc("GET /api/raw/{id}", handleRaw(d))
+	// History (history.go).
+	mux.HandleFunc("GET /api/history/alerts", handleAlertHistory(d))
+	mux.HandleFunc("GET /api/history/{id}/uptime", handleUptimeSummary(d))
+	mux.HandleFunc("GET /api/history/{id}/outages", handleOutages(d))
+	mux.HandleFunc("GET /api/history/{id}/nodes/{node}", handleSubjectHistory(d, "node"))
+	mux.HandleFunc("GET /api/history/{id}/links/{src}/{dst}", handleSubjectHistory(d, "link"))
 	mux.HandleFunc("/api/", handleNoEndpoint)
+	// The public status page (statuspage.go).
+	mux.HandleFunc("GET /status/{id}", handleStatusPage(d))
+	// Badges for READMEs and wikis (badge.go).
+	mux.HandleFunc("GET /badge/{id}/status.svg", handleBadge(d, "status"))
+	mux.HandleFunc("GET /badge/{id}/uptime.svg", handleBadge(d, "uptime"))
+	mux.HandleFunc("GET /badge/{id}/nodes/{node}/status.svg", handleBadge(d, "status"))
+	mux.HandleFunc("GET /badge/{id}/nodes/{node}/uptime.svg", handleBadge(d, "uptime"))
 	mux.Handle("GET /metrics", metricsHandler(d))
 	mux.HandleFunc("GET /openapi.json", spec.serve)
 	mux.HandleFunc("GET /docs", handleDocsIndex)
@@ -48,6 +63,10 @@ type Health struct {
 	Version string `json:"version"`
 	// Reasons say why the status is degraded.
 	Reasons []string `json:"reasons,omitempty"`
+	// History is the history store's state (absent when the node keeps
+	// none). Its problems do not make Status degraded: monitoring and
+	// alerting go on without it.
+	History *history.Health `json:"history,omitempty"`
 }
 
 func handleHealth(d Deps) http.HandlerFunc {
@@ -59,6 +78,10 @@ func handleHealth(d Deps) http.HandlerFunc {
 					h.Reasons = append(h.Reasons, id+": "+l.Reason)
 				}
 			}
+		}
+		if d.History != nil {
+			hh := d.History.Health()
+			h.History = &hh
 		}
 		if len(h.Reasons) > 0 {
 			h.Status = "degraded"

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/history"
 	"github.com/meshmon/meshmon/p2p"
 )
 
@@ -44,6 +45,18 @@ type Deps struct {
 	// IP address; one more answers 429. Default 8.
 	MaxStreamsPerClient int
 
+	// History is the node's history: it serves /api/history/*, pages
+	// /api/events past the in-memory log and across restarts, lets a
+	// resumed stream catch up from the store, and its state is part of
+	// /api/health. Nil, or a recorder without a store: /api/history/*
+	// answer 503 and events come from memory only.
+	History *history.Recorder
+	// StatusPage enables the public status page /status/{network}: names,
+	// statuses, uptime and outages, nothing internal. False: 404.
+	StatusPage bool
+	// Now is the clock history ranges end at. Default time.Now.
+	Now func() time.Time
+
 	// refused, when set, counts a request or connection refused by a
 	// limit or by access control, by reason (Sidecar sets it).
 	refused func(reason string)
@@ -77,6 +90,9 @@ func NewServer(d Deps) http.Handler {
 	}
 	if d.MaxStreamsPerClient <= 0 {
 		d.MaxStreamsPerClient = defaultMaxStreamsPerClient
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	mux := http.NewServeMux()
 	routes(mux, d, newOpenAPIDoc(d.Version))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/history"
 )
 
 // streamBuffer is how many new events a slow stream client may fall behind
@@ -79,10 +80,8 @@ func handleEventStream(d Deps) http.HandlerFunc {
 		w.WriteHeader(http.StatusOK)
 		s.retry(streamRetry)
 
-		if lastID > 0 && d.Events != nil {
-			missed := d.Events.List(func(e health.Event) bool { return e.ID > lastID })
-			slices.Reverse(missed)
-			for _, e := range missed {
+		if lastID > 0 {
+			for _, e := range d.missedEvents(lastID) {
 				s.event(e)
 				lastID = e.ID
 			}
@@ -114,6 +113,30 @@ func handleEventStream(d Deps) http.HandlerFunc {
 			}
 		}
 	}
+}
+
+// maxReplay bounds the events a resumed stream replays.
+const maxReplay = 1000
+
+// missedEvents returns the events after lastID, oldest first: from the
+// history store (events of earlier runs, and those the in-memory log no
+// longer holds) and from the log (those not written yet), at most maxReplay
+// (the newest).
+func (d Deps) missedEvents(lastID uint64) []health.Event {
+	var mem []health.Event
+	if d.Events != nil {
+		mem = d.Events.List(func(e health.Event) bool { return e.ID > lastID })
+	}
+	if rec, err := d.historyReader(); err == nil {
+		if stored, err := rec.Store().Events(history.EventQuery{After: lastID, Limit: maxReplay}); err == nil {
+			mem = mergeEvents(mem, stored)
+		}
+	}
+	if len(mem) > maxReplay {
+		mem = mem[:maxReplay]
+	}
+	slices.Reverse(mem)
+	return mem
 }
 
 // sseWriter writes Server-Sent Events and flushes each one. After the first

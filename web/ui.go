@@ -92,6 +92,7 @@ func uiRoutes(mux *http.ServeMux) {
 		"GET /graph",
 		"GET /clusters",
 		"GET /events",
+		"GET /history",
 	} {
 		mux.HandleFunc(pattern, assets.serveIndex)
 	}

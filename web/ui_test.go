@@ -33,6 +33,7 @@ func TestUIRoutes(t *testing.T) {
 		{"graph", "/graph?network=prod&node=server-01", 200, "text/html; charset=utf-8", index},
 		{"clusters", "/clusters", 200, "text/html; charset=utf-8", index},
 		{"events", "/events?severity=error", 200, "text/html; charset=utf-8", index},
+		{"history", "/history?range=7d&node=a", 200, "text/html; charset=utf-8", index},
 		{"module", "/ui/app.js", 200, "text/javascript; charset=utf-8", nil},
 		{"style sheet", "/ui/style.css", 200, "text/css; charset=utf-8", nil},
 		{"icon", "/ui/favicon.svg", 200, "image/svg+xml", nil},

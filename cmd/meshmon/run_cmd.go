@@ -8,7 +8,7 @@ import (
 )
 
 func runFlags() []cli.Flag {
-	return append(configFlags(),
+	flags := append(configFlags(),
 		&cli.StringFlag{Name: "http-listen", EnvVars: []string{"MESHMON_HTTP_LISTEN"},
 			Usage: "HTTP listen address (default: nodeconf listen.http, else \":8000\")"},
 		&cli.StringSliceFlag{Name: "p2p-listen", EnvVars: []string{"MESHMON_P2P_LISTEN"},
@@ -18,6 +18,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pprof-listen", EnvVars: []string{"MESHMON_PPROF_LISTEN"},
 			Usage: "serve Go runtime profiles at /debug/pprof/ on this loopback host:port, e.g. 127.0.0.1:6060 (default: off)"},
 	)
+	return append(flags, historyFlags()...)
 }
 
 func runCommand() *cli.Command {
@@ -46,6 +47,10 @@ func runAction(c *cli.Context) error {
 		}
 		go servePprof(c.Context, log, ln)
 	}
+	retention, err := retentionOf(c)
+	if err != nil {
+		return err
+	}
 	n, err := node.New(c.Context, node.Options{
 		ConfigDir:   c.String("config-dir"),
 		ConfigFile:  c.String("config-file"),
@@ -53,6 +58,9 @@ func runAction(c *cli.Context) error {
 		P2PListen:   nonEmpty(c.StringSlice("p2p-listen")),
 		P2PAnnounce: nonEmpty(c.StringSlice("p2p-announce")),
 		Logger:      log,
+		DataDir:     c.String("data-dir"),
+		History:     node.HistoryOptions{Retention: retention},
+		StatusPage:  c.Bool("status-page"),
 	})
 	if err != nil {
 		if c.Context.Err() != nil {

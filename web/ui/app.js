@@ -8,6 +8,7 @@ import { networkPage } from './network.js';
 import { graphPage } from './graph.js';
 import { clustersPage } from './clusters.js';
 import { eventsPage } from './events.js';
+import { historyPage } from './history.js';
 import { totals, counted, fmtAgo, fmtClock, fmtFull } from './model.js';
 
 const ROUTES = [
@@ -16,6 +17,7 @@ const ROUTES = [
   { name: 'graph', re: /^\/graph$/, page: graphPage, nav: 'graph' },
   { name: 'clusters', re: /^\/clusters$/, page: clustersPage, nav: 'clusters' },
   { name: 'events', re: /^\/events$/, page: eventsPage, nav: 'events' },
+  { name: 'history', re: /^\/history$/, page: historyPage, nav: 'history' },
 ];
 
 function match(loc) {
