@@ -37,6 +37,7 @@ type Collector struct {
 	sent, received, rejected                     *prometheus.Desc
 	duplicates, publishErrors, refutes, pauses   *prometheus.Desc
 	gateDropped, gateMessages, clashes           *prometheus.Desc
+	gossipRefused                                *prometheus.Desc
 	reloadOK, reloadTime                         *prometheus.Desc
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
 	alertsSuppressed, alertMarksIgnored          *prometheus.Desc
@@ -100,6 +101,9 @@ func NewCollector(src Sources) (*Collector, error) {
 		gateDropped: d("gossip_dropped_total",
 			"Gossip RPCs dropped before validation by reason: not_member (a peer in no joined network), wrong_topic (a member publishing on a network it is not in), backed_off (a peer disconnected for misbehaving, within its backoff); disconnected counts the peers disconnected.",
 			"reason"),
+		gossipRefused: d("gossip_refused_total",
+			"Gossip messages and RPCs GossipSub itself refused or dropped, by reason: duplicate (a replay within the dedup window), queue_full, throttled, bad_signature, blacklisted, self_origin, validation, ignored, other_topic, junk_frame, oversize_rpc, oversize_control, outbound_dropped, subscription_full.",
+			"reason"),
 		gateMessages: d("gossip_dropped_messages_total",
 			"Messages inside the gossip RPCs dropped before validation."),
 		reloadOK: d("config_last_reload_successful",
@@ -141,7 +145,7 @@ func NewCollector(src Sources) (*Collector, error) {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
-		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.reloadOK, c.reloadTime,
+		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.gossipRefused, c.reloadOK, c.reloadTime,
 		c.alertsSent, c.alertLatency, c.notificationLeader, c.alertsSuppressed, c.alertMarksIgnored, c.buildInfo,
 		c.historyOK, c.historyRecords, c.historyErrors, c.historyDropped, c.historySize,
 	} {
@@ -178,6 +182,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- constMetric(c.gateDropped, prometheus.CounterValue, float64(counts[r]), r)
 		}
 		ch <- constMetric(c.gateMessages, prometheus.CounterValue, float64(msgs))
+	}
+	if c.src.GossipRefused != nil {
+		counts := c.src.GossipRefused()
+		for _, r := range p2p.GossipRefusedReasons() {
+			ch <- constMetric(c.gossipRefused, prometheus.CounterValue, float64(counts[r]), r)
+		}
 	}
 	if c.src.History != nil {
 		h := c.src.History()

@@ -34,6 +34,9 @@ type Sources struct {
 	// validation by reason (p2p.GateReasons), and the publishes inside them
 	// (meshmon_gossip_dropped_total, meshmon_gossip_dropped_messages_total).
 	Gate func() (map[string]uint64, uint64)
+	// GossipRefused returns GossipSub's own refusals by reason
+	// (p2p.GossipRefusedReasons; meshmon_gossip_refused_total).
+	GossipRefused func() map[string]uint64
 	// History returns the history store's counters
 	// (meshmon_history_store_ok, meshmon_history_*_total,
 	// meshmon_history_store_size_bytes).

@@ -22,12 +22,13 @@ func (n *Node) newMetrics(reg *prometheus.Registry) (http.Handler, error) {
 			rs := n.ReloadStatus()
 			return metrics.Reload{Successful: rs.OK, LastSuccess: rs.LastSuccess}
 		},
-		Alerts:  n.AlertDeliveries,
-		Gate:    n.host.GateCounts,
-		Leaders: n.NotificationLeaders,
-		History: n.historyMetrics,
-		Version: n.opts.Version,
-		Commit:  version.Commit,
+		Alerts:        n.AlertDeliveries,
+		Gate:          n.host.GateCounts,
+		GossipRefused: n.host.GossipRefused,
+		Leaders:       n.NotificationLeaders,
+		History:       n.historyMetrics,
+		Version:       n.opts.Version,
+		Commit:        version.Commit,
 	})
 	if err != nil {
 		return nil, err

@@ -49,12 +49,14 @@ type HostConfig struct {
 // Host is a libp2p host with meshmon's GossipSub router and the networks
 // joined on it. Close it to leave every network and stop the host.
 type Host struct {
-	h     host.Host
-	bw    *metrics.BandwidthCounter
-	ps    *pubsub.PubSub
-	gate  *rpcGate
-	log   *slog.Logger
-	reach Reachability
+	h    host.Host
+	bw   *metrics.BandwidthCounter
+	ps   *pubsub.PubSub
+	gate *rpcGate
+	// refused counts GossipSub's own refusals (gossiptrace.go).
+	refused gossipCounts
+	log     *slog.Logger
+	reach   Reachability
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -167,7 +169,8 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		pubsub.WithAppSpecificRpcInspector(hh.gate.inspect),
 		pubsub.WithSubscriptionFilter(subFilter{hh}),
 		pubsub.WithMaxMessageSize(MaxEnvelopeSize+4096),
-		pubsub.WithLogger(cfg.Logger.With("component", "pubsub")),
+		pubsub.WithLogger(slog.New(countingHandler{inner: cfg.Logger.With("component", "pubsub").Handler(), c: &hh.refused})),
+		pubsub.WithRawTracer(gossipTracer{&hh.refused}),
 	)
 	if err != nil {
 		cancel()

@@ -1,0 +1,93 @@
+package p2p
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-msgio/pbio"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestGossipRefusalsCounted: what GossipSub refuses before (or instead of)
+// the topic validator is counted by reason: a replay of a message already
+// seen, a frame that is no RPC, an RPC over the size limit, a message on a
+// topic this node is not on. Today none of them left a count.
+func TestGossipRefusalsCounted(t *testing.T) {
+	nodes := newKeys(t, "a", "b")
+	a, b := nodes["a"], nodes["b"]
+	a.start(t, nodes)
+	b.start(t, nodes)
+	b.connect(t, a)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bkey, err := PrivKey(b.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := func(topic string, env []byte, seq uint64) *pubsubpb.Message {
+		sn := make([]byte, 8)
+		binary.BigEndian.PutUint64(sn, seq)
+		m := &pubsubpb.Message{From: []byte(b.id), Data: env, Seqno: sn, Topic: &topic}
+		raw, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Signature, err = bkey.Sign(append([]byte(pubsub.SignPrefix), raw...)); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	stream := func() pbio.WriteCloser {
+		t.Helper()
+		s, err := b.host.Libp2p().NewStream(ctx, a.id, pubsub.GossipSubID_v12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Reset() })
+		return pbio.NewDelimitedWriter(s)
+	}
+
+	// The same signed message twice: the second is a replay.
+	hbEnv := marshal(t, heartbeat("net", "b", 7, 1))
+	msg := signed(TopicName("net"), hbEnv, 99)
+	w := stream()
+	for range 2 {
+		if err := w.WriteMsg(&pubsubpb.RPC{Publish: []*pubsubpb.Message{msg}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A message on a topic a is not on.
+	if err := w.WriteMsg(&pubsubpb.RPC{Publish: []*pubsubpb.Message{signed("/meshmon/1/elsewhere", hbEnv, 100)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "a duplicate and an other-topic message counted", func() bool {
+		c := a.host.GossipRefused()
+		return c[RefusedDuplicate] >= 1 && c[RefusedOtherTopic] >= 1
+	})
+
+	// A frame that is no RPC, then an RPC over the size limit, each on a
+	// stream of its own (pubsub resets the stream).
+	junk, err := b.host.Libp2p().NewStream(ctx, a.id, pubsub.GossipSubID_v12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = junk.Write(append(binary.AppendUvarint(nil, 4), 0xff, 0xff, 0xff, 0xff))
+	waitFor(t, 30*time.Second, "a junk frame counted", func() bool {
+		return a.host.GossipRefused()[RefusedJunkFrame] >= 1
+	})
+	big, err := b.host.Libp2p().NewStream(ctx, a.id, pubsub.GossipSubID_v12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = big.Write(binary.AppendUvarint(nil, 1<<20))
+	waitFor(t, 30*time.Second, "an oversize RPC counted", func() bool {
+		return a.host.GossipRefused()[RefusedOversizeRPC] >= 1
+	})
+	if got := a.net.Validator().Accepted(KindHeartbeat); got != 1 {
+		t.Errorf("validator accepted %d heartbeats; want the one message once", got)
+	}
+}
