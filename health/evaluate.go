@@ -175,7 +175,7 @@ func (s *engineState) localHealth(now time.Time) LocalHealth {
 		return LocalHealth{Healthy: false, Since: s.aware.ResumedAt,
 			Reason: "recovering: " + s.aware.Reason + "; suspicions withdrawn until " + s.suspectAfter.String() + " of fresh evidence"}
 	}
-	if err, at := s.e.publishErrs.failing(); err != nil {
+	if at, err := s.e.publishErrs.failing(); err != nil {
 		return LocalHealth{Healthy: false, Since: at, Reason: "cannot publish: " + err.Error()}
 	}
 	if since, alone := s.offTopic(now); alone {

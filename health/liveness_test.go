@@ -229,7 +229,7 @@ func TestPublishErrors(t *testing.T) {
 	if got := e.PublishErrors.Load(); got != 2 {
 		t.Errorf("PublishErrors = %d; want 2", got)
 	}
-	if err, _ := e.publishErrs.failing(); err == nil {
+	if _, err := e.publishErrs.failing(); err == nil {
 		t.Error("failing() = nil after failures")
 	}
 	warns := 0
@@ -242,7 +242,7 @@ func TestPublishErrors(t *testing.T) {
 		t.Errorf("%d publish warning events; want 1 per failing spell", warns)
 	}
 	e.publishErrs.succeeded()
-	if err, _ := e.publishErrs.failing(); err != nil {
+	if _, err := e.publishErrs.failing(); err != nil {
 		t.Errorf("failing() = %v after a success", err)
 	}
 }

@@ -99,14 +99,15 @@ func (p *publishErrors) succeeded() {
 	}
 }
 
-// failing returns the last publish error while the latest publish failed.
-func (p *publishErrors) failing() (error, time.Time) {
+// failing returns when the latest publish failed and its error, while it
+// is the latest (nil error otherwise).
+func (p *publishErrors) failing() (time.Time, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.failedSince {
-		return nil, time.Time{}
+		return time.Time{}, nil
 	}
-	return p.lastErr, p.lastFail
+	return p.lastFail, p.lastErr
 }
 
 // PublishErrorsBy returns the publish errors so far by reason (every reason

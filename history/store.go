@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/meshmon/meshmon/health"
 )
@@ -93,7 +94,7 @@ func Open(dir string, now time.Time) (*Store, OpenResult, error) {
 // the file is not to blame).
 func unwritable(err error) bool {
 	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) ||
-		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, bolt.ErrTimeout)
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, berrors.ErrTimeout)
 }
 
 // openFile opens path with bbolt and checks it; a bad file is ErrCorrupt.

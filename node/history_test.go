@@ -81,8 +81,7 @@ func TestHistoryThroughRestartsAndStoreFaults(t *testing.T) {
 
 	// n1 restarts: its event ids go on above the first run's, /api/events
 	// pages through both runs, and the time it was down is no data.
-	var first []health.Event
-	first = c.Node(0).Events().List(nil)
+	first := c.Node(0).Events().List(nil)
 	maxFirst := first[0].ID
 	c.Stop(0)
 	stoppedAt := time.Now()

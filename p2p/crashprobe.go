@@ -40,12 +40,22 @@ func tcpRefused(ctx context.Context, addrs []ma.Multiaddr) bool {
 const probeAgain = 100 * time.Millisecond
 
 // probeTCP connects to every direct TCP address of addrs and reports
-// whether there was at least one and all refused.
+// whether there was at least one and all refused. A member on another
+// machine also announces its loopback addresses (identify passes on every
+// listen address): a connect to one of them reaches a listener of this
+// machine, maybe this very node, and proves nothing about the member; so
+// loopback addresses are probed only when the member has no other.
 func probeTCP(ctx context.Context, addrs []ma.Multiaddr) bool {
 	var d net.Dialer
 	probed := 0
+	remote := false
 	for _, a := range addrs {
-		if !isDirectTCP(a) {
+		if isDirectTCP(a) && !manet.IsIPLoopback(a) {
+			remote = true
+		}
+	}
+	for _, a := range addrs {
+		if !isDirectTCP(a) || (remote && manet.IsIPLoopback(a)) {
 			continue
 		}
 		network, host, err := manet.DialArgs(a)

@@ -69,8 +69,12 @@ type dialState struct {
 }
 
 // recentlyUp is how long after a link was last up its member is redialled
-// every second rather than with a growing backoff.
-const recentlyUp = 5 * time.Minute
+// every recentRedial rather than with a growing backoff: one TCP SYN per
+// half second to one address, for a few minutes.
+const (
+	recentlyUp   = 5 * time.Minute
+	recentRedial = 500 * time.Millisecond
+)
 
 // dialGrace is how long the side of a pair that does not dial waits for the
 // other side's dial before dialling itself (the other may lack its address).
@@ -280,9 +284,9 @@ func (n *Network) dialLoop() {
 			limit := maxRedial
 			if !st.upAt.IsZero() && time.Since(st.upAt) < recentlyUp {
 				// A member that was up a moment ago (a cut link, a
-				// restart) is tried every second, so a restored link is
-				// up again within about a second.
-				limit = minRedial
+				// restart) is tried twice a second, so a restored link
+				// is up again within about a second.
+				limit = recentRedial
 			}
 			st.backoff = min(max(2*st.backoff, minRedial), limit)
 			st.next = time.Now().Add(st.backoff)

@@ -255,15 +255,6 @@ func (c *cluster) all() []int {
 	return out
 }
 
-// names returns the node_ids in cluster order.
-func (c *cluster) names() []string {
-	out := make([]string, len(c.procs))
-	for i, p := range c.procs {
-		out[i] = p.name
-	}
-	return out
-}
-
 // index returns the index of node_id name.
 func (c *cluster) index(name string) int {
 	for i, p := range c.procs {

@@ -227,19 +227,6 @@ func (r *recorder) leftOnline(t1, t2 time.Time, ok allow) []transition {
 	return out
 }
 
-// wentTo returns the transitions to status in [t1, t2] at any observer.
-func (r *recorder) wentTo(t1, t2 time.Time, status string) []transition {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []transition
-	for _, tr := range r.transitions {
-		if tr.To == status && !tr.At.Before(t1) && !tr.At.After(t2) && tr.Observer != tr.Member {
-			out = append(out, tr)
-		}
-	}
-	return out
-}
-
 // badEvents returns the status events raised in [t1, t2] that take a
 // member away from online, by any node, that ok does not allow.
 func (r *recorder) badEvents(t1, t2 time.Time, ok allow) []seenEvent {
