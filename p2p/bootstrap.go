@@ -11,18 +11,11 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
-	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// maxP2PInfoBody bounds a member's /api/p2p answer.
-const maxP2PInfoBody = 1 << 20
-
-// bootstrapTimeout bounds one /api/p2p fetch.
-const bootstrapTimeout = 5 * time.Second
 
 // NewBootstrapClient returns the HTTP client that fetches members'
 // /api/p2p: it keeps no idle connection (a fetch happens only when a member

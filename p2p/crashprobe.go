@@ -36,9 +36,6 @@ func tcpRefused(ctx context.Context, addrs []ma.Multiaddr) bool {
 	return probeTCP(ctx, addrs)
 }
 
-// probeAgain is how long tcpRefused waits before its second probe.
-const probeAgain = 100 * time.Millisecond
-
 // probeTCP connects to every direct TCP address of addrs and reports
 // whether there was at least one and all refused. A member on another
 // machine also announces its loopback addresses (identify passes on every

@@ -14,20 +14,6 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// Redial backoff bounds for members that cannot be reached.
-const (
-	minRedial   = time.Second
-	maxRedial   = 10 * time.Second
-	dialTimeout = 5 * time.Second
-	// fastRedialTimeout bounds the redial right after a disconnect; a crashed
-	// process refuses it at once, a cut link lets it run out.
-	fastRedialTimeout = 2 * time.Second
-	// defaultPunchRetry and maxPunchRetry bound the wait before retrying a
-	// hole punch on a link that is only relayed (see retryPunch).
-	defaultPunchRetry = 10 * time.Second
-	maxPunchRetry     = 30 * time.Minute
-)
-
 // P2PInfo is the JSON document served at /api/p2p and fetched from members'
 // URLs during bootstrap.
 type P2PInfo struct {
@@ -67,18 +53,6 @@ type dialState struct {
 	// stale (zero: not stale).
 	upAt, staleSince time.Time
 }
-
-// recentlyUp is how long after a link was last up its member is redialled
-// every recentRedial rather than with a growing backoff: one TCP SYN per
-// half second to one address, for a few minutes.
-const (
-	recentlyUp   = 5 * time.Minute
-	recentRedial = 500 * time.Millisecond
-)
-
-// dialGrace is how long the side of a pair that does not dial waits for the
-// other side's dial before dialling itself (the other may lack its address).
-const dialGrace = 15 * time.Second
 
 // dials tells whether this node dials member p now. Simultaneous dials from
 // both ends leave duplicate connections (61-89 connections for 45 pairs at

@@ -8,10 +8,6 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// quicAfterTCP is how long other dials, QUIC first, wait behind the last TCP
-// dial.
-const quicAfterTCP = 300 * time.Millisecond
-
 // tcpFirstRanker ranks dials like libp2p's default ranker, but dials TCP
 // first when the peer has a TCP address: its TCP addresses are ranked among
 // themselves, so they are not held back behind QUIC as the default ranker

@@ -3,7 +3,6 @@ package p2p
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -26,15 +25,6 @@ const (
 	// slots on public members and is reached through them (and directly
 	// once DCUtR hole punching succeeds).
 	ReachabilityPrivate Reachability = "private"
-)
-
-// Relay limits. libp2p's defaults (2 min, 128 KiB per relayed connection)
-// suit public relays for strangers; ours serve members only, whose relayed
-// traffic is a ping a second and the occasional sync. A relayed connection
-// that reaches a limit is closed and redialled.
-const (
-	relayLimitDuration = time.Hour
-	relayLimitData     = 8 << 20
 )
 
 // natOptions are the libp2p options for reachability r: a public host runs a

@@ -356,9 +356,6 @@ func (n *Network) Publish(ctx context.Context, env *pb.Envelope) error {
 	return nil
 }
 
-// topicPeerWait bounds how long Publish waits for a peer on the topic.
-const topicPeerWait = 500 * time.Millisecond
-
 // waitTopicPeer waits until GossipSub knows a peer on the topic.
 //
 // Not pubsub.MinTopicSize: GossipSub's readiness counts mesh peers only, and

@@ -9,10 +9,6 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
 
-// pingIdle is how long the ping handler waits for the next request on a
-// stream before it closes it (libp2p's own handler waits 10 s).
-const pingIdle = time.Minute
-
 // handlePing answers libp2p pings exactly as libp2p's ping service does
 // (echo 32 bytes, as long as requests come), and records each request from
 // a member as liveness evidence: of every pair of members only one pings

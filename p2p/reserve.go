@@ -15,11 +15,6 @@ import (
 // reservation on every connected member that runs a relay, renews it before
 // it expires, and takes it again after a reconnect (a relay forgets the
 // reservations of peers that disconnect).
-const (
-	reserveEvery   = 2 * time.Second
-	renewBefore    = 10 * time.Minute
-	reserveTimeout = 10 * time.Second
-)
 
 // reservation is one relay slot this host holds.
 type reservation struct {

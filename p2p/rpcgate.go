@@ -19,17 +19,6 @@ import (
 // network it is not a member of is dropped too. A peer whose RPCs keep being
 // dropped is disconnected, and its RPCs are dropped unread for a backoff.
 
-// Gate tunables.
-const (
-	// gateStrikes is how many dropped RPCs within gateWindow get a peer
-	// disconnected.
-	gateStrikes = 64
-	gateWindow  = time.Minute
-	// gateBackoff is how long a disconnected peer's RPCs are dropped
-	// without a look (and counted as backed_off).
-	gateBackoff = 10 * time.Minute
-)
-
 // Gate drop reasons, the label values of meshmon_gossip_dropped_total.
 const (
 	GateNotMember   = "not_member"   // an RPC from a peer that is no member of any joined network

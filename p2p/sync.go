@@ -29,13 +29,6 @@ import (
 // after reaches it through gossip.
 const SyncProtocol = protocol.ID("/meshmon/sync/1")
 
-const (
-	// maxSyncMessage bounds a member's sync response (requests are bounded
-	// by syncRequestLimit).
-	maxSyncMessage = 8 << 20
-	syncTimeout    = 5 * time.Second
-)
-
 // handleSync takes in a member's pushed messages and answers with the latest
 // heartbeat and report of every author this node has admitted. A peer that
 // is a member of no joined network has nothing of its stream read, and a
