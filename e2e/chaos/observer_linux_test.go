@@ -423,3 +423,25 @@ func fmtCounts(n map[string]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// calm is a waitFor condition: every node's latest poll shows every
+// member online, and no status has changed at any node for quiet.
+func (r *recorder) calm(quiet time.Duration) func() (bool, string) {
+	return func() (bool, string) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for obs, members := range r.last {
+			for m, st := range members {
+				if st != "online" {
+					return false, fmt.Sprintf("%s shows %s %s", obs, m, st)
+				}
+			}
+		}
+		if n := len(r.transitions); n > 0 {
+			if last := r.transitions[n-1]; time.Since(last.At) < quiet {
+				return false, "last change " + last.String()
+			}
+		}
+		return true, ""
+	}
+}

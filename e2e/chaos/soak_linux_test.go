@@ -28,6 +28,7 @@ type soakResult struct {
 	round, note string
 	from, to    time.Time
 	f           findings
+	calm        bool // the cluster calmed down after the round
 }
 
 // TestSoak is `make soak`: 10 nodes (MESHMON_SOAK_NODES) in namespaces
@@ -201,8 +202,14 @@ func TestSoak(t *testing.T) {
 		t.Logf("soak round %d: %s, %s left", i+1, rd.name, time.Until(deadline).Round(time.Second))
 		vd, note := rd.run(v)
 		f := r.judge(sk, vd)
-		results = append(results, soakResult{round: rd.name, note: note, from: vd.from, to: vd.to, f: f})
-		c.until(settle, "every node sees every node online before the next round", c.statusIs(all, all, "online"))
+		results = append(results, soakResult{round: rd.name, note: note, from: vd.from, to: vd.to, f: f, calm: true})
+		// The next round starts from a calm cluster, so that what it
+		// finds is its own; a cluster that does not calm down is a
+		// finding of the round that left it so.
+		if _, ok, detail := c.until(2*time.Minute, "calm: every node shows every node online, unchanged for 10s", r.calm(10*time.Second)); !ok {
+			results[len(results)-1].note += "; NOT CALM 2 min after the round: " + detail
+			results[len(results)-1].calm = false
+		}
 	}
 	rss1 := rssAll(c)
 	t.Log(soakSummary(c, results, rss0, rss1, time.Since(start)))
@@ -210,6 +217,9 @@ func TestSoak(t *testing.T) {
 		t.Errorf("true outages missed: %s", strings.Join(missed, "; "))
 	}
 	for i, res := range results {
+		if !res.calm {
+			t.Errorf("round %d %q: the cluster did not calm down within 2 min after it", i+1, res.round)
+		}
 		if res.f.bad() {
 			t.Errorf("round %d %q (%s–%s):\n%s", i+1, res.round,
 				res.from.Format("15:04:05"), res.to.Format("15:04:05"), res.f.describe(10))
