@@ -36,6 +36,7 @@ type options struct {
 	ns            string
 	cfg           config
 	logLevel      string
+	meshmonQUIC   bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -58,6 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cfg.WorkDir, "workdir", "", "directory for configs and logs (default: a new temp dir, removed at the end)")
 	fs.StringVar(&o.cfg.ProfileDir, "profile", "", "write CPU (over the window), heap and goroutine profiles of meshmon's node00 to this directory")
 	fs.StringVar(&o.logLevel, "log-level", "WARN", "LOG_LEVEL of the meshmon nodes")
+	fs.BoolVar(&o.meshmonQUIC, "meshmon-quic", true, "meshmon nodes listen on QUIC as well as TCP (the default); false: TCP only")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -124,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					return err
 				}
 			}
-			systems = append(systems, &meshmonSystem{bin: bin, logLevel: o.logLevel, pprofNode: pprofNode})
+			systems = append(systems, &meshmonSystem{bin: bin, logLevel: o.logLevel, quic: o.meshmonQUIC, pprofNode: pprofNode})
 		default:
 			return fmt.Errorf("-systems: unknown system %q (serf, meshmon)", s)
 		}

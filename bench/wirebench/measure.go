@@ -429,15 +429,7 @@ func waitSee(ctx context.Context, cfg config, sys system, running, observers, ta
 				if err != nil {
 					rp.say = err.Error()
 				} else {
-					rp.ok = true
-					var off []string
-					for _, t := range targets {
-						if st[t.Name] != want {
-							rp.ok = false
-							off = append(off, fmt.Sprintf("%s=%v", t.Name, st[t.Name]))
-						}
-					}
-					rp.say = strings.Join(off, " ")
+					rp.ok, rp.say = judge(st, targets, want)
 				}
 				replies[k] = rp
 			}()
@@ -459,10 +451,14 @@ func waitSee(ctx context.Context, cfg config, sys system, running, observers, ta
 		}
 		if time.Now().After(deadline) {
 			var b strings.Builder
-			for _, m := range pending {
-				fmt.Fprintf(&b, "; %s sees %s", m.Name, seen[m.Name])
+			for i, m := range pending {
+				if i == 3 {
+					fmt.Fprintf(&b, "; …")
+					break
+				}
+				fmt.Fprintf(&b, "; %s: %s", m.Name, seen[m.Name])
 			}
-			return 0, fmt.Errorf("%w: %d of %d nodes not seeing %d nodes %v%s", errTimeout, len(pending), len(observers), len(targets), want, b.String())
+			return 0, fmt.Errorf("%w: %d of %d nodes do not see all of %d nodes %v%s", errTimeout, len(pending), len(observers), len(targets), want, b.String())
 		}
 		if err := ctx.Err(); err != nil {
 			return 0, err
@@ -471,6 +467,29 @@ func waitSee(ctx context.Context, cfg config, sys system, running, observers, ta
 			return 0, err
 		}
 	}
+}
+
+// judge tells whether every target is in state want in st, and if not
+// says how many are not and how a few of them are seen.
+func judge(st map[string]observed, targets []*member, want state) (bool, string) {
+	var off []string
+	for _, t := range targets {
+		o, ok := st[t.Name]
+		switch {
+		case !ok:
+			off = append(off, t.Name+"=absent")
+		case o.State != want:
+			off = append(off, t.Name+"="+o.Raw)
+		}
+	}
+	if len(off) == 0 {
+		return true, ""
+	}
+	n, more := len(off), ""
+	if n > 4 {
+		off, more = off[:4], ", …"
+	}
+	return false, fmt.Sprintf("%d not %v (%s%s)", n, want, strings.Join(off, ", "), more)
 }
 
 // stopAll stops every member's process at once, each with a 10 s grace.

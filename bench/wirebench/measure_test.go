@@ -28,3 +28,30 @@ func TestPayloadRatesUseTheirOwnTimes(t *testing.T) {
 		t.Fatalf("payloadRates = %v; want %v", got, want)
 	}
 }
+
+func TestJudge(t *testing.T) {
+	var targets []*member
+	for _, n := range []string{"a", "b", "c", "d", "e", "f"} {
+		targets = append(targets, &member{Name: n})
+	}
+	up := observed{State: stateUp, Raw: "online"}
+	all := map[string]observed{"a": up, "b": up, "c": up, "d": up, "e": up, "f": up}
+	tests := []struct {
+		name   string
+		st     map[string]observed
+		ok     bool
+		report string
+	}{
+		{"all up", all, true, ""},
+		{"one degraded", map[string]observed{"a": up, "b": {stateOther, "degraded"}, "c": up, "d": up, "e": up, "f": up}, false, "1 not up (b=degraded)"},
+		{"none known", map[string]observed{}, false, "6 not up (a=absent, b=absent, c=absent, d=absent, …)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, report := judge(tt.st, targets, stateUp)
+			if ok != tt.ok || report != tt.report {
+				t.Fatalf("judge = %v, %q; want %v, %q", ok, report, tt.ok, tt.report)
+			}
+		})
+	}
+}

@@ -33,6 +33,8 @@ const (
 type meshmonSystem struct {
 	bin      string
 	logLevel string
+	// quic: listen on QUIC as well as TCP (the default transports).
+	quic bool
 	// pprofNode is the index of the member that serves pprof, or -1.
 	pprofNode int
 }
@@ -92,14 +94,16 @@ func (s *meshmonSystem) Setup(ctx context.Context, _ string, members []*member) 
 	return nil
 }
 
-// Command listens on IPv4 only (TCP and QUIC, the default transports): the
-// namespaces have no IPv6 address but ::1.
+// Command listens on IPv4 only (TCP and, by default, QUIC: the default
+// transports): the namespaces have no IPv6 address but ::1.
 func (s *meshmonSystem) Command(m *member) ([]string, []string) {
 	argv := []string{s.bin, "run",
 		"--config-dir", m.Dir,
 		"--http-listen", fmt.Sprintf(":%d", meshmonHTTPPort),
 		"--p2p-listen", fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", meshmonP2PPort),
-		"--p2p-listen", fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", meshmonP2PPort),
+	}
+	if s.quic {
+		argv = append(argv, "--p2p-listen", fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", meshmonP2PPort))
 	}
 	env := s.env()
 	if m.Index == s.pprofNode {
@@ -129,7 +133,7 @@ func nsClient(ns string, timeout time.Duration) *http.Client {
 }
 
 // Statuses reads m's /api/view on its namespace's loopback.
-func (s *meshmonSystem) Statuses(ctx context.Context, m *member) (map[string]state, error) {
+func (s *meshmonSystem) Statuses(ctx context.Context, m *member) (map[string]observed, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/api/view", meshmonHTTPPort), nil)
 	if err != nil {
 		return nil, err
@@ -146,16 +150,16 @@ func (s *meshmonSystem) Statuses(ctx context.Context, m *member) (map[string]sta
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		return nil, fmt.Errorf("%s: /api/view: %w", m.Name, err)
 	}
-	out := map[string]state{}
+	out := map[string]observed{}
 	for name, n := range v.Networks[meshmonNetwork].Nodes {
+		o := observed{State: stateOther, Raw: n.Status}
 		switch n.Status {
 		case "online":
-			out[name] = stateUp
+			o.State = stateUp
 		case "offline":
-			out[name] = stateDown
-		default:
-			out[name] = stateOther
+			o.State = stateDown
 		}
+		out[name] = o
 	}
 	return out, nil
 }

@@ -65,7 +65,7 @@ type serfMembers struct {
 
 // Statuses runs `serf members` inside m's namespace against its agent's
 // RPC address on loopback.
-func (s *serfSystem) Statuses(ctx context.Context, m *member) (map[string]state, error) {
+func (s *serfSystem) Statuses(ctx context.Context, m *member) (map[string]observed, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", m.NS, s.bin, "members",
@@ -77,16 +77,16 @@ func (s *serfSystem) Statuses(ctx context.Context, m *member) (map[string]state,
 	if err := json.Unmarshal(out, &v); err != nil {
 		return nil, fmt.Errorf("%s: serf members: %w", m.Name, err)
 	}
-	res := map[string]state{}
+	res := map[string]observed{}
 	for _, x := range v.Members {
+		o := observed{State: stateOther, Raw: x.Status}
 		switch x.Status {
 		case "alive":
-			res[x.Name] = stateUp
+			o.State = stateUp
 		case "failed":
-			res[x.Name] = stateDown
-		default:
-			res[x.Name] = stateOther
+			o.State = stateDown
 		}
+		res[x.Name] = o
 	}
 	return res, nil
 }

@@ -22,6 +22,13 @@ const (
 	stateDown               // meshmon "offline", Serf "failed"
 )
 
+// observed is how one node sees another: the reduced state and the
+// system's own word for it ("degraded", "suspect", …).
+type observed struct {
+	State state
+	Raw   string
+}
+
 func (s state) String() string {
 	switch s {
 	case stateUp:
@@ -48,7 +55,7 @@ type system interface {
 	Ports() []portRule
 	// Statuses asks m how it sees every member, by name. It only talks to
 	// m inside m's namespace (its HTTP API or its CLI on loopback).
-	Statuses(ctx context.Context, m *member) (map[string]state, error)
+	Statuses(ctx context.Context, m *member) (map[string]observed, error)
 }
 
 // payloadCounter is a system that also tells what each node's
