@@ -181,6 +181,15 @@ func (s *engineState) onLink(node string, l p2p.Link, at time.Time) {
 	}
 	if l.Connected {
 		delete(s.downSince, node)
+		if !s.link[node].Connected {
+			// A member (re)connected: publish the announce and a report
+			// again a moment later, once GossipSub has learnt the topic
+			// peers. Sync hands only the latest messages of the two ends
+			// to each other, and gossip forwards nothing learnt by sync,
+			// so members behind NAT (reached only through a relay) would
+			// otherwise learn each other's metadata at the next refresh.
+			s.republishAt = at.Add(republishDelay)
+		}
 	}
 	s.link[node] = l
 	connected := 0

@@ -73,6 +73,13 @@ func (s *engineState) consensus(now time.Time) map[string]Verdict {
 // consensus, raises events for transitions and stores a new view.
 func (s *engineState) evaluate() {
 	now := s.e.cfg.Now()
+	if !s.republishAt.IsZero() && !now.Before(s.republishAt) && s.out != nil {
+		s.republishAt = time.Time{}
+		if !s.left && !s.aware.Recovering(now, s.suspectAfter) {
+			s.send(s.announce(pb.State_STATE_RUNNING))
+			s.send(s.report())
+		}
+	}
 	changed := false
 	for k, o := range s.ownObservations(now) {
 		if s.published[k] != (publishedObs{Opinion(o.Reachability), o.Connected, o.Relayed}) {
@@ -120,6 +127,11 @@ func (s *engineState) evaluate() {
 	}
 	s.storeView(s.buildView(now, verdicts))
 }
+
+// republishDelay is how long after a member (re)connected this node
+// publishes its announce and a report again (a burst of connections
+// coalesces into one).
+const republishDelay = time.Second
 
 // viewRefresh is how often the view is rebuilt when only RTTs and evidence
 // ages changed.

@@ -42,6 +42,9 @@ type engineState struct {
 	lastTick time.Time
 	// clash rate-limits refutes (another host with this node's key).
 	clash identityClash
+	// republishAt is when to publish the announce and a report again after
+	// a member (re)connected (zero: not due).
+	republishAt time.Time
 	// started is when Run started; offTopicSince when this node was first
 	// seen connected to members with no peer on the topic (zero: it is not).
 	started, offTopicSince time.Time

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/history"
 )
 
@@ -72,7 +73,7 @@ type Health struct {
 func handleHealth(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		h := Health{Status: "ok", Version: d.Version}
-		if v := d.View(); v != nil {
+		if v := viewOf(d); v != nil {
 			for _, id := range slices.Sorted(maps.Keys(v.Networks)) {
 				if l := v.Networks[id].Local; !l.Healthy && !l.Since.IsZero() {
 					h.Reasons = append(h.Reasons, id+": "+l.Reason)
@@ -103,4 +104,12 @@ func metricsHandler(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "metrics are not enabled on this node")
 	})
+}
+
+// viewOf is d's view, or nil when d has no View (a bare sidecar in tests).
+func viewOf(d Deps) *health.View {
+	if d.View == nil {
+		return nil
+	}
+	return d.View()
 }
