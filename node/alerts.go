@@ -362,8 +362,14 @@ func (a *alertRuntime) suppressed(cl *alertCluster, d notify.Suppressed, now tim
 	a.counts.suppress(d.Reason)
 	al := d.Alert
 	a.log.Info("alert dropped", "alert", al.ID, "reason", string(d.Reason), "webhook", cl.c.Webhook.Name)
+	reason := string(d.Reason) + ": " + alertLine(al)
+	if d.Sender != "" && d.Sender != a.self {
+		// Another member would have sent it: say so, so that this node's
+		// history does not read as if its own users missed it.
+		reason += " (elected sender: " + d.Sender + ")"
+	}
 	a.noteAlert(history.Alert{Time: now, Network: a.network, Node: al.Node, ID: al.ID, Outcome: history.AlertSuppressed,
-		Reason: string(d.Reason) + ": " + alertLine(al)})
+		Reason: reason})
 	if d.Reason != notify.ReasonLate || (d.Sender != "" && d.Sender != a.self) {
 		return
 	}

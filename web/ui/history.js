@@ -6,8 +6,8 @@
 
 import { h, s } from './dom.js';
 import { morphPage } from './page.js';
-import { networks, fmtRTT } from './model.js';
-import { emptyState, statusText, fmtTime } from './components.js';
+import { networks, fmtRTT, fmtClock as fmtTime } from './model.js';
+import { emptyState, statusText } from './components.js';
 
 const RANGES = ['1h', '24h', '7d', '30d'];
 const BARS = 48;
