@@ -82,7 +82,7 @@ func (s *engineState) evaluate() {
 	}
 	changed := false
 	for k, o := range s.ownObservations(now) {
-		if s.published[k] != (publishedObs{Opinion(o.Reachability), o.Connected, o.Relayed}) {
+		if s.published[k] != observed(o) {
 			changed = true
 			break
 		}

@@ -71,10 +71,19 @@ type engineState struct {
 	status    map[string]Status
 }
 
+// publishedObs is what of an observation, when it changes, makes a new
+// Report: the opinion, the link facts, and whether an RTT is known (the
+// first RTT of a link is worth a report, so every member can show it; later
+// RTTs ride on the next report).
 type publishedObs struct {
 	op        Opinion
 	connected bool
 	relayed   bool
+	rttKnown  bool
+}
+
+func observed(o *pb.PeerObservation) publishedObs {
+	return publishedObs{Opinion(o.GetReachability()), o.GetConnected(), o.GetRelayed(), o.GetRttUs() > 0}
 }
 
 func newEngineState(e *Engine, boot uint64) *engineState {
@@ -147,7 +156,7 @@ func (s *engineState) report() *pb.Envelope {
 	for _, k := range slices.Sorted(maps.Keys(obs)) {
 		o := obs[k]
 		r.Peers = append(r.Peers, o)
-		s.published[k] = publishedObs{Opinion(o.Reachability), o.Connected, o.Relayed}
+		s.published[k] = observed(o)
 	}
 	return &pb.Envelope{Header: s.header(p2p.KindReport), Body: &pb.Envelope_Report{Report: r}}
 }
