@@ -215,14 +215,20 @@ func TestAlertsShortDegradedSpellsSendNothing(t *testing.T) {
 	// seen polls the leader's view closely, so the gap stays short.
 	seen := func(what string, want health.Status) {
 		t.Helper()
-		deadline := time.Now().Add(converge)
-		for time.Now().Before(deadline) {
+		deadline := time.NewTimer(converge)
+		defer deadline.Stop()
+		tick := time.NewTicker(5 * time.Millisecond) // a tight poll keeps the gap short
+		defer tick.Stop()
+		for {
 			if nv, err := c.View(leader); err == nil && nv.Nodes[name].Status == want {
 				return
 			}
-			time.Sleep(5 * time.Millisecond) // a tight poll, not a wait for time
+			select {
+			case <-deadline.C:
+				t.Fatalf("%s never saw %s", c.Names[leader], what)
+			case <-tick.C:
+			}
 		}
-		t.Fatalf("%s never saw %s", c.Names[leader], what)
 	}
 
 	const spell = 2 * time.Second // each shorter than the hold

@@ -154,19 +154,17 @@ func TestSidecarConnectionCap(t *testing.T) {
 	// Closing one frees its slot.
 	held[0].Close()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var lastErr error
+	if !pollUntil(10*time.Second, 20*time.Millisecond, func() bool {
 		resp, err := client.Get("http://" + addr + "/api/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		lastErr = err
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no request served within 10s of freeing a slot: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}) {
+		t.Fatalf("no request served within 10s of freeing a slot: %v", lastErr)
 	}
 }
 
@@ -210,17 +208,17 @@ func TestSidecarStreamCapPerClient(t *testing.T) {
 	}
 	// Ending a stream frees its slot.
 	cancel2()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	status := 0
+	if !pollUntil(10*time.Second, 20*time.Millisecond, func() bool {
 		resp := openStream(t, ctx, url)
-		if resp.StatusCode == 200 {
-			break
+		status = resp.StatusCode
+		if status == 200 {
+			return true
 		}
 		resp.Body.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("a new stream still refused (%d) 10s after one ended", resp.StatusCode)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("a new stream still refused (%d) 10s after one ended", status)
 	}
 }
 
@@ -257,6 +255,25 @@ func TestSidecarDefaultIsOpenAndPlain(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Errorf("GET %s without access control = %d; want 200", p, resp.StatusCode)
+		}
+	}
+}
+
+// pollUntil checks cond every period until it holds or timeout passes, and
+// tells whether it held.
+func pollUntil(timeout, period time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		if cond() {
+			return true
+		}
+		select {
+		case <-deadline.C:
+			return cond()
+		case <-tick.C:
 		}
 	}
 }

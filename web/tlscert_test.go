@@ -115,16 +115,8 @@ func TestSidecarTLSServesAndReloads(t *testing.T) {
 
 	waitSerial := func(want int64) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			got := served()
-			if got == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("serial served = %d 15s after the files changed; want %d", got, want)
-			}
-			time.Sleep(100 * time.Millisecond)
+		if !pollUntil(15*time.Second, 100*time.Millisecond, func() bool { return served() == want }) {
+			t.Fatalf("serial served = %d 15s after the files changed; want %d", served(), want)
 		}
 	}
 	writePair(t, certFile, keyFile, certB, keyB, time.Now())
@@ -133,15 +125,15 @@ func TestSidecarTLSServesAndReloads(t *testing.T) {
 	// A broken pair (key of A, certificate of B) is refused, counted, and
 	// B stays served.
 	writePair(t, certFile, keyFile, certB, keyA, time.Now().Add(time.Minute))
-	deadline := time.Now().Add(15 * time.Second)
-	for reloadCount(t, reg, "error") < 1 {
-		if served() != 2 {
-			t.Fatal("a broken pair replaced the served certificate")
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a broken pair was not counted within 15s")
-		}
-		time.Sleep(100 * time.Millisecond)
+	replaced := false
+	if !pollUntil(15*time.Second, 100*time.Millisecond, func() bool {
+		replaced = replaced || served() != 2
+		return reloadCount(t, reg, "error") >= 1
+	}) {
+		t.Fatal("a broken pair was not counted within 15s")
+	}
+	if replaced {
+		t.Fatal("a broken pair replaced the served certificate")
 	}
 	if got := served(); got != 2 {
 		t.Errorf("serial served after a broken pair = %d; want 2 (kept)", got)
