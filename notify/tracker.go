@@ -16,6 +16,10 @@ type Snapshot struct {
 	Boots map[string]uint64
 	// RTTs are current ping RTTs to the nodes (optional; 0 = none now).
 	RTTs map[string]time.Duration
+	// ResumedAt is when this node last resumed from a pause of its own
+	// (health.LocalHealth.Since of a healthy view; zero: never). The others
+	// saw it come back then, so it counts as up only since.
+	ResumedAt time.Time
 }
 
 // SnapshotFromView rebuilds a Snapshot from an engine's published view, for
@@ -29,6 +33,9 @@ func SnapshotFromView(nv *health.NetworkView) Snapshot {
 	}
 	if nv == nil {
 		return s
+	}
+	if nv.Local.Healthy {
+		s.ResumedAt = nv.Local.Since
 	}
 	for id, n := range nv.Nodes {
 		v := health.Verdict{
@@ -332,6 +339,12 @@ func (t *Tracker) UpSince() map[string]time.Time {
 	}
 	if _, ok := out[t.self]; !ok {
 		out[t.self] = t.started
+	}
+	// A node that was paused is up, in the others' eyes, since it resumed
+	// (they saw it offline and back): it must agree with them, or it and
+	// the runner-up would both think themselves the sender.
+	if r := t.last.ResumedAt; r.After(out[t.self]) {
+		out[t.self] = r
 	}
 	return out
 }
