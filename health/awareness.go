@@ -49,6 +49,10 @@ type Awareness struct {
 	ResumedAt time.Time
 	// Reason says what the last pause was.
 	Reason string
+	// ReturnedAt is when this node last resumed from a pause of at least
+	// suspect_after: one the other members saw as this node being offline
+	// (zero: never). Shorter pauses went unseen.
+	ReturnedAt time.Time
 }
 
 // Paused records that this node resumed at now after a pause.

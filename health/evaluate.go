@@ -179,6 +179,15 @@ func (s *engineState) transition(node string, from Status, v Verdict) {
 
 // localHealth is this node's own health as an observer and publisher.
 func (s *engineState) localHealth(now time.Time) LocalHealth {
+	l := s.localState(now)
+	if r := s.aware.ReturnedAt; !r.IsZero() {
+		l.ReturnedAt = &r
+	}
+	return l
+}
+
+// localState is localHealth without ReturnedAt.
+func (s *engineState) localState(now time.Time) LocalHealth {
 	if s.clash.clashing(now) {
 		return LocalHealth{Healthy: false, Since: s.clash.times[0],
 			Reason: "another host is publishing with this node's key: stop it or give it its own key"}

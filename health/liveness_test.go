@@ -52,8 +52,8 @@ func TestEngineWithdrawsSuspicionsAfterAPause(t *testing.T) {
 			t.Errorf("status of %s after the pause = %s; want online", n, got)
 		}
 	}
-	if l := d.s.e.View().Local; l.Healthy || l.Reason == "" {
-		t.Errorf("local health after the pause = %+v; want not healthy, with a reason", l)
+	if l := d.s.e.View().Local; l.Healthy || l.Reason == "" || l.ReturnedAt == nil || !l.ReturnedAt.Equal(clock.Now()) {
+		t.Errorf("local health after the pause = %+v; want not healthy, with a reason, returned now (the others saw a 10 s pause)", l)
 	}
 	if got := d.s.e.Pauses.Load(); got != 1 {
 		t.Errorf("Pauses = %d; want 1", got)
@@ -79,6 +79,20 @@ func TestEngineWithdrawsSuspicionsAfterAPause(t *testing.T) {
 	}
 	if l := d.s.e.View().Local; !l.Healthy {
 		t.Errorf("local health after recovering = %+v; want healthy", l)
+	}
+}
+
+// TestEngineShortPauseIsNoReturn: a pause shorter than suspect_after is
+// withdrawn from like any other, but the others did not see this node go,
+// so it has not "returned" (the alert dispatch counts it up all along).
+func TestEngineShortPauseIsNoReturn(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := healthyThree(t, clock)
+	clock.Advance(2500 * time.Millisecond)
+	d.s.checkPause(clock.Now(), 100*time.Millisecond)
+	d.step(func(*engineState) {})
+	if l := d.s.e.View().Local; l.Healthy || l.ReturnedAt != nil {
+		t.Errorf("local health after a 2.5 s pause = %+v; want recovering, not returned", l)
 	}
 }
 

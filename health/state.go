@@ -196,6 +196,9 @@ func (s *engineState) checkPause(now time.Time, tick time.Duration) {
 	// One pause is counted once: the next check compares with now.
 	s.lastTick = now
 	s.aware.Paused(now, reason)
+	if mono >= s.suspectAfter {
+		s.aware.ReturnedAt = now
+	}
 	s.e.Pauses.Add(1)
 	s.dirty = true
 	s.e.log.Warn("this node was not running on time: withdrawing its silence-based suspicions for suspect_after",

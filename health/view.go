@@ -40,6 +40,10 @@ type LocalHealth struct {
 	Reason string `json:"reason,omitempty"`
 	// Since is when the current state began (zero: since start).
 	Since time.Time `json:"since"`
+	// ReturnedAt is when this node last came back from a pause long enough
+	// (at least suspect_after) for the other members to see it offline;
+	// absent when it never did. They count it as up only since then.
+	ReturnedAt *time.Time `json:"returned_at,omitempty"`
 }
 
 // ConfigSource describes the running config of one network.

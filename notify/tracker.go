@@ -16,9 +16,9 @@ type Snapshot struct {
 	Boots map[string]uint64
 	// RTTs are current ping RTTs to the nodes (optional; 0 = none now).
 	RTTs map[string]time.Duration
-	// ResumedAt is when this node last resumed from a pause of its own
-	// (health.LocalHealth.Since of a healthy view; zero: never). The others
-	// saw it come back then, so it counts as up only since.
+	// ResumedAt is when this node last came back from a pause the others
+	// saw as it being offline (health.LocalHealth.ReturnedAt; zero:
+	// never): they count it as up only since, and so must it.
 	ResumedAt time.Time
 }
 
@@ -34,8 +34,8 @@ func SnapshotFromView(nv *health.NetworkView) Snapshot {
 	if nv == nil {
 		return s
 	}
-	if nv.Local.Healthy {
-		s.ResumedAt = nv.Local.Since
+	if r := nv.Local.ReturnedAt; r != nil {
+		s.ResumedAt = *r
 	}
 	for id, n := range nv.Nodes {
 		v := health.Verdict{
