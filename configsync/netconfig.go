@@ -19,6 +19,9 @@ type NetworkConfig struct {
 	NodeConfig []Member
 	// Timing is the network's liveness timing (defaults: DefaultTiming).
 	Timing Timing
+	// Monitors are the external services the members probe
+	// (docs/monitors.md).
+	Monitors []Monitor
 }
 
 // Member is one entry of node_config.
@@ -81,6 +84,12 @@ func ParseNetworkConfig(data []byte, file string) (*NetworkConfig, error) {
 			}
 		}},
 		{"timing", func(n *yaml.Node, p string) { d.timing(n, p, &nc.Timing) }},
+		{"monitors", func(n *yaml.Node, p string) {
+			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+				return
+			}
+			nc.Monitors = d.monitors(n, p)
+		}},
 	})
 	if present == nil {
 		return nil, d.err()
@@ -109,6 +118,7 @@ func ParseNetworkConfig(data []byte, file string) (*NetworkConfig, error) {
 		}
 		seen[m.NodeID] = i
 	}
+	d.checkMonitors(root, nc)
 	if err := d.err(); err != nil {
 		return nil, err
 	}

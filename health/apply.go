@@ -69,6 +69,11 @@ func (s *engineState) onMessage(m p2p.Message, at time.Time) {
 		if s.e.cfg.OnDelivered != nil {
 			s.e.cfg.OnDelivered(node, b.Delivered.GetAlertId())
 		}
+	case *pb.Envelope_Monitors:
+		if !newer(s.monAt, node, h) || s.e.cfg.OnMonitors == nil {
+			return
+		}
+		s.e.cfg.OnMonitors(node, b.Monitors, at.Add(-m.Age))
 	}
 }
 
@@ -155,7 +160,7 @@ func (s *engineState) refute(m p2p.Message) {
 	}
 	s.boot = s.e.cfg.Incarnation(boot)
 	s.e.boot.Store(s.boot)
-	s.seq = [3]uint64{}
+	s.seq = [4]uint64{}
 	s.e.Refutes.Add(1)
 	msg := fmt.Sprintf("a message signed with this node's key at position %d/%d, newer than its own, was received; this node moved to incarnation %d. If this repeats, another host uses this node's key.",
 		seen.Boot, seen.Seq, s.boot)
@@ -227,6 +232,7 @@ func (s *engineState) forget(node string) {
 	delete(s.reports, node)
 	delete(s.hbAt, node)
 	delete(s.reportAt, node)
+	delete(s.monAt, node)
 	delete(s.rtt, node)
 	delete(s.link, node)
 	delete(s.downSince, node)

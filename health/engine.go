@@ -76,6 +76,12 @@ type EngineConfig struct {
 	// the author's node_id and the message's alert_id. It is called on the
 	// engine's goroutine and must not block.
 	OnDelivered func(from, alertID string)
+	// OnMonitors, when set, receives every member's newest MonitorReport
+	// (an older one that arrives late is dropped): the author's node_id,
+	// the report, and when the author published it as this node's clock
+	// places it (synced messages are older by their age). It is called on
+	// the engine's goroutine and must not block.
+	OnMonitors func(from string, r *pb.MonitorReport, sent time.Time)
 	// OnView, when set, receives every view the engine publishes, in
 	// order, so that a consumer sees each status change at the view's
 	// time (the alert hold is event-driven). It is called on the engine's
@@ -128,6 +134,7 @@ type Engine struct {
 	HeartbeatsSent atomic.Uint64 // announces (Heartbeat messages) published
 	ReportsSent    atomic.Uint64
 	DeliveredSent  atomic.Uint64
+	MonitorsSent   atomic.Uint64 // MonitorReport messages published
 	PublishErrors  atomic.Uint64 // all reasons
 	// Refutes counts the times this node jumped its incarnation above a
 	// message about itself that it did not send.
@@ -295,6 +302,21 @@ func (e *Engine) PublishDelivered(alertID string) {
 	})
 }
 
+// PublishMonitors publishes this node's MonitorReport on the network's
+// topic, without waiting for it to go out. It does nothing once the engine
+// has stopped or after Leave.
+func (e *Engine) PublishMonitors(r *pb.MonitorReport) {
+	e.enqueue(func(s *engineState) {
+		if s.left || s.out == nil {
+			return
+		}
+		s.send(&pb.Envelope{
+			Header: s.header(p2p.KindMonitor),
+			Body:   &pb.Envelope_Monitors{Monitors: r},
+		})
+	})
+}
+
 func cloneClusters(c [][]byte) [][]byte {
 	out := make([][]byte, len(c))
 	for i, b := range c {
@@ -433,6 +455,8 @@ func (e *Engine) publishLoop(ctx context.Context, out <-chan *pb.Envelope) {
 				e.ReportsSent.Add(1)
 			case *pb.Envelope_Delivered:
 				e.DeliveredSent.Add(1)
+			case *pb.Envelope_Monitors:
+				e.MonitorsSent.Add(1)
 			}
 		}
 	}

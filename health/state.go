@@ -19,7 +19,7 @@ type engineState struct {
 	clusters [][]byte
 	// boot is this node's current incarnation; seq counts per kind within it.
 	boot  uint64
-	seq   [3]uint64
+	seq   [4]uint64
 	dirty bool
 	// evidenceOnly is set by an input that changed no opinion (a ping of
 	// a member already reachable); viewStale then says the view's RTTs and
@@ -62,6 +62,8 @@ type engineState struct {
 	// per member: gossip and sync deliver concurrently, so an older
 	// message can arrive after a newer one and must not replace it.
 	hbAt, reportAt map[string]p2p.Position
+	// monAt is the position of the monitor report held per member.
+	monAt map[string]p2p.Position
 
 	rtt       map[string]time.Duration
 	link      map[string]p2p.Link
@@ -102,6 +104,7 @@ func newEngineState(e *Engine, boot uint64) *engineState {
 		reports:        map[string]map[string]*pb.PeerObservation{},
 		hbAt:           map[string]p2p.Position{},
 		reportAt:       map[string]p2p.Position{},
+		monAt:          map[string]p2p.Position{},
 		rtt:            map[string]time.Duration{},
 		link:           map[string]p2p.Link{},
 		downSince:      map[string]time.Time{},

@@ -97,7 +97,7 @@ func ValidatorTraffic(network string, v *p2p.Validator) Traffic {
 }
 
 // messageKinds are the gossip kinds every network exports, zeros included.
-var messageKinds = [...]p2p.Kind{p2p.KindHeartbeat, p2p.KindReport, p2p.KindDelivered}
+var messageKinds = [...]p2p.Kind{p2p.KindHeartbeat, p2p.KindReport, p2p.KindDelivered, p2p.KindMonitor}
 
 // Reload is the outcome of the latest config load.
 type Reload struct {

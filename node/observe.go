@@ -47,6 +47,7 @@ func (n *Node) traffic() []metrics.Traffic {
 			p2p.KindHeartbeat: r.engine.HeartbeatsSent.Load(),
 			p2p.KindReport:    r.engine.ReportsSent.Load(),
 			p2p.KindDelivered: r.engine.DeliveredSent.Load(),
+			p2p.KindMonitor:   r.engine.MonitorsSent.Load(),
 		}
 		t.PublishErrors = r.engine.PublishErrorsBy()
 		t.Refutes = r.engine.Refutes.Load()

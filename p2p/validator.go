@@ -45,6 +45,10 @@ const (
 	// RejectAlertID: a Delivered message whose alert_id is empty or longer
 	// than MaxAlertIDLen.
 	RejectAlertID
+	// RejectMonitor: a MonitorReport beyond the limits of the protocol
+	// (more than MaxMonitorResults results, a name or reason too long, an
+	// unknown state).
+	RejectMonitor
 	numRejectReasons
 	// ignoreDuplicate is not a rejection: the exact position was admitted
 	// already (the same message by gossip and by sync). It is not counted.
@@ -55,10 +59,18 @@ const (
 // are a cluster hash and a digest, well under it.
 const MaxAlertIDLen = 128
 
+// Limits of a MonitorReport: configsync allows at most 100 monitors per
+// network with names of at most 64 bytes; probe reasons are cut at 120.
+const (
+	MaxMonitorResults   = 128
+	MaxMonitorNameLen   = 64
+	MaxMonitorReasonLen = 128
+)
+
 var rejectNames = [numRejectReasons]string{
 	"", "oversize", "decode", "no_header", "no_body", "wrong_network",
 	"not_member", "node_id_mismatch", "stale", "bad_signature", "wrong_topic",
-	"implausible_position", "alert_id",
+	"implausible_position", "alert_id", "monitor",
 }
 
 // String is the reason's metric label, e.g. "not_member".
@@ -86,6 +98,7 @@ const (
 	KindHeartbeat Kind = iota
 	KindReport
 	KindDelivered
+	KindMonitor
 	numKinds
 )
 
@@ -98,6 +111,8 @@ func (k Kind) String() string {
 		return "report"
 	case KindDelivered:
 		return "delivered"
+	case KindMonitor:
+		return "monitor"
 	}
 	return "unknown"
 }
@@ -111,6 +126,8 @@ func KindOf(env *pb.Envelope) (Kind, bool) {
 		return KindReport, true
 	case *pb.Envelope_Delivered:
 		return KindDelivered, true
+	case *pb.Envelope_Monitors:
+		return KindMonitor, true
 	}
 	return 0, false
 }
@@ -226,7 +243,28 @@ func (v *Validator) Check(from peer.ID, data []byte) (*pb.Envelope, RejectReason
 			return nil, RejectAlertID
 		}
 	}
+	if m, ok := env.GetBody().(*pb.Envelope_Monitors); ok && !validMonitorReport(m.Monitors) {
+		return nil, RejectMonitor
+	}
 	return env, rejectNone
+}
+
+// validMonitorReport checks a MonitorReport against the protocol's limits.
+func validMonitorReport(r *pb.MonitorReport) bool {
+	if len(r.GetResults()) > MaxMonitorResults {
+		return false
+	}
+	for _, res := range r.GetResults() {
+		if n := len(res.GetName()); n == 0 || n > MaxMonitorNameLen || len(res.GetReason()) > MaxMonitorReasonLen {
+			return false
+		}
+		switch res.GetState() {
+		case pb.MonitorState_MONITOR_STATE_UP, pb.MonitorState_MONITOR_STATE_WARN, pb.MonitorState_MONITOR_STATE_DOWN:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Admit checks a payload and, if it is admissible and newer than the last

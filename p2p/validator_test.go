@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -205,6 +206,9 @@ func TestValidatorGossip(t *testing.T) {
 		{name: "heartbeat", msg: a.gossip(t, hb("a", 1, 1)), kind: KindHeartbeat},
 		{name: "report", msg: a.gossip(t, envelope(KindReport, testNetwork, "a", 1, 1)), kind: KindReport},
 		{name: "delivered", msg: a.gossip(t, envelope(KindDelivered, testNetwork, "a", 1, 1)), kind: KindDelivered},
+		{name: "monitor report at the limits", msg: a.gossip(t, monitorEnv(append(make([]*pb.MonitorResult, MaxMonitorResults-1),
+			&pb.MonitorResult{Name: strings.Repeat("m", MaxMonitorNameLen), State: pb.MonitorState_MONITOR_STATE_WARN,
+				Reason: strings.Repeat("r", MaxMonitorReasonLen)}))), kind: KindMonitor},
 		{name: "first message at position zero", msg: a.gossip(t, hb("a", 0, 0)), kind: KindHeartbeat},
 		{
 			name:  "newer seq",
@@ -279,6 +283,38 @@ func TestValidatorGossip(t *testing.T) {
 			msg: a.gossip(t, &pb.Envelope{Header: &pb.Header{NetworkId: testNetwork, NodeId: "a", BootId: 1, Seq: 1},
 				Body: &pb.Envelope_Delivered{Delivered: &pb.Delivered{AlertId: strings.Repeat("x", MaxAlertIDLen+1)}}}),
 			want: RejectAlertID,
+		},
+		{
+			name: "monitor report with more than MaxMonitorResults results",
+			msg:  a.gossip(t, monitorEnv(make([]*pb.MonitorResult, MaxMonitorResults+1))),
+			want: RejectMonitor,
+		},
+		{
+			name: "monitor result without a name",
+			msg:  a.gossip(t, monitorEnv([]*pb.MonitorResult{{State: pb.MonitorState_MONITOR_STATE_UP}})),
+			want: RejectMonitor,
+		},
+		{
+			name: "monitor result with a name over MaxMonitorNameLen",
+			msg: a.gossip(t, monitorEnv([]*pb.MonitorResult{{Name: strings.Repeat("m", MaxMonitorNameLen+1),
+				State: pb.MonitorState_MONITOR_STATE_UP}})),
+			want: RejectMonitor,
+		},
+		{
+			name: "monitor result with a reason over MaxMonitorReasonLen",
+			msg: a.gossip(t, monitorEnv([]*pb.MonitorResult{{Name: "web", State: pb.MonitorState_MONITOR_STATE_DOWN,
+				Reason: strings.Repeat("r", MaxMonitorReasonLen+1)}})),
+			want: RejectMonitor,
+		},
+		{
+			name: "monitor result with an unknown state",
+			msg:  a.gossip(t, monitorEnv([]*pb.MonitorResult{{Name: "web", State: pb.MonitorState(9)}})),
+			want: RejectMonitor,
+		},
+		{
+			name: "monitor result with no state",
+			msg:  a.gossip(t, monitorEnv([]*pb.MonitorResult{{Name: "web"}})),
+			want: RejectMonitor,
 		},
 		{
 			name:  "older seq",
@@ -661,7 +697,7 @@ func TestValidatorCounters(t *testing.T) {
 
 	wantNames := []string{"oversize", "decode", "no_header", "no_body", "wrong_network",
 		"not_member", "node_id_mismatch", "stale", "bad_signature", "wrong_topic",
-		"implausible_position", "alert_id"}
+		"implausible_position", "alert_id", "monitor"}
 	var names []string
 	for _, r := range RejectReasons() {
 		names = append(names, r.String())
@@ -830,4 +866,16 @@ func checkOutcome(t *testing.T, what string, data []byte, env *pb.Envelope, reas
 	if want := mustUnmarshalEnvelope(t, data); !proto.Equal(env, want) {
 		t.Fatalf("%s returned %v; payload decodes to %v", what, env, want)
 	}
+}
+
+// monitorEnv is a MonitorReport of member a with results; nil results are
+// valid "up" results named m<i>.
+func monitorEnv(results []*pb.MonitorResult) *pb.Envelope {
+	for i, r := range results {
+		if r == nil {
+			results[i] = &pb.MonitorResult{Name: fmt.Sprintf("m%d", i), State: pb.MonitorState_MONITOR_STATE_UP}
+		}
+	}
+	return &pb.Envelope{Header: &pb.Header{NetworkId: testNetwork, NodeId: "a", BootId: 1, Seq: 1},
+		Body: &pb.Envelope_Monitors{Monitors: &pb.MonitorReport{Results: results}}}
 }

@@ -125,6 +125,60 @@ func (Reachability) EnumDescriptor() ([]byte, []int) {
 	return file_meshmon_proto_rawDescGZIP(), []int{1}
 }
 
+// MonitorState is one vantage point's result of one monitor (docs/monitors.md).
+type MonitorState int32
+
+const (
+	MonitorState_MONITOR_STATE_UNSPECIFIED MonitorState = 0
+	MonitorState_MONITOR_STATE_UP          MonitorState = 1
+	// WARN: the probe passed with a warning (a certificate that expires soon).
+	MonitorState_MONITOR_STATE_WARN MonitorState = 2
+	MonitorState_MONITOR_STATE_DOWN MonitorState = 3
+)
+
+// Enum value maps for MonitorState.
+var (
+	MonitorState_name = map[int32]string{
+		0: "MONITOR_STATE_UNSPECIFIED",
+		1: "MONITOR_STATE_UP",
+		2: "MONITOR_STATE_WARN",
+		3: "MONITOR_STATE_DOWN",
+	}
+	MonitorState_value = map[string]int32{
+		"MONITOR_STATE_UNSPECIFIED": 0,
+		"MONITOR_STATE_UP":          1,
+		"MONITOR_STATE_WARN":        2,
+		"MONITOR_STATE_DOWN":        3,
+	}
+)
+
+func (x MonitorState) Enum() *MonitorState {
+	p := new(MonitorState)
+	*p = x
+	return p
+}
+
+func (x MonitorState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MonitorState) Descriptor() protoreflect.EnumDescriptor {
+	return file_meshmon_proto_enumTypes[2].Descriptor()
+}
+
+func (MonitorState) Type() protoreflect.EnumType {
+	return &file_meshmon_proto_enumTypes[2]
+}
+
+func (x MonitorState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MonitorState.Descriptor instead.
+func (MonitorState) EnumDescriptor() ([]byte, []int) {
+	return file_meshmon_proto_rawDescGZIP(), []int{2}
+}
+
 // Header is carried by every gossip message.
 type Header struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -514,6 +568,153 @@ func (x *Delivered) GetAlertId() string {
 	return ""
 }
 
+// MonitorResult is the author's latest result of one monitor it runs.
+type MonitorResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the monitor's name in config.yml (at most 64 bytes).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// config_hash fingerprints the monitor's definition as the author has it,
+	// so results of a different definition (a reload in progress) are not
+	// mixed: receivers ignore results whose hash differs from their own.
+	ConfigHash uint32       `protobuf:"varint,2,opt,name=config_hash,json=configHash,proto3" json:"config_hash,omitempty"`
+	State      MonitorState `protobuf:"varint,3,opt,name=state,proto3,enum=meshmon.v1.MonitorState" json:"state,omitempty"`
+	// latency_us is the probe's duration (0: none, e.g. it failed to connect).
+	LatencyUs uint32 `protobuf:"varint,4,opt,name=latency_us,json=latencyUs,proto3" json:"latency_us,omitempty"`
+	// reason is a short human reason (at most 120 bytes), e.g. "HTTP 503".
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// age_ms is how long before publication the result was obtained.
+	AgeMs uint32 `protobuf:"varint,6,opt,name=age_ms,json=ageMs,proto3" json:"age_ms,omitempty"`
+	// since_ms is how long before publication the author's state began.
+	SinceMs       uint32 `protobuf:"varint,7,opt,name=since_ms,json=sinceMs,proto3" json:"since_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitorResult) Reset() {
+	*x = MonitorResult{}
+	mi := &file_meshmon_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorResult) ProtoMessage() {}
+
+func (x *MonitorResult) ProtoReflect() protoreflect.Message {
+	mi := &file_meshmon_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorResult.ProtoReflect.Descriptor instead.
+func (*MonitorResult) Descriptor() ([]byte, []int) {
+	return file_meshmon_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MonitorResult) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MonitorResult) GetConfigHash() uint32 {
+	if x != nil {
+		return x.ConfigHash
+	}
+	return 0
+}
+
+func (x *MonitorResult) GetState() MonitorState {
+	if x != nil {
+		return x.State
+	}
+	return MonitorState_MONITOR_STATE_UNSPECIFIED
+}
+
+func (x *MonitorResult) GetLatencyUs() uint32 {
+	if x != nil {
+		return x.LatencyUs
+	}
+	return 0
+}
+
+func (x *MonitorResult) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *MonitorResult) GetAgeMs() uint32 {
+	if x != nil {
+		return x.AgeMs
+	}
+	return 0
+}
+
+func (x *MonitorResult) GetSinceMs() uint32 {
+	if x != nil {
+		return x.SinceMs
+	}
+	return 0
+}
+
+// MonitorReport carries the author's results of every monitor it runs: it is
+// published when any state changes and every 2 minutes as a refresh.
+type MonitorReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*MonitorResult       `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitorReport) Reset() {
+	*x = MonitorReport{}
+	mi := &file_meshmon_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorReport) ProtoMessage() {}
+
+func (x *MonitorReport) ProtoReflect() protoreflect.Message {
+	mi := &file_meshmon_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorReport.ProtoReflect.Descriptor instead.
+func (*MonitorReport) Descriptor() ([]byte, []int) {
+	return file_meshmon_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MonitorReport) GetResults() []*MonitorResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 // Envelope is the payload of every gossip message.
 type Envelope struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -523,6 +724,7 @@ type Envelope struct {
 	//	*Envelope_Heartbeat
 	//	*Envelope_Report
 	//	*Envelope_Delivered
+	//	*Envelope_Monitors
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -530,7 +732,7 @@ type Envelope struct {
 
 func (x *Envelope) Reset() {
 	*x = Envelope{}
-	mi := &file_meshmon_proto_msgTypes[5]
+	mi := &file_meshmon_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +744,7 @@ func (x *Envelope) String() string {
 func (*Envelope) ProtoMessage() {}
 
 func (x *Envelope) ProtoReflect() protoreflect.Message {
-	mi := &file_meshmon_proto_msgTypes[5]
+	mi := &file_meshmon_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +757,7 @@ func (x *Envelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Envelope.ProtoReflect.Descriptor instead.
 func (*Envelope) Descriptor() ([]byte, []int) {
-	return file_meshmon_proto_rawDescGZIP(), []int{5}
+	return file_meshmon_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Envelope) GetHeader() *Header {
@@ -599,6 +801,15 @@ func (x *Envelope) GetDelivered() *Delivered {
 	return nil
 }
 
+func (x *Envelope) GetMonitors() *MonitorReport {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Monitors); ok {
+			return x.Monitors
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
@@ -615,11 +826,17 @@ type Envelope_Delivered struct {
 	Delivered *Delivered `protobuf:"bytes,4,opt,name=delivered,proto3,oneof"`
 }
 
+type Envelope_Monitors struct {
+	Monitors *MonitorReport `protobuf:"bytes,5,opt,name=monitors,proto3,oneof"`
+}
+
 func (*Envelope_Heartbeat) isEnvelope_Body() {}
 
 func (*Envelope_Report) isEnvelope_Body() {}
 
 func (*Envelope_Delivered) isEnvelope_Body() {}
+
+func (*Envelope_Monitors) isEnvelope_Body() {}
 
 // SyncRequest asks a member for the latest messages it accepted on a network
 // and pushes the requester's own (a push-pull exchange).
@@ -633,7 +850,7 @@ type SyncRequest struct {
 
 func (x *SyncRequest) Reset() {
 	*x = SyncRequest{}
-	mi := &file_meshmon_proto_msgTypes[6]
+	mi := &file_meshmon_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +862,7 @@ func (x *SyncRequest) String() string {
 func (*SyncRequest) ProtoMessage() {}
 
 func (x *SyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meshmon_proto_msgTypes[6]
+	mi := &file_meshmon_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +875,7 @@ func (x *SyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncRequest.ProtoReflect.Descriptor instead.
 func (*SyncRequest) Descriptor() ([]byte, []int) {
-	return file_meshmon_proto_rawDescGZIP(), []int{6}
+	return file_meshmon_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SyncRequest) GetNetworkId() string {
@@ -688,7 +905,7 @@ type SyncEntry struct {
 
 func (x *SyncEntry) Reset() {
 	*x = SyncEntry{}
-	mi := &file_meshmon_proto_msgTypes[7]
+	mi := &file_meshmon_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +917,7 @@ func (x *SyncEntry) String() string {
 func (*SyncEntry) ProtoMessage() {}
 
 func (x *SyncEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_meshmon_proto_msgTypes[7]
+	mi := &file_meshmon_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +930,7 @@ func (x *SyncEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncEntry.ProtoReflect.Descriptor instead.
 func (*SyncEntry) Descriptor() ([]byte, []int) {
-	return file_meshmon_proto_rawDescGZIP(), []int{7}
+	return file_meshmon_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SyncEntry) GetMessage() []byte {
@@ -740,7 +957,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_meshmon_proto_msgTypes[8]
+	mi := &file_meshmon_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +969,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshmon_proto_msgTypes[8]
+	mi := &file_meshmon_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +982,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_meshmon_proto_rawDescGZIP(), []int{8}
+	return file_meshmon_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SyncResponse) GetEntries() []*SyncEntry {
@@ -809,12 +1026,25 @@ const file_meshmon_proto_rawDesc = "" +
 	"\x06Report\x121\n" +
 	"\x05peers\x18\x01 \x03(\v2\x1b.meshmon.v1.PeerObservationR\x05peers\"&\n" +
 	"\tDelivered\x12\x19\n" +
-	"\balert_id\x18\x01 \x01(\tR\aalertId\"\xda\x01\n" +
+	"\balert_id\x18\x01 \x01(\tR\aalertId\"\xdd\x01\n" +
+	"\rMonitorResult\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\vconfig_hash\x18\x02 \x01(\rR\n" +
+	"configHash\x12.\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x18.meshmon.v1.MonitorStateR\x05state\x12\x1d\n" +
+	"\n" +
+	"latency_us\x18\x04 \x01(\rR\tlatencyUs\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x15\n" +
+	"\x06age_ms\x18\x06 \x01(\rR\x05ageMs\x12\x19\n" +
+	"\bsince_ms\x18\a \x01(\rR\asinceMs\"D\n" +
+	"\rMonitorReport\x123\n" +
+	"\aresults\x18\x01 \x03(\v2\x19.meshmon.v1.MonitorResultR\aresults\"\x93\x02\n" +
 	"\bEnvelope\x12*\n" +
 	"\x06header\x18\x01 \x01(\v2\x12.meshmon.v1.HeaderR\x06header\x125\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x15.meshmon.v1.HeartbeatH\x00R\theartbeat\x12,\n" +
 	"\x06report\x18\x03 \x01(\v2\x12.meshmon.v1.ReportH\x00R\x06report\x125\n" +
-	"\tdelivered\x18\x04 \x01(\v2\x15.meshmon.v1.DeliveredH\x00R\tdeliveredB\x06\n" +
+	"\tdelivered\x18\x04 \x01(\v2\x15.meshmon.v1.DeliveredH\x00R\tdelivered\x127\n" +
+	"\bmonitors\x18\x05 \x01(\v2\x19.meshmon.v1.MonitorReportH\x00R\bmonitorsB\x06\n" +
 	"\x04body\"]\n" +
 	"\vSyncRequest\x12\x1d\n" +
 	"\n" +
@@ -832,7 +1062,12 @@ const file_meshmon_proto_rawDesc = "" +
 	"\fReachability\x12\x15\n" +
 	"\x11REACHABILITY_NONE\x10\x00\x12\x1a\n" +
 	"\x16REACHABILITY_REACHABLE\x10\x01\x12\x18\n" +
-	"\x14REACHABILITY_SUSPECT\x10\x02B#Z!github.com/meshmon/meshmon/p2p/pbb\x06proto3"
+	"\x14REACHABILITY_SUSPECT\x10\x02*s\n" +
+	"\fMonitorState\x12\x1d\n" +
+	"\x19MONITOR_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10MONITOR_STATE_UP\x10\x01\x12\x16\n" +
+	"\x12MONITOR_STATE_WARN\x10\x02\x12\x16\n" +
+	"\x12MONITOR_STATE_DOWN\x10\x03B#Z!github.com/meshmon/meshmon/p2p/pbb\x06proto3"
 
 var (
 	file_meshmon_proto_rawDescOnce sync.Once
@@ -846,36 +1081,42 @@ func file_meshmon_proto_rawDescGZIP() []byte {
 	return file_meshmon_proto_rawDescData
 }
 
-var file_meshmon_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_meshmon_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_meshmon_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_meshmon_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_meshmon_proto_goTypes = []any{
 	(State)(0),              // 0: meshmon.v1.State
 	(Reachability)(0),       // 1: meshmon.v1.Reachability
-	(*Header)(nil),          // 2: meshmon.v1.Header
-	(*Heartbeat)(nil),       // 3: meshmon.v1.Heartbeat
-	(*PeerObservation)(nil), // 4: meshmon.v1.PeerObservation
-	(*Report)(nil),          // 5: meshmon.v1.Report
-	(*Delivered)(nil),       // 6: meshmon.v1.Delivered
-	(*Envelope)(nil),        // 7: meshmon.v1.Envelope
-	(*SyncRequest)(nil),     // 8: meshmon.v1.SyncRequest
-	(*SyncEntry)(nil),       // 9: meshmon.v1.SyncEntry
-	(*SyncResponse)(nil),    // 10: meshmon.v1.SyncResponse
+	(MonitorState)(0),       // 2: meshmon.v1.MonitorState
+	(*Header)(nil),          // 3: meshmon.v1.Header
+	(*Heartbeat)(nil),       // 4: meshmon.v1.Heartbeat
+	(*PeerObservation)(nil), // 5: meshmon.v1.PeerObservation
+	(*Report)(nil),          // 6: meshmon.v1.Report
+	(*Delivered)(nil),       // 7: meshmon.v1.Delivered
+	(*MonitorResult)(nil),   // 8: meshmon.v1.MonitorResult
+	(*MonitorReport)(nil),   // 9: meshmon.v1.MonitorReport
+	(*Envelope)(nil),        // 10: meshmon.v1.Envelope
+	(*SyncRequest)(nil),     // 11: meshmon.v1.SyncRequest
+	(*SyncEntry)(nil),       // 12: meshmon.v1.SyncEntry
+	(*SyncResponse)(nil),    // 13: meshmon.v1.SyncResponse
 }
 var file_meshmon_proto_depIdxs = []int32{
-	0, // 0: meshmon.v1.Heartbeat.state:type_name -> meshmon.v1.State
-	1, // 1: meshmon.v1.PeerObservation.reachability:type_name -> meshmon.v1.Reachability
-	4, // 2: meshmon.v1.Report.peers:type_name -> meshmon.v1.PeerObservation
-	2, // 3: meshmon.v1.Envelope.header:type_name -> meshmon.v1.Header
-	3, // 4: meshmon.v1.Envelope.heartbeat:type_name -> meshmon.v1.Heartbeat
-	5, // 5: meshmon.v1.Envelope.report:type_name -> meshmon.v1.Report
-	6, // 6: meshmon.v1.Envelope.delivered:type_name -> meshmon.v1.Delivered
-	9, // 7: meshmon.v1.SyncRequest.entries:type_name -> meshmon.v1.SyncEntry
-	9, // 8: meshmon.v1.SyncResponse.entries:type_name -> meshmon.v1.SyncEntry
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	0,  // 0: meshmon.v1.Heartbeat.state:type_name -> meshmon.v1.State
+	1,  // 1: meshmon.v1.PeerObservation.reachability:type_name -> meshmon.v1.Reachability
+	5,  // 2: meshmon.v1.Report.peers:type_name -> meshmon.v1.PeerObservation
+	2,  // 3: meshmon.v1.MonitorResult.state:type_name -> meshmon.v1.MonitorState
+	8,  // 4: meshmon.v1.MonitorReport.results:type_name -> meshmon.v1.MonitorResult
+	3,  // 5: meshmon.v1.Envelope.header:type_name -> meshmon.v1.Header
+	4,  // 6: meshmon.v1.Envelope.heartbeat:type_name -> meshmon.v1.Heartbeat
+	6,  // 7: meshmon.v1.Envelope.report:type_name -> meshmon.v1.Report
+	7,  // 8: meshmon.v1.Envelope.delivered:type_name -> meshmon.v1.Delivered
+	9,  // 9: meshmon.v1.Envelope.monitors:type_name -> meshmon.v1.MonitorReport
+	12, // 10: meshmon.v1.SyncRequest.entries:type_name -> meshmon.v1.SyncEntry
+	12, // 11: meshmon.v1.SyncResponse.entries:type_name -> meshmon.v1.SyncEntry
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_meshmon_proto_init() }
@@ -883,18 +1124,19 @@ func file_meshmon_proto_init() {
 	if File_meshmon_proto != nil {
 		return
 	}
-	file_meshmon_proto_msgTypes[5].OneofWrappers = []any{
+	file_meshmon_proto_msgTypes[7].OneofWrappers = []any{
 		(*Envelope_Heartbeat)(nil),
 		(*Envelope_Report)(nil),
 		(*Envelope_Delivered)(nil),
+		(*Envelope_Monitors)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshmon_proto_rawDesc), len(file_meshmon_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   9,
+			NumEnums:      3,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
