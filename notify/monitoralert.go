@@ -44,6 +44,8 @@ func (a Alert) monitorTitle() string {
 
 // monitorKnown is what the MonitorTracker remembers of one monitor.
 type monitorKnown struct {
+	// seen is true once a verdict other than unknown was taken in.
+	seen bool
 	// outage is when the current outage began (zero: none is open).
 	outage time.Time
 	// warned is true once this warning spell was alerted.
@@ -61,17 +63,35 @@ type monitorKnown struct {
 // from some vantage points first gives one "back up" alert, when all pass.
 // A warning agreed by a majority alerts once per spell; the spell ends
 // when the verdict is up. A degraded monitor (one vantage point's word, or
-// a minority) never alerts. Unlike members, a monitor already down when
-// this node starts does alert: the alert ID and the settle rule of
-// Dispatch keep it to one message in the cluster.
+// a minority) never alerts.
+//
+// An outage that began before this node started (the failing vantage
+// points' states are older than started) is learnt without an alert: the
+// members that were up alerted it, and a restarted leader must not again.
+// One that began after, such as every member starting while a service is
+// down, alerts.
 type MonitorTracker struct {
 	network string
+	started time.Time
 	known   map[string]*monitorKnown
 }
 
-// NewMonitorTracker returns a tracker for network's monitors.
-func NewMonitorTracker(network string) *MonitorTracker {
-	return &MonitorTracker{network: network, known: map[string]*monitorKnown{}}
+// NewMonitorTracker returns a tracker for network's monitors on a node
+// that started at started.
+func NewMonitorTracker(network string, started time.Time) *MonitorTracker {
+	return &MonitorTracker{network: network, started: started, known: map[string]*monitorKnown{}}
+}
+
+// downSince is when a down verdict's majority formed, as the failing
+// vantage points date their states: the latest of their Since.
+func downSince(m monitor.View) time.Time {
+	var t time.Time
+	for _, x := range m.Vantages {
+		if x.Live && x.Has && x.State == monitor.StateDown && x.Since.After(t) {
+			t = x.Since
+		}
+	}
+	return t
 }
 
 // Observe takes a snapshot at now and returns the alerts it causes.
@@ -89,6 +109,13 @@ func (t *MonitorTracker) Observe(s *monitor.Snapshot, now time.Time) []Alert {
 			t.known[m.Name] = k
 		}
 		v := m.Verdict
+		first := !k.seen && v.Status != monitor.StatusUnknown
+		if first {
+			k.seen = true
+			if since := downSince(m); v.Status == monitor.StatusDown && !since.IsZero() && since.Before(t.started) {
+				k.outage = since
+			}
+		}
 		a := Alert{Network: t.network, Node: MonitorSubject(m.Name), Monitor: m.Name, Target: m.Target,
 			At: now, Since: now, Live: v.Live}
 		switch {

@@ -82,7 +82,7 @@ func TestMonitorTracker(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := NewMonitorTracker("net")
+			tr := NewMonitorTracker("net", time.Time{})
 			ids := map[string]bool{}
 			var downAt time.Time
 			for i, st := range tt.steps {
@@ -119,7 +119,7 @@ func TestMonitorTracker(t *testing.T) {
 }
 
 func TestMonitorAlertText(t *testing.T) {
-	tr := NewMonitorTracker("net")
+	tr := NewMonitorTracker("net", time.Time{})
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	down := tr.Observe(monSnap("down", "down", "down", "up"), t0)[0]
 	wantEv := "down from 3/4 vantage points: a timeout after 5s, b HTTP 503, c connection refused"
@@ -155,7 +155,7 @@ func TestMonitorAlertText(t *testing.T) {
 	if a := body.Alerts[0]; a.Monitor != "web" || a.Evidence != wantEv || a.Kind != KindMonitorDown {
 		t.Errorf("json alert %+v", a)
 	}
-	warn := NewMonitorTracker("net").Observe(monSnap("warn", "warn", "up"), t0)[0]
+	warn := NewMonitorTracker("net", time.Time{}).Observe(monSnap("warn", "warn", "up"), t0)[0]
 	if warn.Title() != "web warns: certificate expires in 4d (2026-12-11)" {
 		t.Errorf("warning title %q", warn.Title())
 	}
@@ -182,5 +182,33 @@ func TestMonitorAlertsEligible(t *testing.T) {
 		if e.Send != c.send {
 			t.Errorf("%s live %d suspecting %d: send %v (%s), want %v", c.kind, c.live, c.suspecting, e.Send, e.Reason, c.send)
 		}
+	}
+}
+
+// TestMonitorTrackerLearnsOlderOutages: a node that starts during an outage
+// the others already alerted learns it without an alert, and still sends
+// the recovery; an outage that began after it started alerts.
+func TestMonitorTrackerLearnsOlderOutages(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	snap := func(since time.Time, states ...string) *monitor.Snapshot {
+		s := monSnap(states...)
+		for i := range s.Monitors[0].Vantages {
+			s.Monitors[0].Vantages[i].Since = since
+		}
+		return s
+	}
+	tr := NewMonitorTracker("net", t0)
+	if got := tr.Observe(snap(t0.Add(-time.Hour), "down", "down", "up"), t0.Add(time.Second)); len(got) != 0 {
+		t.Fatalf("an outage older than this node alerted again: %+v", got)
+	}
+	got := tr.Observe(snap(t0, "up", "up", "up"), t0.Add(time.Minute))
+	if len(got) != 1 || got[0].Kind != KindMonitorUp || !got[0].Since.Equal(t0.Add(-time.Hour)) {
+		t.Fatalf("recovery of the learnt outage: %+v", got)
+	}
+
+	tr = NewMonitorTracker("net", t0)
+	got = tr.Observe(snap(t0.Add(2*time.Second), "down", "down", "up"), t0.Add(3*time.Second))
+	if len(got) != 1 || got[0].Kind != KindMonitorDown {
+		t.Fatalf("an outage that began after start must alert: %+v", got)
 	}
 }
