@@ -53,6 +53,8 @@ func newHTTPServer(t *testing.T) *httptest.Server {
 
 func TestHTTP(t *testing.T) {
 	srv := newHTTPServer(t)
+	stopped := newHTTPServer(t)
+	stopped.Close()
 	tests := []struct {
 		name   string
 		spec   Spec
@@ -81,7 +83,7 @@ func TestHTTP(t *testing.T) {
 		{"method POST", Spec{Host: srv.URL + "/method", Method: "post"}, Up, ""},
 		{"method GET refused", Spec{Host: srv.URL + "/method"}, Down, "HTTP 405"},
 		{"no scheme gets the type", Spec{Host: strings.TrimPrefix(srv.URL, "http://") + "/ok"}, Up, ""},
-		{"stopped server", Spec{Host: "http://" + closedAddr(t) + "/"}, Down, "connection refused"},
+		{"stopped server", Spec{Host: stopped.URL + "/ok"}, Down, "connection refused"},
 		{"hanging server", Spec{Host: srv.URL + "/hang", Timeout: time.Second}, Down, "timeout after 1s"},
 		{"bad scheme", Spec{Host: "ftp://127.0.0.1/"}, Down, `bad URL: scheme "ftp"`},
 	}
@@ -209,6 +211,15 @@ func TestHTTPS(t *testing.T) {
 	trusted := x509.NewCertPool()
 	trusted.AddCert(selfSigned.Certificate())
 
+	h2 := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.Proto)
+	}))
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
+	h2Roots := x509.NewCertPool()
+	h2Roots.AddCert(h2.Certificate())
+
 	soon := newTLSServer(t, certValidFor(t, -time.Hour, 5*24*time.Hour))
 	expired := newTLSServer(t, certValidFor(t, -30*24*time.Hour, -24*time.Hour))
 	soonRoots := x509.NewCertPool()
@@ -223,6 +234,7 @@ func TestHTTPS(t *testing.T) {
 		{"self-signed refused by default", Spec{Host: selfSigned.URL}, Down, "x509: certificate signed by unknown authority"},
 		{"self-signed with SkipTLSVerify", Spec{Host: selfSigned.URL, SkipTLSVerify: true, BodyContains: "ok"}, Up, ""},
 		{"self-signed with RootCAs", Spec{Host: selfSigned.URL, RootCAs: trusted}, Up, ""},
+		{"HTTP/2 when offered", Spec{Host: h2.URL, RootCAs: h2Roots, BodyContains: "HTTP/2.0"}, Up, ""},
 		{"plain http server", Spec{Host: strings.Replace(newHTTPServer(t).URL, "http:", "https:", 1)}, Down, "http: server gave HTTP response to HTTPS client"},
 		{"expiry not checked without WarnDays", Spec{Host: soon.url, RootCAs: soonRoots}, Up, ""},
 		{"expiry within WarnDays", Spec{Host: soon.url, RootCAs: soonRoots, WarnDays: 14}, Warn, "certificate expires in "},
