@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -69,13 +70,14 @@ func queryDNS(ctx context.Context, s Spec, resolvPath string) Result {
 	// Timeout is only a fallback: the context's deadline, the probe's
 	// timeout, is what bounds the exchange.
 	c := &dns.Client{Net: "udp", Timeout: s.Timeout}
+	start := time.Now()
 	in, rtt, err := c.ExchangeContext(ctx, m, server)
 	if err == nil && in.Truncated {
 		c.Net = "tcp"
 		in, rtt, err = c.ExchangeContext(ctx, m, server)
 	}
 	if err != nil {
-		return Result{Status: Down, Latency: rtt, Reason: errReason(err, s.Timeout), Detail: "server " + server}
+		return Result{Status: Down, Latency: time.Since(start), Reason: errReason(err, s.Timeout), Detail: "server " + server}
 	}
 	if in.Rcode != dns.RcodeSuccess {
 		rcode, ok := dns.RcodeToString[in.Rcode]

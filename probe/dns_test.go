@@ -140,6 +140,9 @@ func TestDNS(t *testing.T) {
 			if !strings.HasPrefix(res.Detail, tt.detail) {
 				t.Errorf("Detail = %q; want it to start with %q", res.Detail, tt.detail)
 			}
+			if tt.reason == "timeout after 1s" && res.Latency < time.Second {
+				t.Errorf("Latency = %v; want the time until the timeout", res.Latency)
+			}
 		})
 	}
 }
