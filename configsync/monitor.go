@@ -78,8 +78,9 @@ type Monitor struct {
 	// lists members that do not.
 	Allow, Block []string
 
-	// Method, Headers, FollowRedirects, SkipTLSVerify, ExpectStatus,
-	// BodyContains, BodyRegex and MaxResponseTime are for http and https.
+	// Method, Headers, FollowRedirects, ExpectStatus, BodyContains,
+	// BodyRegex and MaxResponseTime are for http and https; SkipTLSVerify
+	// for http, https and tls.
 	Method          string
 	Headers         map[string]string
 	FollowRedirects bool
@@ -139,7 +140,7 @@ var monitorNamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9 ._-]{0,62}[
 const monitorNameRule = "use 1-64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit and not ending in a space"
 
 // httpOnly are the fields that only http and https monitors take.
-var httpOnly = []string{"method", "headers", "follow_redirects", "skip_tls_verify", "expect_status",
+var httpOnly = []string{"method", "headers", "follow_redirects", "expect_status",
 	"body_contains", "body_regex", "max_response_time"}
 
 // monitors decodes the monitors list; members are checked after node_config.
@@ -292,6 +293,9 @@ func (d *decoder) monitor(n *yaml.Node, path string) Monitor {
 	}
 	if m.Type != MonitorTLS && m.Type != MonitorHTTPS && m.Type != "" && present["warn_days"] != nil {
 		d.add(present["warn_days"].Line, join(path, "warn_days"), "applies to tls and https monitors only, not %s", m.Type)
+	}
+	if !isHTTP && m.Type != MonitorTLS && m.Type != "" && present["skip_tls_verify"] != nil {
+		d.add(present["skip_tls_verify"].Line, join(path, "skip_tls_verify"), "applies to http, https and tls monitors only, not %s", m.Type)
 	}
 	if m.WarnDays < 0 {
 		m.WarnDays = 0

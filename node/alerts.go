@@ -14,6 +14,7 @@ import (
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/history"
 	"github.com/meshmon/meshmon/metrics"
+	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/notify"
 )
 
@@ -103,6 +104,16 @@ type alertRuntime struct {
 	// before it starts).
 	initial  []notify.Cluster
 	tracker  *notify.Tracker
+	// monitors returns the latest monitor snapshot; monTracker turns its
+	// verdicts into alerts.
+	monitors   func() *monitor.Snapshot
+	monTracker *notify.MonitorTracker
+	// started is when the loop was made; monSettle how long monitor
+	// verdicts wait before they may alert (monitorsSettled); monSettled
+	// is set once they may.
+	started    time.Time
+	monSettle  time.Duration
+	monSettled bool
 	clusters []*alertCluster
 	ledgers  map[string]*notify.Ledger // by cluster hash, kept across sender rebuilds
 	members  []notify.ClusterMember    // every network member, Participating unset
@@ -148,6 +159,7 @@ func (n *Node) newAlertRuntime(nw configsync.Network) *alertRuntime {
 	}
 	tracker := notify.NewTracker(nw.Config.NetworkID, nw.Ref.NodeID)
 	tracker.SetHold(opts.Hold, opts.RecoveryHold)
+	now := time.Now()
 	log := n.log.With("network", nw.Config.NetworkID)
 	return &alertRuntime{
 		network:     nw.Config.NetworkID,
@@ -163,14 +175,19 @@ func (n *Node) newAlertRuntime(nw configsync.Network) *alertRuntime {
 		wake:        make(chan struct{}, 1),
 		initial:     webhookClusters(nw, log),
 		tracker:     tracker,
+		monTracker:  notify.NewMonitorTracker(nw.Config.NetworkID, now),
+		started:     now,
+		monSettle:   opts.Hold + 2*time.Duration(nw.Config.Timing.SuspectAfter),
 		ledgers:     map[string]*notify.Ledger{},
 		trackerSeen: map[notify.Reason]uint64{},
 	}
 }
 
-// start runs the alert loop for engine e until stop.
-func (a *alertRuntime) start(e *health.Engine) {
+// start runs the alert loop for engine e and the monitors whose snapshots
+// monitors returns, until stop.
+func (a *alertRuntime) start(e *health.Engine, monitors func() *monitor.Snapshot) {
 	a.engine = e
+	a.monitors = monitors
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.done = make(chan struct{})
 	a.setClusters(a.initial)
@@ -295,6 +312,9 @@ func (a *alertRuntime) cycle(now time.Time) {
 	alerts := a.takeViews()
 	// Every cycle, changed or not: held statuses come through with time.
 	alerts = append(alerts, a.tracker.Tick(now)...)
+	if a.monitors != nil && a.monitorsSettled(now) {
+		alerts = append(alerts, a.monTracker.Observe(a.monitors(), now)...)
+	}
 	a.countTracker()
 	hbs := a.engine.Heartbeats()
 	up := a.tracker.UpSince()
@@ -334,6 +354,40 @@ func (a *alertRuntime) cycle(now time.Time) {
 		a.hand(cl, plan.Send)
 	}
 	a.publish()
+}
+
+// maxMonitorSettle bounds the wait of monitorsSettled: a member that never
+// comes up must not hold monitor alerts back for long.
+const maxMonitorSettle = 2 * time.Minute
+
+// monitorsSettled tells whether monitor verdicts may raise alerts yet.
+// Member transitions found at start are learnt without alerts, but a
+// monitor may go down in a node's first seconds, while the members still
+// disagree on who is live and so on who sends (two would). So monitor
+// verdicts wait for the hold plus two suspect_after, and until every
+// participating member's status is known (at most maxMonitorSettle).
+// Outages that began meanwhile still alert then (MonitorTracker).
+func (a *alertRuntime) monitorsSettled(now time.Time) bool {
+	if a.monSettled {
+		return true
+	}
+	age := now.Sub(a.started)
+	if age < a.monSettle {
+		return false
+	}
+	if age < maxMonitorSettle {
+		verdicts := a.tracker.Verdicts()
+		for _, cl := range a.clusters {
+			for _, m := range cl.el.Members {
+				if m.NodeID != a.self && m.State != notify.StateNotParticipating &&
+					verdicts[m.NodeID].Status == health.StatusUnknown {
+					return false
+				}
+			}
+		}
+	}
+	a.monSettled = true
+	return true
 }
 
 // hand gives alerts to cl's sender; those its full queue drops are pending
