@@ -102,8 +102,8 @@ type alertRuntime struct {
 
 	// The following fields are owned by run's goroutine (initial is set
 	// before it starts).
-	initial  []notify.Cluster
-	tracker  *notify.Tracker
+	initial []notify.Cluster
+	tracker *notify.Tracker
 	// monitors returns the latest monitor snapshot; monTracker turns its
 	// verdicts into alerts.
 	monitors   func() *monitor.Snapshot
@@ -114,11 +114,11 @@ type alertRuntime struct {
 	started    time.Time
 	monSettle  time.Duration
 	monSettled bool
-	clusters []*alertCluster
-	ledgers  map[string]*notify.Ledger // by cluster hash, kept across sender rebuilds
-	members  []notify.ClusterMember    // every network member, Participating unset
-	view     *health.NetworkView
-	expired  time.Time
+	clusters   []*alertCluster
+	ledgers    map[string]*notify.Ledger // by cluster hash, kept across sender rebuilds
+	members    []notify.ClusterMember    // every network member, Participating unset
+	view       *health.NetworkView
+	expired    time.Time
 	// trackerSeen are the tracker's suppression counts already added to
 	// counts.
 	trackerSeen map[notify.Reason]uint64

@@ -25,7 +25,7 @@ type netRuntime struct {
 	// monitors runs the network's external monitors (monitors.go).
 	monitors *monitor.Service
 	cancel   context.CancelFunc
-	done   chan struct{}
+	done     chan struct{}
 }
 
 // startNetwork joins nw and starts its engine and alert loop.
