@@ -156,8 +156,7 @@ func (d *decoder) monitors(n *yaml.Node, path string) []Monitor {
 }
 
 func (d *decoder) monitor(n *yaml.Node, path string) Monitor {
-	m := Monitor{Group: DefaultMonitorGroup, Interval: DefaultMonitorInterval, Retry: DefaultMonitorRetry,
-		FollowRedirects: true, WarnDays: -1}
+	m := Monitor{Group: DefaultMonitorGroup, Interval: DefaultMonitorInterval, Retry: DefaultMonitorRetry, WarnDays: -1}
 	lines := map[string]int{}
 	at := func(key string, n *yaml.Node) { lines[key] = n.Line }
 	present := d.mapping(n, path, []field{
@@ -217,7 +216,7 @@ func (d *decoder) monitor(n *yaml.Node, path string) Monitor {
 			}
 		}},
 		{"headers", func(n *yaml.Node, p string) { m.Headers = d.headers(n, p) }},
-		{"follow_redirects", func(n *yaml.Node, p string) { m.FollowRedirects = d.boolean(n, p, m.FollowRedirects) }},
+		{"follow_redirects", func(n *yaml.Node, p string) { m.FollowRedirects = d.boolean(n, p, true) }},
 		{"skip_tls_verify", func(n *yaml.Node, p string) { m.SkipTLSVerify = d.boolean(n, p, m.SkipTLSVerify) }},
 		{"expect_status", func(n *yaml.Node, p string) { m.ExpectStatus = d.statusCodes(n, p) }},
 		{"body_contains", func(n *yaml.Node, p string) { m.BodyContains = d.str(n, p) }},
@@ -305,6 +304,9 @@ func (d *decoder) monitor(n *yaml.Node, path string) Monitor {
 	}
 	if isHTTP && m.Method == "" {
 		m.Method = http.MethodGet
+	}
+	if isHTTP && present["follow_redirects"] == nil {
+		m.FollowRedirects = true
 	}
 	if m.Type == MonitorDNS && m.RecordType == "" {
 		m.RecordType = "A"

@@ -67,13 +67,13 @@ func TestParseMonitors(t *testing.T) {
 			Method: "HEAD", Headers: map[string]string{"Authorization": "Bearer x"}, SkipTLSVerify: true,
 			ExpectStatus: []int{200, 204}, BodyContains: "ok", BodyRegex: "^ok", MaxResponseTime: Duration(2 * time.Second), WarnDays: 7},
 		{Name: "db", Type: "tcp", Host: "db.example.com:5432", Group: "default", Interval: Duration(5 * time.Second),
-			Timeout: Duration(5 * time.Second), Retry: 1, Allow: []string{"a", "b"}, FollowRedirects: true},
+			Timeout: Duration(5 * time.Second), Retry: 1, Allow: []string{"a", "b"}},
 		{Name: "resolver", Type: "dns", Host: "example.com", Group: "default", Interval: Duration(time.Minute),
-			Timeout: Duration(10 * time.Second), Retry: 1, FollowRedirects: true, RecordType: "AAAA", Server: "127.0.0.1:5353"},
+			Timeout: Duration(10 * time.Second), Retry: 1, RecordType: "AAAA", Server: "127.0.0.1:5353"},
 		{Name: "cert", Type: "tls", Host: "example.com", Group: "default", Interval: Duration(time.Minute),
-			Timeout: Duration(10 * time.Second), Retry: 1, FollowRedirects: true, SkipTLSVerify: true, WarnDays: 14},
+			Timeout: Duration(10 * time.Second), Retry: 1, SkipTLSVerify: true, WarnDays: 14},
 		{Name: "gw", Type: "ping", Host: "192.0.2.1", Group: "default", Interval: Duration(time.Minute),
-			Timeout: Duration(10 * time.Second), Retry: 1, FollowRedirects: true},
+			Timeout: Duration(10 * time.Second), Retry: 1},
 	}
 	if !reflect.DeepEqual(nc.Monitors, want) {
 		t.Fatalf("monitors:\n got %+v\nwant %+v", nc.Monitors, want)
