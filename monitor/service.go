@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 
@@ -55,6 +57,9 @@ type Config struct {
 	// OnProbe, when set, gets every probe this node runs (metrics,
 	// history), on the prober's goroutine; it must not block.
 	OnProbe func(name string, r Result)
+	// Events, when set, gets an event for every change of a verdict
+	// (kind "monitor"), but not for a monitor's first one at start.
+	Events *health.EventLog
 }
 
 // Snapshot is the monitors of a network as this node sees them. It is
@@ -475,8 +480,7 @@ func (st *state) rebuild(now time.Time) {
 		v.Verdict = Agree(v.Vantages)
 		if old, ok := st.status[d.Name]; !ok || old != v.Verdict.Status {
 			if ok {
-				st.s.log.Info("monitor verdict changed", "monitor", d.Name, "from", old, "to", v.Verdict.Status,
-					"failing", v.Verdict.Failing, "live", v.Verdict.Live)
+				st.changed(v, old)
 			}
 			st.status[d.Name] = v.Verdict.Status
 			st.since[d.Name] = now
@@ -485,6 +489,28 @@ func (st *state) rebuild(now time.Time) {
 		snap.Monitors = append(snap.Monitors, v)
 	}
 	st.s.snap.Store(snap)
+}
+
+// changed logs and raises an event for a verdict that changed from old.
+// The first verdict of a monitor at start (from unknown to up) is no news.
+func (st *state) changed(v View, old Status) {
+	st.s.log.Info("monitor verdict changed", "monitor", v.Name, "from", old, "to", v.Verdict.Status,
+		"failing", v.Verdict.Failing, "live", v.Verdict.Live)
+	if st.s.cfg.Events == nil || (old == StatusUnknown && v.Verdict.Status == StatusUp) {
+		return
+	}
+	sev := health.SeverityInfo
+	switch v.Verdict.Status {
+	case StatusDown:
+		sev = health.SeverityError
+	case StatusDegraded, StatusWarning:
+		sev = health.SeverityWarning
+	}
+	msg := fmt.Sprintf("monitor %s is %s (was %s)", v.Name, v.Verdict.Status, old)
+	if v.Verdict.Live > 0 {
+		msg += ": " + Evidence(v)
+	}
+	st.s.cfg.Events.Add(health.Event{Network: st.s.cfg.Network, Kind: "monitor", Severity: sev, Message: msg})
 }
 
 // vantage is what node says of monitor d.
