@@ -41,7 +41,10 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 		Events:       n.events,
 		Clusters:     alerts.announced(),
 		OnDelivered:  alerts.onDelivered,
-		OnView:       alerts.onView,
+		OnView: func(nv *health.NetworkView) {
+			alerts.onView(nv)
+			n.history.rec.ObserveView(nv)
+		},
 	}, nil)
 	pn, err := n.host.Join(p2p.NetworkConfig{
 		ID:           nw.Config.NetworkID,

@@ -41,6 +41,8 @@ type Options struct {
 	DiscordWebhooks, Webhooks []map[string]string
 	// Alerts tunes every node's alert delivery.
 	Alerts node.AlertOptions
+	// History tunes every node's history store.
+	History node.HistoryOptions
 }
 
 // Cluster is a set of nodes on one network.
@@ -142,6 +144,7 @@ func (c *Cluster) Start(i int) {
 		Gater:        c.gaters[i],
 		LeaveGrace:   200 * time.Millisecond,
 		Alerts:       c.opts.Alerts,
+		History:      c.opts.History,
 	})
 	if err != nil {
 		ln.Close()
