@@ -317,13 +317,9 @@ func (r *Recorder) SessionID() uint64 { return r.sessionID() }
 
 // Uptime computes sub's uptime over [from, to) from the store.
 func (r *Recorder) Uptime(sub Subject, from, to time.Time) (Uptime, error) {
-	classify := ClassifyNode
-	if sub.Kind == "link" {
-		classify = ClassifyLink
-	}
 	store := r.Store()
 	if store == nil {
-		return Compute(nil, nil, from, to, classify), nil
+		return Compute(nil, nil, from, to, sub.Classify), nil
 	}
 	ss, err := r.Sessions()
 	if err != nil {
@@ -333,7 +329,7 @@ func (r *Recorder) Uptime(sub Subject, from, to time.Time) (Uptime, error) {
 	if err != nil {
 		return Uptime{}, err
 	}
-	return Compute(ss, cs, from, to, classify), nil
+	return Compute(ss, cs, from, to, sub.Classify), nil
 }
 
 // recording is Run's own state.
