@@ -261,6 +261,12 @@ func TestUnavailableStoreIsRetriedUntilItOpens(t *testing.T) {
 				t.Errorf("Flush while broken = %v; want ErrUnavailable", err)
 			}
 
+			// The engine's views go on coming: while nothing is recorded
+			// only the latest counts, and none is counted as dropped.
+			for i := range 3 * maxQueuedViews {
+				rec.ObserveView(linkView(time.Now(), []string{"up", "down"}[i%2]))
+			}
+
 			tc.mendDir(t, mnt)
 			waitFor(t, "the store to open", func() bool { return rec.Health().State == "ok" })
 			if h := rec.Health(); h.MovedAside != "" {
@@ -289,6 +295,12 @@ func TestUnavailableStoreIsRetriedUntilItOpens(t *testing.T) {
 			}
 			if cs, err := store.Changes(NodeSubject("prod", "a")); err != nil || len(cs) == 0 {
 				t.Errorf("changes of a = %+v, %v; want them recorded once the store opened", cs, err)
+			}
+			if cs, err := store.Changes(LinkSubject("prod", "a", "b")); err != nil || len(cs) != 1 || cs[0].To != "down" {
+				t.Errorf("changes of link a→b = %+v, %v; want one: its status in the latest view (down)", cs, err)
+			}
+			if st := rec.Stats(); st.Dropped != 0 {
+				t.Errorf("Stats().Dropped = %d; want 0 (views while unavailable are not records)", st.Dropped)
 			}
 			// Said once: one info event, no error event from the retries.
 			back := events.List(func(e health.Event) bool { return e.Kind == "history" && e.Severity == health.SeverityInfo })

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,6 +210,12 @@ func (r *Recorder) ObserveView(nv *health.NetworkView) {
 		return
 	}
 	r.mu.Lock()
+	if r.Store() == nil {
+		// Nothing is recorded while the store is unavailable: only each
+		// network's latest view matters, for the links' status when the
+		// store opens.
+		r.views = slices.DeleteFunc(r.views, func(v *health.NetworkView) bool { return v.NetworkID == nv.NetworkID })
+	}
 	r.views = append(r.views, nv)
 	if over := len(r.views) - maxQueuedViews; over > 0 {
 		r.views = r.views[over:]
