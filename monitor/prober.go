@@ -98,3 +98,18 @@ func (s *Service) probeLoop(ctx context.Context, d Definition) {
 		t.Reset(wait)
 	}
 }
+
+// probed takes in this node's reported result of a monitor.
+func (st *state) probed(name string, hash uint32, r Result, changed bool, at time.Time) {
+	if d, ok := st.def(name); !ok || d.Hash != hash || d.Probe == nil || r.State == "" {
+		return // a prober stopped by a reload, or nothing to report yet
+	}
+	o, had := st.own[name]
+	if changed || !had {
+		o.since = at
+		st.publishDue = true
+	}
+	o.Result, o.at = r, at
+	st.own[name] = o
+	st.dirty = true
+}
