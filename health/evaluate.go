@@ -80,6 +80,7 @@ func (s *engineState) evaluate() {
 			s.send(s.report())
 		}
 	}
+	s.endClashes(now)
 	changed := false
 	for k, o := range s.ownObservations(now) {
 		if s.published[k] != observed(o) {

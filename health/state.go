@@ -63,6 +63,9 @@ type engineState struct {
 	// message can arrive after a newer one and must not replace it.
 	hbAt, reportAt map[string]p2p.Position
 
+	// clones are the members seen running as two incarnations at once.
+	clones map[string]*memberClash
+
 	rtt       map[string]time.Duration
 	link      map[string]p2p.Link
 	downSince map[string]time.Time
@@ -102,6 +105,7 @@ func newEngineState(e *Engine, boot uint64) *engineState {
 		reports:        map[string]map[string]*pb.PeerObservation{},
 		hbAt:           map[string]p2p.Position{},
 		reportAt:       map[string]p2p.Position{},
+		clones:         map[string]*memberClash{},
 		rtt:            map[string]time.Duration{},
 		link:           map[string]p2p.Link{},
 		downSince:      map[string]time.Time{},

@@ -52,6 +52,7 @@ func (n *Node) traffic() []metrics.Traffic {
 		t.Refutes = r.engine.Refutes.Load()
 		t.Pauses = r.engine.Pauses.Load()
 		t.Clashes = r.engine.Clashes.Load()
+		t.MemberClashes = r.engine.MemberClashes()
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Network < out[j].Network })

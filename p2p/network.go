@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,9 @@ type Message struct {
 	Age time.Duration
 	// Local is true for a message this process published itself.
 	Local bool
+	// Clash is set when the message shows that its author runs as two
+	// incarnations at once (a cloned key): see Clash. Nil otherwise.
+	Clash *Clash
 }
 
 // Link describes this node's connection to a member.
@@ -123,7 +127,9 @@ type Network struct {
 	client    *http.Client
 	// pingEvery is the ping interval in nanoseconds (SetPingInterval).
 	pingEvery atomic.Int64
-	punchWait time.Duration
+	// strandedPushes counts pushStranded's pushes.
+	strandedPushes atomic.Uint64
+	punchWait      time.Duration
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -386,7 +392,7 @@ func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pu
 	// This node's own messages are not peer input: a stale one (published
 	// after a newer one was admitted) is ignored and not counted.
 	own := n.published(msg)
-	env, reason := n.validator.Admit(msg.GetFrom(), msg.GetData(), !own)
+	env, reason, clone := n.validator.admit(msg.GetFrom(), msg.GetData(), !own)
 	if reason != rejectNone {
 		if IsDuplicate(reason) || (reason == RejectStale && own) {
 			return pubsub.ValidationIgnore
@@ -395,7 +401,33 @@ func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pu
 		return pubsub.ValidationReject
 	}
 	msg.ValidatorData = env
+	if clone {
+		msg.ValidatorData = clashed{env, n.clash(msg.GetFrom(), env)}
+	}
 	return pubsub.ValidationAccept
+}
+
+// clashed is the validator's data for an admitted message whose author
+// runs as two incarnations at once.
+type clashed struct {
+	env   *pb.Envelope
+	clash *Clash
+}
+
+// clash describes the clash that env, admitted from author, revealed.
+func (n *Network) clash(author peer.ID, env *pb.Envelope) *Clash {
+	c := &Clash{Boot: env.GetHeader().GetBootId()}
+	kind, _ := KindOf(env)
+	n.validator.mu.Lock()
+	c.Other = n.validator.last[freshKey{env.GetHeader().GetNodeId(), kind}].inc.cur.Boot
+	n.validator.mu.Unlock()
+	if n.host != nil && n.host.h != nil {
+		for _, conn := range n.host.h.Network().ConnsToPeer(author) {
+			c.Addrs = append(c.Addrs, conn.RemoteMultiaddr().String())
+		}
+		slices.Sort(c.Addrs)
+	}
+	return c
 }
 
 // published tells whether msg was published by this process: pubsub hands
@@ -412,12 +444,20 @@ func (n *Network) readLoop() {
 		if err != nil {
 			return
 		}
+		var clash *Clash
 		env, ok := msg.ValidatorData.(*pb.Envelope)
+		if c, isClash := msg.ValidatorData.(clashed); isClash {
+			env, clash, ok = c.env, c.clash, true
+		}
 		if !ok {
 			continue
 		}
 		n.remember(env, msg.Message, time.Now())
-		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: n.published(msg)})
+		local := n.published(msg)
+		if local {
+			n.pushStranded(msg.Message)
+		}
+		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: local, Clash: clash})
 	}
 }
 

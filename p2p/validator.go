@@ -134,14 +134,15 @@ type Validator struct {
 
 	// mu protects the following fields.
 	mu sync.Mutex
-	// last is the latest admitted position per author and kind, with the
-	// key (peer) that signed it: a position signed by another key than
+	// last is the latest admitted positions per author and kind (of its
+	// current incarnation and the one before: see incarnations), with the
+	// key (peer) that signed them: a position signed by another key than
 	// the member's current one does not hold the member back.
 	last map[freshKey]admitted
 }
 
 type admitted struct {
-	pos  Position
+	inc  incarnations
 	peer peer.ID
 }
 
@@ -235,40 +236,46 @@ func (v *Validator) Check(from peer.ID, data []byte) (*pb.Envelope, RejectReason
 // position is a duplicate (gossip and sync deliver the same message): it
 // is refused with IsDuplicate true and never counted.
 func (v *Validator) Admit(from peer.ID, data []byte, count bool) (*pb.Envelope, RejectReason) {
-	env, reason := v.Check(from, data)
+	env, reason, _ := v.admit(from, data, count)
+	return env, reason
+}
+
+// admit is Admit that also tells whether the message's author runs as
+// two incarnations at once (see incarnations): such a message is admitted,
+// and clone is true.
+func (v *Validator) admit(from peer.ID, data []byte, count bool) (env *pb.Envelope, reason RejectReason, clone bool) {
+	env, reason = v.Check(from, data)
 	if reason == rejectNone {
-		reason = v.advance(from, env)
+		reason, clone = v.advance(from, env)
 	}
 	if reason == ignoreDuplicate {
 		v.duplicates.Add(1)
-		return nil, reason
+		return nil, reason, false
 	}
 	if reason != rejectNone {
 		if count {
 			v.rejected[reason].Add(1)
 		}
-		return nil, reason
+		return nil, reason, false
 	}
 	kind, _ := KindOf(env)
 	v.accepted[kind].Add(1)
-	return env, rejectNone
+	return env, rejectNone, clone
 }
 
-func (v *Validator) advance(from peer.ID, env *pb.Envelope) RejectReason {
+func (v *Validator) advance(from peer.ID, env *pb.Envelope) (RejectReason, bool) {
 	kind, _ := KindOf(env)
 	h := env.GetHeader()
 	k := freshKey{h.GetNodeId(), kind}
-	p := PositionOf(h)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if last, ok := v.last[k]; ok && last.peer == from && !p.After(last.pos) {
-		if p == last.pos {
-			return ignoreDuplicate
-		}
-		return RejectStale
+	last, ok := v.last[k]
+	if !ok || last.peer != from {
+		last = admitted{peer: from}
 	}
-	v.last[k] = admitted{pos: p, peer: from}
-	return rejectNone
+	reason, clone := last.inc.admit(PositionOf(h), sentMs(h))
+	v.last[k] = last
+	return reason, clone
 }
 
 // CountReject counts a rejection decided outside Admit (e.g. a bad signature
