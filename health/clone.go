@@ -136,35 +136,37 @@ func (s *engineState) clashView(node string, now time.Time) *IdentityClash {
 }
 
 // mergeReports is the report that counts for a member whose two hosts
-// report a and b: per subject, the more favourable observation (reachable
-// and connected, then reachable, then suspect, then none). A host that
-// cannot see a subject (a copy started elsewhere) thus never erases what
-// the other sees, and a clone can at most hold up the one vote of the
-// member it copies: it cannot make any member look down.
+// report a and b. Per subject, an opinion of one host stands when the other
+// has none (a copy started elsewhere may not see every member, and never
+// erases what the real host sees); when both have one and they agree, the
+// richer observation (connected) stands; when they disagree (one finds the
+// subject reachable, the other suspects it) the member abstains: the
+// subject gets no opinion from it. Neither host can then turn the member's
+// vote against the other's: a copy can at most cancel the one vote of the
+// member it copies, never make a member look down or keep a dead one up.
 func mergeReports(a, b map[string]*pb.PeerObservation) map[string]*pb.PeerObservation {
 	out := make(map[string]*pb.PeerObservation, max(len(a), len(b)))
 	for k, o := range a {
 		out[k] = o
 	}
 	for k, o := range b {
-		if rank(o) > rank(out[k]) {
-			out[k] = o
-		}
+		out[k] = mergeObservation(k, out[k], o)
 	}
 	return out
 }
 
-// rank orders observations for mergeReports.
-func rank(o *pb.PeerObservation) int {
+// mergeObservation is mergeReports for one subject.
+func mergeObservation(subject string, a, b *pb.PeerObservation) *pb.PeerObservation {
+	opA, opB := a.GetReachability(), b.GetReachability()
 	switch {
-	case o == nil:
-		return 0
-	case o.GetReachability() == pb.Reachability_REACHABILITY_REACHABLE && o.GetConnected():
-		return 4
-	case o.GetReachability() == pb.Reachability_REACHABILITY_REACHABLE:
-		return 3
-	case o.GetReachability() == pb.Reachability_REACHABILITY_SUSPECT:
-		return 2
+	case opB == pb.Reachability_REACHABILITY_NONE && a != nil:
+		return a
+	case opA == pb.Reachability_REACHABILITY_NONE:
+		return b
+	case opA != opB:
+		return &pb.PeerObservation{NodeId: subject, Reachability: pb.Reachability_REACHABILITY_NONE}
+	case b.GetConnected() && !a.GetConnected():
+		return b
 	}
-	return 1
+	return a
 }

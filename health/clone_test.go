@@ -24,8 +24,7 @@ func identityEvents(d *driver, sev Severity) []Event {
 }
 
 // TestEngineClonedMember: b runs as two hosts with one key. The engine takes
-// the reports of both incarnations, merged (the more favourable observation
-// per subject), raises one identity error event per clash, counts it, shows
+// the reports of both incarnations, merged (mergeReports), raises one identity error event per clash, counts it, shows
 // it in the view, and ends it after ClashHold without a flagged message.
 func TestEngineClonedMember(t *testing.T) {
 	clock := newFakeClock(time.Unix(1_800_000_000, 0))
@@ -92,8 +91,8 @@ func TestEngineClonedMember(t *testing.T) {
 	// older one, and its reports still count beside b's.
 	d.msg(clonedReport(44, 1, nil, map[string]Opinion{"a": OpinionReachable, "c": OpinionSuspect, "d": OpinionSuspect}))
 	d.msg(clonedReport(43, 2, &p2p.Clash{Boot: 43, Other: 44}, map[string]Opinion{"a": OpinionReachable, "c": OpinionNone, "d": OpinionReachable}))
-	if got := opinionOf("d"); got != OpinionReachable {
-		t.Errorf("b's opinion of d = %v; want reachable (the copy's, merged)", got)
+	if got := opinionOf("d"); got != OpinionNone {
+		t.Errorf("b's opinion of d = %v; want none (its hosts disagree: it abstains)", got)
 	}
 	if got := opinionOf("c"); got != OpinionSuspect {
 		t.Errorf("b's opinion of c = %v; want suspect", got)
@@ -128,18 +127,21 @@ func TestEngineClonedMember(t *testing.T) {
 
 func TestMergeReports(t *testing.T) {
 	obs := func(op Opinion, connected bool) *pb.PeerObservation {
-		return &pb.PeerObservation{Reachability: pb.Reachability(op), Connected: connected}
+		return &pb.PeerObservation{NodeId: "x", Reachability: pb.Reachability(op), Connected: connected}
 	}
 	cases := []struct {
 		name string
 		a, b *pb.PeerObservation
 		want *pb.PeerObservation
 	}{
-		{"only one holds it", nil, obs(OpinionSuspect, false), obs(OpinionSuspect, false)},
-		{"suspect beats none", obs(OpinionNone, false), obs(OpinionSuspect, false), obs(OpinionSuspect, false)},
-		{"reachable beats suspect", obs(OpinionSuspect, false), obs(OpinionReachable, false), obs(OpinionReachable, false)},
-		{"connected beats not", obs(OpinionReachable, false), obs(OpinionReachable, true), obs(OpinionReachable, true)},
-		{"a tie keeps the newest", obs(OpinionSuspect, true), obs(OpinionSuspect, false), obs(OpinionSuspect, true)},
+		{"only the older holds it", nil, obs(OpinionSuspect, false), obs(OpinionSuspect, false)},
+		{"only the newest holds it", obs(OpinionReachable, true), nil, obs(OpinionReachable, true)},
+		{"an opinion beats none", obs(OpinionNone, false), obs(OpinionSuspect, false), obs(OpinionSuspect, false)},
+		{"none does not erase one", obs(OpinionReachable, true), obs(OpinionNone, false), obs(OpinionReachable, true)},
+		{"disagreement abstains", obs(OpinionSuspect, false), obs(OpinionReachable, true), obs(OpinionNone, false)},
+		{"disagreement abstains both ways", obs(OpinionReachable, true), obs(OpinionSuspect, false), obs(OpinionNone, false)},
+		{"agreement keeps the connected one", obs(OpinionReachable, false), obs(OpinionReachable, true), obs(OpinionReachable, true)},
+		{"agreement keeps the newest on a tie", obs(OpinionSuspect, true), obs(OpinionSuspect, false), obs(OpinionSuspect, true)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -151,7 +153,7 @@ func TestMergeReports(t *testing.T) {
 				b["x"] = c.b
 			}
 			got := mergeReports(a, b)["x"]
-			if got.GetReachability() != c.want.GetReachability() || got.GetConnected() != c.want.GetConnected() {
+			if got.GetReachability() != c.want.GetReachability() || got.GetConnected() != c.want.GetConnected() || got.GetNodeId() != "x" {
 				t.Errorf("mergeReports(%v, %v) = %v; want %v", c.a, c.b, got, c.want)
 			}
 		})

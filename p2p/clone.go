@@ -12,8 +12,8 @@ type Clash struct {
 	Boot uint64
 	// Other is the newer incarnation that appeared while Boot went on.
 	Other uint64
-	// Addrs are the remote addresses of this node's connections to the
-	// author's peer ID when the message was admitted: two or more (a peer
+	// Addrs are the distinct remote addresses of this node's connections
+	// to the author's peer ID when the message was admitted: two or more (a peer
 	// ID connected from two places at once) point at the two hosts. Empty
 	// for a message that did not come from the author's own connection.
 	Addrs []string

@@ -126,4 +126,3 @@ func TestClonedKeyKeepsRealHostHeard(t *testing.T) {
 		t.Logf("a refused %d stale messages meanwhile", n)
 	}
 }
-

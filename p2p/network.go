@@ -426,6 +426,7 @@ func (n *Network) clash(author peer.ID, env *pb.Envelope) *Clash {
 			c.Addrs = append(c.Addrs, conn.RemoteMultiaddr().String())
 		}
 		slices.Sort(c.Addrs)
+		c.Addrs = slices.Compact(c.Addrs)
 	}
 	return c
 }
