@@ -199,14 +199,14 @@ func (n *Network) Latest() []Received {
 }
 
 // pushStranded hands raw, a message this node just published, over
-// /meshmon/sync/1 to every connected member that GossipSub does not list on
-// the topic: gossip does not reach those. It happens when two hosts hold
+// /meshmon/sync/1 to every directly connected member that GossipSub does not
+// list on the topic: gossip does not reach those. It happens when two hosts hold
 // one key (docs/liveness.md, "Cloned identities"): a member keeps one
 // inbound gossip stream per peer ID, so the second host's stream replaces
 // the first's, the first drops the member from the topic and, after a few
 // retries, stops writing to it while still connected. Without this push the
-// real host of a cloned key would go silent at every member the copy
-// reached first. Each push is counted (StrandedPushes).
+// real host of a cloned key would go silent at every member where the copy
+// won the stream. Each push is counted (StrandedPushes).
 func (n *Network) pushStranded(raw *pubsubpb.Message) {
 	on := map[peer.ID]bool{}
 	for _, p := range n.topic.ListPeers() {
@@ -214,7 +214,13 @@ func (n *Network) pushStranded(raw *pubsubpb.Message) {
 	}
 	var stranded []peer.ID
 	for _, p := range n.validator.Members().Peers() {
-		if p != n.host.ID() && !on[p] && isConnected(n.host, p) {
+		if p == n.host.ID() || on[p] {
+			continue
+		}
+		// A member reached only through a relay is off the topic by
+		// design (GossipSub ignores limited connections; its gossip
+		// flows through public members), so it is not pushed to.
+		if l := n.linkOf(p); l.Connected && !l.Relayed {
 			stranded = append(stranded, p)
 		}
 	}
@@ -238,6 +244,7 @@ func (n *Network) pushStranded(raw *pubsubpb.Message) {
 	}
 }
 
-// StrandedPushes counts the messages of this node's pushed by sync to a
-// connected member that gossip did not reach (pushStranded), per member.
+// StrandedPushes counts the pushes of this node's messages by sync to a
+// directly connected member that gossip did not reach (pushStranded): one
+// per message and member.
 func (n *Network) StrandedPushes() uint64 { return n.strandedPushes.Load() }
