@@ -4,6 +4,10 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+
+	"github.com/meshmon/meshmon/p2p/pb"
 )
 
 func TestIncarnationsAdmit(t *testing.T) {
@@ -125,4 +129,47 @@ func TestClonedKeyKeepsRealHostHeard(t *testing.T) {
 	if n := a.net.Validator().Rejected()[RejectStale]; n > 0 {
 		t.Logf("a refused %d stale messages meanwhile", n)
 	}
+}
+
+// TestValidatorFlagsClonedAuthor drives the topic validator as GossipSub
+// does: b restarts (5 → 6), and the old run's last message arrives late: it
+// stays stale and counted. Then a second host goes on at 5 after 6 began:
+// its messages are admitted, flagged with both incarnations, and not
+// counted as rejections.
+func TestValidatorFlagsClonedAuthor(t *testing.T) {
+	b := newAuthor(t, "b")
+	v := NewValidator(testNetwork, membersOf(b))
+	n := gossipNetwork(v, &msgSink{})
+	at := func(boot, seq uint64, sent int64) *pb.Envelope {
+		env := hb("b", boot, seq)
+		env.Header.SentUnixMs = sent
+		return env
+	}
+	steps := []struct {
+		env       *pb.Envelope
+		want      pubsub.ValidationResult
+		wantClash *Clash
+	}{
+		{at(5, 1, 1000), pubsub.ValidationAccept, nil},
+		{at(6, 1, 2000), pubsub.ValidationAccept, nil},
+		{at(5, 2, 1500), pubsub.ValidationReject, nil}, // the old run's tail
+		{at(5, 3, 2100), pubsub.ValidationAccept, &Clash{Boot: 5, Other: 6}},
+		{at(5, 3, 2100), pubsub.ValidationIgnore, nil}, // the same, by sync
+		{at(6, 2, 2200), pubsub.ValidationAccept, nil},
+		{at(5, 4, 2300), pubsub.ValidationAccept, &Clash{Boot: 5, Other: 6}},
+	}
+	for i, s := range steps {
+		pm, got := received(t, n, b.gossip(t, s.env))
+		if got != s.want {
+			t.Fatalf("step %d (%d/%d): validate = %v; want %v", i, s.env.Header.BootId, s.env.Header.Seq, got, s.want)
+		}
+		c, flagged := pm.ValidatorData.(clashed)
+		switch {
+		case s.wantClash == nil && flagged:
+			t.Errorf("step %d: flagged %+v; want no clash", i, c.clash)
+		case s.wantClash != nil && (!flagged || c.clash.Boot != s.wantClash.Boot || c.clash.Other != s.wantClash.Other):
+			t.Errorf("step %d: ValidatorData = %+v; want clash %+v", i, pm.ValidatorData, s.wantClash)
+		}
+	}
+	wantCounts(t, v, map[RejectReason]uint64{RejectStale: 1})
 }

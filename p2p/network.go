@@ -392,7 +392,7 @@ func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pu
 	// This node's own messages are not peer input: a stale one (published
 	// after a newer one was admitted) is ignored and not counted.
 	own := n.published(msg)
-	env, reason, clone := n.validator.admit(msg.GetFrom(), msg.GetData(), !own)
+	env, reason, other := n.validator.admit(msg.GetFrom(), msg.GetData(), !own)
 	if reason != rejectNone {
 		if IsDuplicate(reason) || (reason == RejectStale && own) {
 			return pubsub.ValidationIgnore
@@ -401,8 +401,8 @@ func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pu
 		return pubsub.ValidationReject
 	}
 	msg.ValidatorData = env
-	if clone {
-		msg.ValidatorData = clashed{env, n.clash(msg.GetFrom(), env)}
+	if other != 0 {
+		msg.ValidatorData = clashed{env, n.clash(msg.GetFrom(), env, other)}
 	}
 	return pubsub.ValidationAccept
 }
@@ -414,13 +414,10 @@ type clashed struct {
 	clash *Clash
 }
 
-// clash describes the clash that env, admitted from author, revealed.
-func (n *Network) clash(author peer.ID, env *pb.Envelope) *Clash {
-	c := &Clash{Boot: env.GetHeader().GetBootId()}
-	kind, _ := KindOf(env)
-	n.validator.mu.Lock()
-	c.Other = n.validator.last[freshKey{env.GetHeader().GetNodeId(), kind}].inc.cur.Boot
-	n.validator.mu.Unlock()
+// clash describes the clash that env, admitted from author beside its
+// newer incarnation other, revealed.
+func (n *Network) clash(author peer.ID, env *pb.Envelope, other uint64) *Clash {
+	c := &Clash{Boot: env.GetHeader().GetBootId(), Other: other}
 	if n.host != nil && n.host.h != nil {
 		for _, conn := range n.host.h.Network().ConnsToPeer(author) {
 			c.Addrs = append(c.Addrs, conn.RemoteMultiaddr().String())

@@ -162,7 +162,7 @@ func (n *Network) acceptSynced(e *pb.SyncEntry) {
 		return
 	}
 	// Stale entries are what this node already has: not an offence.
-	env, reason, clone := n.validator.admit(from, raw.GetData(), false)
+	env, reason, other := n.validator.admit(from, raw.GetData(), false)
 	if reason != rejectNone {
 		if reason != RejectStale && !IsDuplicate(reason) {
 			n.validator.CountReject(reason)
@@ -170,8 +170,8 @@ func (n *Network) acceptSynced(e *pb.SyncEntry) {
 		return
 	}
 	var clash *Clash
-	if clone {
-		clash = n.clash(from, env)
+	if other != 0 {
+		clash = n.clash(from, env, other)
 	}
 	age := time.Duration(e.GetAgeMs()) * time.Millisecond
 	n.remember(env, raw, time.Now().Add(-age))

@@ -242,28 +242,30 @@ func (v *Validator) Admit(from peer.ID, data []byte, count bool) (*pb.Envelope, 
 
 // admit is Admit that also tells whether the message's author runs as
 // two incarnations at once (see incarnations): such a message is admitted,
-// and clone is true.
-func (v *Validator) admit(from peer.ID, data []byte, count bool) (env *pb.Envelope, reason RejectReason, clone bool) {
+// and other is the newer incarnation it went on beside (0 otherwise).
+func (v *Validator) admit(from peer.ID, data []byte, count bool) (env *pb.Envelope, reason RejectReason, other uint64) {
 	env, reason = v.Check(from, data)
 	if reason == rejectNone {
-		reason, clone = v.advance(from, env)
+		reason, other = v.advance(from, env)
 	}
 	if reason == ignoreDuplicate {
 		v.duplicates.Add(1)
-		return nil, reason, false
+		return nil, reason, 0
 	}
 	if reason != rejectNone {
 		if count {
 			v.rejected[reason].Add(1)
 		}
-		return nil, reason, false
+		return nil, reason, 0
 	}
 	kind, _ := KindOf(env)
 	v.accepted[kind].Add(1)
-	return env, rejectNone, clone
+	return env, rejectNone, other
 }
 
-func (v *Validator) advance(from peer.ID, env *pb.Envelope) (RejectReason, bool) {
+// advance records env's position; other is the author's newer incarnation
+// when env shows a clone (0 otherwise: a newer incarnation is never 0).
+func (v *Validator) advance(from peer.ID, env *pb.Envelope) (reason RejectReason, other uint64) {
 	kind, _ := KindOf(env)
 	h := env.GetHeader()
 	k := freshKey{h.GetNodeId(), kind}
@@ -275,7 +277,10 @@ func (v *Validator) advance(from peer.ID, env *pb.Envelope) (RejectReason, bool)
 	}
 	reason, clone := last.inc.admit(PositionOf(h), sentMs(h))
 	v.last[k] = last
-	return reason, clone
+	if clone {
+		other = last.inc.cur.Boot
+	}
+	return reason, other
 }
 
 // CountReject counts a rejection decided outside Admit (e.g. a bad signature
