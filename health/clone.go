@@ -58,7 +58,14 @@ func (c *memberClash) active(now time.Time, hold time.Duration) bool {
 func (s *engineState) clashSeen(node string, cl *p2p.Clash, at time.Time) {
 	c := s.clones[node]
 	if !c.active(at, ClashHold(s.e.cfg.ReportRefresh)) {
-		c = &memberClash{IdentityClash: IdentityClash{Since: at}, newest: s.reports[node]}
+		c = &memberClash{IdentityClash: IdentityClash{Since: at}}
+		// The report held so far is one of the two incarnations'.
+		switch held := s.reportAt[node]; held.Boot {
+		case cl.Other:
+			c.newest = s.reports[node]
+		case cl.Boot:
+			c.other, c.otherReportAt, c.otherReport = cl.Boot, held, s.reports[node]
+		}
 		s.clones[node] = c
 		s.e.countMemberClash(node)
 		msg := fmt.Sprintf("%s runs as two hosts with one key: incarnations %d and %d publish at once", node, cl.Other, cl.Boot)

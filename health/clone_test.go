@@ -125,6 +125,34 @@ func TestEngineClonedMember(t *testing.T) {
 	}
 }
 
+// TestEngineClonedMemberBeforeItsReport: the copy announced itself (a newer
+// incarnation) but has sent no report yet when the real b's next report
+// shows the clash: the real b's newest report counts, not its older one.
+func TestEngineClonedMemberBeforeItsReport(t *testing.T) {
+	clock := newFakeClock(time.Unix(1_800_000_000, 0))
+	d := newDriver(t, clock, "a", "b", "c")
+	d.msg(clonedReport(42, 1, nil, map[string]Opinion{"a": OpinionReachable, "c": OpinionReachable}))
+	hb := heartbeatMsg("b", pb.State_STATE_RUNNING, 0)
+	hb.Env.Header.BootId, hb.Env.Header.Seq = 43, 1
+	d.msg(hb)
+	d.msg(clonedReport(42, 2, &p2p.Clash{Boot: 42, Other: 43}, map[string]Opinion{"a": OpinionReachable, "c": OpinionSuspect}))
+	d.step(func(s *engineState) {
+		if got := Opinion(s.reports["b"]["c"].GetReachability()); got != OpinionSuspect {
+			t.Errorf("b's opinion of c = %v; want the real b's newest, suspect", got)
+		}
+	})
+	// The copy's first report goes beside it.
+	d.msg(clonedReport(43, 1, nil, map[string]Opinion{"a": OpinionReachable, "c": OpinionNone}))
+	d.step(func(s *engineState) {
+		if got := Opinion(s.reports["b"]["c"].GetReachability()); got != OpinionSuspect {
+			t.Errorf("b's opinion of c = %v after the copy's report; want suspect", got)
+		}
+	})
+	if ic := d.node("b").IdentityClash; ic == nil || !slices.Equal(ic.BootIDs, []uint64{43, 42}) {
+		t.Errorf("identity_clash = %+v; want boot_ids [43 42]", ic)
+	}
+}
+
 func TestMergeReports(t *testing.T) {
 	obs := func(op Opinion, connected bool) *pb.PeerObservation {
 		return &pb.PeerObservation{NodeId: "x", Reachability: pb.Reachability(op), Connected: connected}
