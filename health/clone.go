@@ -28,9 +28,9 @@ type IdentityClash struct {
 }
 
 // ClashHold is how long a member's identity clash stays active after the
-// last message that showed it, for a report refresh period: three refresh
-// periods, so the clash lasts while both hosts run even when nothing else
-// changes.
+// last message that showed it, given the report refresh period: three
+// refresh periods (6 min by default), so the clash lasts while both hosts
+// run even when nothing changes and each only refreshes its report.
 func ClashHold(reportRefresh time.Duration) time.Duration { return 3 * reportRefresh }
 
 // memberClash is what the engine holds of a cloned member (owned by the
@@ -86,23 +86,22 @@ func (s *engineState) clashSeen(node string, cl *p2p.Clash, at time.Time) {
 	}
 }
 
-// clashReport takes in a Report of a member under an active clash and
-// tells whether it changed what is held. A report of the older incarnation
+// clashReport takes in a Report of a member under an active clash. A report of the older incarnation
 // goes beside the newest one's; a report of a newer incarnation than the
 // one held turns the held one into the older (the two outbid each other
 // with refutes).
-func (s *engineState) clashReport(c *memberClash, node string, h *pb.Header, obs map[string]*pb.PeerObservation) bool {
+func (s *engineState) clashReport(c *memberClash, node string, h *pb.Header, obs map[string]*pb.PeerObservation) {
 	p := p2p.PositionOf(h)
 	switch {
 	case h.GetBootId() == c.other:
 		if c.otherReport != nil && !p.After(c.otherReportAt) {
-			return false
+			return
 		}
 		c.otherReportAt, c.otherReport = p, obs
 	default:
 		held, ok := s.reportAt[node]
 		if !newer(s.reportAt, node, h) {
-			return false
+			return
 		}
 		if ok && p.Boot > held.Boot && c.newest != nil {
 			c.other, c.otherReportAt, c.otherReport = held.Boot, held, c.newest
@@ -110,7 +109,6 @@ func (s *engineState) clashReport(c *memberClash, node string, h *pb.Header, obs
 		c.newest = obs
 	}
 	s.reports[node] = mergeReports(c.newest, c.otherReport)
-	return true
 }
 
 // endClashes drops the clashes that ended at now: the member's newest
