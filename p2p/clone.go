@@ -23,15 +23,18 @@ type Clash struct {
 // kind: the latest position of the author's current (newest) incarnation,
 // and of the incarnation it superseded.
 //
-// A message of the superseded incarnation that is newer than the last one
-// held of it is either the tail of a run that has since stopped (sent
-// before the new incarnation started, arriving late) or proof of a clone:
-// the old incarnation still runs beside the new one. The author's own
-// clock tells them apart: a clone's message was sent after the new
+// A message of an older incarnation that is newer than the last one held
+// of it is either the tail of a run that has since stopped (sent before
+// the current incarnation started, arriving late) or proof of a clone: the
+// old incarnation still runs beside the current one. The author's own
+// clock tells them apart: a clone's message was sent after the current
 // incarnation's first message, a tail's before it. Tails stay stale, as
 // before; a clone's messages are admitted and flagged, so a cloned member's
 // real host is not silenced by the copy that started later (or refuted
-// higher).
+// higher). The older incarnation need not be the one cur superseded here:
+// this node may have missed some of the incarnations two hosts took while
+// they refuted each other, so any older incarnation still publishing takes
+// prev's place.
 type incarnations struct {
 	cur, prev Position
 	// curSent is the sent_unix_ms of the first message of cur admitted.
@@ -42,7 +45,7 @@ type incarnations struct {
 
 // admit decides on a message at position p sent at sentMs (its header's
 // sent_unix_ms) and records it when admitted. clone is true for an
-// admitted message of the superseded incarnation sent after the current one
+// admitted message of an older incarnation sent after the current one
 // began: the two run at once.
 func (in *incarnations) admit(p Position, sentMs int64) (reason RejectReason, clone bool) {
 	switch {
@@ -57,11 +60,13 @@ func (in *incarnations) admit(p Position, sentMs int64) (reason RejectReason, cl
 		return rejectNone, false
 	case p == in.cur, in.hasPrev && p == in.prev:
 		return ignoreDuplicate, false
-	case in.hasPrev && p.Boot == in.prev.Boot && p.After(in.prev) && sentMs > in.curSent:
-		in.prev = p
-		return rejectNone, true
+	case p.Boot == in.cur.Boot, sentMs <= in.curSent:
+		return RejectStale, false
+	case in.hasPrev && p.Boot == in.prev.Boot && !p.After(in.prev):
+		return RejectStale, false
 	}
-	return RejectStale, false
+	in.prev, in.hasPrev = p, true
+	return rejectNone, true
 }
 
 // sentMs is a header's send time as its author's clock had it.

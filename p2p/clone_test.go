@@ -38,10 +38,17 @@ func TestIncarnationsAdmit(t *testing.T) {
 			{5, 1, 100, rejectNone, false}, {6, 1, 200, rejectNone, false},
 			{7, 1, 300, rejectNone, false}, // 5 refuted above 6
 			{6, 2, 310, rejectNone, true},
-			{5, 2, 320, RejectStale, false}}}, // 5 is gone: two back
-		{"an older boot than both is stale", []step{
+			{5, 1, 100, RejectStale, false}, // a replay of 5
+			{5, 2, 320, rejectNone, true}}}, // 5 still publishing after 7 began: a third run
+		{"an older run's message sent before the current one began is stale", []step{
 			{5, 1, 100, rejectNone, false}, {6, 1, 200, rejectNone, false},
-			{4, 9, 300, RejectStale, false}}},
+			{4, 9, 150, RejectStale, false}}},
+		{"an incarnation missed here, still publishing, is a clone", []step{
+			{10, 1, 100, rejectNone, false}, {13, 1, 200, rejectNone, false}, // 11 and 12 missed
+			{12, 4, 250, rejectNone, true}, {12, 5, 260, rejectNone, true},
+			{12, 4, 250, RejectStale, false}, {10, 2, 150, RejectStale, false}}},
+		{"the current incarnation's old message is stale whatever its time", []step{
+			{5, 3, 100, rejectNone, false}, {5, 2, 300, RejectStale, false}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
