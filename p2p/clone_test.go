@@ -6,6 +6,7 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/meshmon/meshmon/p2p/pb"
 )
@@ -179,4 +180,24 @@ func TestValidatorFlagsClonedAuthor(t *testing.T) {
 		}
 	}
 	wantCounts(t, v, map[RejectReason]uint64{RejectStale: 1})
+}
+
+// TestPushFailedRecently: a member a push failed to is left alone for
+// pushRetry, then tried again.
+func TestPushFailedRecently(t *testing.T) {
+	n := &Network{}
+	p := newAuthor(t, "b").id
+	t0 := time.Unix(1_800_000_000, 0)
+	if n.pushFailedRecently(p, t0) {
+		t.Error("pushFailedRecently before any failure = true; want false")
+	}
+	n.pushFailed = map[peer.ID]time.Time{p: t0}
+	for _, c := range []struct {
+		after time.Duration
+		want  bool
+	}{{0, true}, {pushRetry - time.Millisecond, true}, {pushRetry, false}, {pushRetry + time.Second, false}} {
+		if got := n.pushFailedRecently(p, t0.Add(c.after)); got != c.want {
+			t.Errorf("pushFailedRecently(%v after the failure) = %v; want %v", c.after, got, c.want)
+		}
+	}
 }

@@ -145,6 +145,9 @@ type Network struct {
 	endpoints map[string]Endpoint
 	// lastPinged is when each member last pinged this node.
 	lastPinged map[peer.ID]time.Time
+	// pushFailed is when a push to a member off the topic last failed
+	// (pushStranded); nil until one does.
+	pushFailed map[peer.ID]time.Time
 }
 
 type syncEntry struct {

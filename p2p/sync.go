@@ -220,7 +220,7 @@ func (n *Network) pushStranded(raw *pubsubpb.Message) {
 		// A member reached only through a relay is off the topic by
 		// design (GossipSub ignores limited connections; its gossip
 		// flows through public members), so it is not pushed to.
-		if l := n.linkOf(p); l.Connected && !l.Relayed {
+		if l := n.linkOf(p); l.Connected && !l.Relayed && !n.pushFailedRecently(p, time.Now()) {
 			stranded = append(stranded, p)
 		}
 	}
@@ -239,9 +239,32 @@ func (n *Network) pushStranded(raw *pubsubpb.Message) {
 			defer n.wg.Done()
 			if err := n.exchange(p, entries); err != nil && n.ctx.Err() == nil {
 				n.log.Debug("push to a member off the topic failed", "peer", p.String(), "err", err)
+				n.mu.Lock()
+				if n.pushFailed == nil {
+					n.pushFailed = map[peer.ID]time.Time{}
+				}
+				n.pushFailed[p] = time.Now()
+				n.mu.Unlock()
 			}
 		}()
 	}
+}
+
+// pushRetry is how long pushStranded leaves a member alone after a push to
+// it failed (a member whose own config lacks this network refuses every
+// one): its next message goes by gossip or waits.
+const pushRetry = time.Minute
+
+// pushFailedRecently tells whether a push to p failed within pushRetry of now.
+func (n *Network) pushFailedRecently(p peer.ID, now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	at, ok := n.pushFailed[p]
+	if ok && now.Sub(at) >= pushRetry {
+		delete(n.pushFailed, p)
+		return false
+	}
+	return ok
 }
 
 // StrandedPushes counts the pushes of this node's messages by sync to a
