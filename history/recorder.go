@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/monitor"
 )
 
 // RecorderConfig configures a Recorder. Zero values take the defaults given.
@@ -88,6 +89,8 @@ type Recorder struct {
 	log   *slog.Logger
 	alert chan Alert
 	flush chan chan error
+	// monitors queues snapshots for Run (ObserveMonitors).
+	monitors chan *monitor.Snapshot
 
 	// mu protects the following fields.
 	mu         sync.Mutex
@@ -126,7 +129,8 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Recorder{cfg: cfg, log: cfg.Logger, alert: make(chan Alert, 256), flush: make(chan chan error)}
+	r := &Recorder{cfg: cfg, log: cfg.Logger, alert: make(chan Alert, 256), flush: make(chan chan error),
+		monitors: make(chan *monitor.Snapshot, 1024)}
 	r.stats.OK = cfg.Store != nil
 	if cfg.Store == nil {
 		r.lastErr = cfg.Unavailable
@@ -272,6 +276,7 @@ type recording struct {
 	hourOnly map[Subject]bool // links other members measure
 	lastWall time.Time
 	lastMono time.Duration
+	mon      *monitorRecording
 }
 
 // Run records until ctx ends, then writes what is pending. Without a
@@ -284,7 +289,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 	events, stop := r.cfg.Events.Follow(1024)
 	defer stop()
 	st := &recording{nodes: map[Subject]string{}, links: map[Subject]string{}, acc: map[Subject]*Rollup{},
-		hourOnly: map[Subject]bool{}}
+		hourOnly: map[Subject]bool{}, mon: newMonitorRecording()}
 	r.startSession(st, r.cfg.Session)
 	// Events raised before Run (from this run: ids at or above the first
 	// one reserved) are in the ring.
@@ -303,6 +308,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			r.drainEvents(st, events)
+			r.drainMonitors(st)
 			r.sample(st)
 			r.closeMinute(st, time.Time{})
 			r.write(st)
@@ -311,12 +317,15 @@ func (r *Recorder) Run(ctx context.Context) error {
 			r.onEvent(st, e)
 		case a := <-r.alert:
 			st.pending.Alerts = append(st.pending.Alerts, a)
+		case snap := <-r.monitors:
+			r.observeMonitors(st, snap)
 		case <-sample.C:
 			r.sample(st)
 		case <-flush.C:
 			r.write(st)
 		case ch := <-r.flush:
 			r.drainEvents(st, events)
+			r.drainMonitors(st)
 			r.sample(st)
 			ch <- r.write(st)
 		case <-prune.C:
@@ -441,6 +450,7 @@ func (r *Recorder) sample(st *recording) {
 		for sub, s := range st.links {
 			st.pending.Changes = append(st.pending.Changes, Change{Subject: sub, Session: r.sessionID(), Time: now, From: s, To: s})
 		}
+		r.rebaseMonitors(st, now)
 	}
 	st.lastWall, st.lastMono = now, mono
 
@@ -520,6 +530,7 @@ func (r *Recorder) bound(st *recording) {
 	dropped += dropFront(&st.pending.Events, over-dropped)
 	dropped += dropFront(&st.pending.Alerts, over-dropped)
 	dropped += dropFront(&st.pending.Changes, over-dropped)
+	dropped += dropFront(&st.pending.Monitors, over-dropped)
 	r.mu.Lock()
 	r.stats.Dropped += uint64(dropped)
 	r.mu.Unlock()

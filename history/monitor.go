@@ -1,0 +1,213 @@
+package history
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/meshmon/meshmon/monitor"
+)
+
+// Subject kinds of monitors: a monitor's agreed verdict ("monitor", Node is
+// the monitor's name) and one vantage point's latency of it ("vantage",
+// Node is the monitor, Peer the member that probed it). Their records sit
+// beside the nodes' and links' in the same buckets and under the same
+// retention; Store.Subjects does not list them.
+const (
+	KindMonitor = "monitor"
+	KindVantage = "vantage"
+)
+
+// MonitorSubject is the agreed verdict of monitor name in network.
+func MonitorSubject(network, name string) Subject {
+	return Subject{Network: network, Kind: KindMonitor, Node: name}
+}
+
+// VantageSubject is member node's latency of monitor name in network.
+func VantageSubject(network, name, node string) Subject {
+	return Subject{Network: network, Kind: KindVantage, Node: name, Peer: node}
+}
+
+// MonitorChange is one change of a monitor's agreed verdict, as this node
+// saw it (or the verdict this node found at the start of a session).
+type MonitorChange struct {
+	Network string `json:"network"`
+	Monitor string `json:"monitor"`
+	// Session is the run of this node that saw the change (Session.ID).
+	Session uint64    `json:"session"`
+	Time    time.Time `json:"time"`
+	// From and To are verdicts: unknown, up, warning, degraded or down.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Live is how many live vantage points with a result the verdict
+	// rests on; Failing and Warning name those that saw it down, and warn.
+	Live    int      `json:"live"`
+	Failing []string `json:"failing,omitempty"`
+	Warning []string `json:"warning,omitempty"`
+}
+
+// change is mc as a Change, for Compute.
+func (mc MonitorChange) change() Change {
+	return Change{Subject: MonitorSubject(mc.Network, mc.Monitor), Session: mc.Session, Time: mc.Time,
+		From: mc.From, To: mc.To, LiveObservers: mc.Live, Confirmed: mc.To != string(monitor.StatusDegraded)}
+}
+
+// ClassifyMonitor maps a monitor's agreed verdict to its uptime state: down
+// is an outage; degraded (a minority fails) counts as up but is its own
+// state, so its time is listed apart (DegradedMs); warning counts as up
+// (its segments keep the status); unknown is no data.
+func ClassifyMonitor(status string) State {
+	switch monitor.Status(status) {
+	case monitor.StatusUp, monitor.StatusWarning:
+		return StateUp
+	case monitor.StatusDegraded:
+		return StateDegraded
+	case monitor.StatusDown:
+		return StateDown
+	}
+	return StateNoData
+}
+
+// MonitorUptime computes a monitor's uptime over [from, to) from this
+// node's sessions and the monitor's recorded verdict changes. It is pure:
+// Compute's rules with ClassifyMonitor.
+func MonitorUptime(sessions []Session, changes []MonitorChange, from, to time.Time) Uptime {
+	cs := make([]Change, len(changes))
+	for i, mc := range changes {
+		cs[i] = mc.change()
+	}
+	return Compute(sessions, cs, from, to, ClassifyMonitor)
+}
+
+// MonitorChanges returns the monitor's verdict changes in the order they
+// were recorded.
+func (s *Store) MonitorChanges(network, name string) ([]MonitorChange, error) {
+	var out []MonitorChange
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := readSubject(tx, bucketChanges, MonitorSubject(network, name))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			var c MonitorChange
+			if json.Unmarshal(v, &c) == nil {
+				out = append(out, c)
+			}
+			return nil
+		})
+	})
+	return out, wrap("monitor changes", err)
+}
+
+// MonitorUptime computes the monitor's uptime over [from, to) from the
+// store, with its recorded changes.
+func (r *Recorder) MonitorUptime(network, name string, from, to time.Time) (Uptime, []MonitorChange, error) {
+	if r.cfg.Store == nil {
+		return MonitorUptime(nil, nil, from, to), nil, nil
+	}
+	ss, err := r.Sessions()
+	if err != nil {
+		return Uptime{}, nil, err
+	}
+	cs, err := r.cfg.Store.MonitorChanges(network, name)
+	if err != nil {
+		return Uptime{}, nil, err
+	}
+	return MonitorUptime(ss, cs, from, to), cs, nil
+}
+
+// ObserveMonitors takes in a network's latest monitor snapshot: the node
+// calls it with each new snapshot (calling it again with the same one, or
+// more often, does no harm). The recorder records each change of a
+// monitor's agreed verdict (and each monitor's verdict once per session, as
+// the baseline), and folds each new result of each vantage point into the
+// minute's latency rollup of that vantage point. It never blocks: when the
+// recorder is far behind the snapshot is dropped and counted.
+func (r *Recorder) ObserveMonitors(snap *monitor.Snapshot) {
+	if snap == nil || r.cfg.Store == nil {
+		return
+	}
+	select {
+	case r.monitors <- snap:
+	default:
+		r.mu.Lock()
+		r.stats.Dropped++
+		r.mu.Unlock()
+	}
+}
+
+// monitorRecording is Run's state of the monitors.
+type monitorRecording struct {
+	// status is the last recorded verdict per monitor subject, this session.
+	status map[Subject]MonitorChange
+	// at is the time of the latest result folded in, per vantage subject.
+	at map[Subject]time.Time
+}
+
+func newMonitorRecording() *monitorRecording {
+	return &monitorRecording{status: map[Subject]MonitorChange{}, at: map[Subject]time.Time{}}
+}
+
+// observeMonitors records what snap brings that is new.
+func (r *Recorder) observeMonitors(st *recording, snap *monitor.Snapshot) {
+	session := r.sessionID()
+	now := r.cfg.Now()
+	for _, m := range snap.Monitors {
+		sub := MonitorSubject(snap.Network, m.Name)
+		prev, seen := st.mon.status[sub]
+		to := string(m.Verdict.Status)
+		if !seen || prev.To != to {
+			from := to
+			if seen {
+				from = prev.To
+			}
+			// The verdict's own time, unless it claims to predate what is
+			// already recorded (or the future).
+			t := m.Since
+			if t.IsZero() || t.After(now) || (seen && t.Before(prev.Time)) {
+				t = now
+			}
+			c := MonitorChange{Network: snap.Network, Monitor: m.Name, Session: session, Time: t, From: from, To: to,
+				Live: m.Verdict.Live, Failing: slices.Clone(m.Verdict.Failing), Warning: slices.Clone(m.Verdict.Warning)}
+			st.mon.status[sub] = c
+			st.pending.Monitors = append(st.pending.Monitors, c)
+		}
+		for _, v := range m.Vantages {
+			if !v.Live || !v.Has || v.At.IsZero() || v.Latency <= 0 {
+				continue
+			}
+			vs := VantageSubject(snap.Network, m.Name, v.Node)
+			if last, ok := st.mon.at[vs]; ok && !v.At.After(last) {
+				continue // this result was folded in already
+			}
+			st.mon.at[vs] = v.At
+			r.acc(st, vs, float64(v.Latency)/float64(time.Millisecond))
+		}
+	}
+	r.bound(st)
+}
+
+// rebaseMonitors records, at the start of a new session (a clock step),
+// each monitor's verdict as the new session's baseline.
+func (r *Recorder) rebaseMonitors(st *recording, now time.Time) {
+	session := r.sessionID()
+	for sub, c := range st.mon.status {
+		c.Session, c.Time, c.From = session, now, c.To
+		st.mon.status[sub] = c
+		st.pending.Monitors = append(st.pending.Monitors, c)
+	}
+}
+
+// drainMonitors takes in every queued snapshot.
+func (r *Recorder) drainMonitors(st *recording) {
+	for {
+		select {
+		case snap := <-r.monitors:
+			r.observeMonitors(st, snap)
+		default:
+			return
+		}
+	}
+}
