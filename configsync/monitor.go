@@ -398,7 +398,7 @@ func (d *decoder) headers(n *yaml.Node, path string) map[string]string {
 			d.add(k.Line, p, "%q is not a header name", k.Value)
 		case name == "User-Agent":
 			d.add(k.Line, p, "meshmon sets User-Agent itself (meshmon/<version> (node <node_id>)), so service owners see which member probed")
-		case name == "Host" || name == "Content-Length":
+		case name == "Content-Length":
 			d.add(k.Line, p, "%s is set by the HTTP client", name)
 		default:
 			if _, dup := out[name]; dup {

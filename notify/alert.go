@@ -64,11 +64,25 @@ type Alert struct {
 	// Covers are IDs of earlier undelivered alerts about the same node that
 	// this one reports too (set by Dispatch); delivering it delivers them.
 	Covers []string
+
+	// Monitor alerts (KindMonitor*): Node is MonitorSubject(Monitor);
+	// Live is how many live vantage points have a result and Suspecting
+	// how many fail (or warn).
+	// Monitor is the monitor's name; Target what it probes (no
+	// credentials).
+	Monitor, Target string
+	// Reason is a warning's reason ("certificate expires in 4d").
+	Reason string
+	// Evidence says what each vantage point saw (notify.Evidence).
+	Evidence string
 }
 
 // Title is the alert's headline: "<node> is offline", "<node> is back
 // online", "<node> is degraded" or "<node> left".
 func (a Alert) Title() string {
+	if a.IsMonitor() {
+		return a.monitorTitle()
+	}
 	switch a.Kind {
 	case KindOnline:
 		return a.Node + " is back online"

@@ -146,6 +146,10 @@ func (f DiscordFormatter) Embed(a Alert) DiscordEmbed {
 		})
 	}
 	field("Network", a.Network, true)
+	if a.IsMonitor() {
+		f.monitorEmbed(&e, a, field)
+		return e
+	}
 	var desc []string
 	switch a.Kind {
 	case KindOffline:
@@ -180,6 +184,35 @@ func (f DiscordFormatter) Embed(a Alert) DiscordEmbed {
 	}
 	e.Description = truncate(strings.Join(desc, "\n"), DiscordMaxDescription)
 	return e
+}
+
+// monitorEmbed renders a monitor alert: what is probed, since when (from …
+// to … with the duration on recovery), and the evidence of each vantage
+// point as the description.
+func (f DiscordFormatter) monitorEmbed(e *DiscordEmbed, a Alert, field func(name, value string, inline bool)) {
+	if a.Target != "" {
+		field("Target", a.Target, true)
+	}
+	desc := []string{a.Evidence}
+	switch a.Kind {
+	case KindMonitorDown:
+		e.Color = ColorOffline
+		field("Down since", stamp(a.Since, true), true)
+		field("Agreed by", fmt.Sprintf("%d of %d vantage points", a.Agreeing, a.Live), true)
+	case KindMonitorWarning:
+		e.Color = ColorDegraded
+		field("Agreed by", fmt.Sprintf("%d of %d vantage points", a.Agreeing, a.Live), true)
+	default:
+		e.Color = ColorOnline
+		desc = append([]string{fmt.Sprintf("Was down from %s to %s.", stamp(a.Since, false), stamp(a.Until, false))}, desc...)
+		if d := a.Duration(); d > 0 {
+			field("Duration", humanDuration(d), true)
+		}
+	}
+	if n := len(a.Covers); n > 0 {
+		desc = append(desc, fmt.Sprintf("Includes %d earlier change(s) that were not sent on their own.", n))
+	}
+	e.Description = truncate(strings.Join(desc, "\n"), DiscordMaxDescription)
 }
 
 // stamp renders t as a Discord timestamp (shown in each reader's time zone),

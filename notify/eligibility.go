@@ -179,6 +179,9 @@ func Eligible(in EligibilityInput) Eligibility {
 
 // statusOf is the status an alert of kind k reports.
 func statusOf(k Kind) health.Status {
+	if rule, ok := monitorKindRule(k); ok {
+		k = rule
+	}
 	switch k {
 	case KindOffline:
 		return health.StatusOffline

@@ -56,7 +56,8 @@ type JSONAlert struct {
 	ID string `json:"id"`
 	// Node is the node_id the alert is about.
 	Node string `json:"node"`
-	// Kind is offline, online, degraded or left.
+	// Kind is offline, online, degraded or left; for monitors
+	// monitor_down, monitor_up or monitor_warning.
 	Kind Kind `json:"kind"`
 	// From is the previous confirmed status.
 	From health.Status `json:"from,omitempty"`
@@ -80,6 +81,12 @@ type JSONAlert struct {
 	LastRTTMs float64 `json:"last_rtt_ms,omitempty"`
 	// Covers are IDs of earlier alerts about the node reported by this one.
 	Covers []string `json:"covers,omitempty"`
+	// Monitor, Target and Evidence are set for monitor alerts (kinds
+	// monitor_down, monitor_up, monitor_warning; node is "monitor:<name>",
+	// observers are vantage points).
+	Monitor  string `json:"monitor,omitempty"`
+	Target   string `json:"target,omitempty"`
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // JSONFormatter builds generic webhook payloads. It is pure.
@@ -108,6 +115,7 @@ func (f JSONFormatter) Payloads(alerts []Alert) []JSONPayload {
 				Agreeing:        a.Agreeing, Observers: a.Live, Suspecting: a.Suspecting,
 				LastRTTMs: float64(a.LastRTT) / float64(time.Millisecond),
 				Covers:    a.Covers,
+				Monitor:   a.Monitor, Target: a.Target, Evidence: a.Evidence,
 			})
 			lines = append(lines, textLine(a))
 		}
@@ -118,6 +126,13 @@ func (f JSONFormatter) Payloads(alerts []Alert) []JSONPayload {
 }
 
 func textLine(a Alert) string {
+	if a.IsMonitor() {
+		s := fmt.Sprintf("%s (network %s, %s", a.Title(), a.Network, a.Evidence)
+		if d := a.Duration(); d > 0 {
+			s += fmt.Sprintf(", was down for %s", humanDuration(d))
+		}
+		return s + ")"
+	}
 	s := fmt.Sprintf("%s (network %s, ", a.Title(), a.Network)
 	if a.Kind == KindDegraded {
 		s += fmt.Sprintf("suspected by %d of %d observers", a.Suspecting, a.Live)
