@@ -332,6 +332,8 @@ func FuzzAPIQuery(f *testing.F) {
 	f.Add(uint8(2), "solo", "", "")
 	f.Add(uint8(3), "", "", "25")
 	f.Add(uint8(3), "", "", "x")
+	f.Add(uint8(4), "prod", "range=7d&resolution=hour", "")
+	f.Add(uint8(4), "nope", "from=2025-06-01T12:00:00Z&to=2025-06-01T11:00:00Z", "")
 	fx := newFixture(f)
 	d := fx.full()
 	done := make(chan struct{})
@@ -339,7 +341,8 @@ func FuzzAPIQuery(f *testing.F) {
 	d.Done = done // streams answer one view and end
 	h := NewServer(d)
 	f.Fuzz(func(t *testing.T, which uint8, id, query, lastEventID string) {
-		path := [...]string{"/api/events", "/api/raw/" + id, "/api/networks/" + id, "/api/events/stream"}[which%4]
+		path := [...]string{"/api/events", "/api/raw/" + id, "/api/networks/" + id, "/api/events/stream",
+			"/api/monitors/" + id + "/shop"}[which%5]
 		req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: path, RawQuery: query},
 			Header: http.Header{}, Host: "meshmon", RemoteAddr: "127.0.0.1:1234", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
 		if lastEventID != "" {
