@@ -144,14 +144,32 @@ type monitorRecording struct {
 	status map[Subject]MonitorChange
 	// at is the time of the latest result folded in, per vantage subject.
 	at map[Subject]time.Time
+	// seen is the latest snapshot taken in per network: a sample of the
+	// same one is skipped.
+	seen map[string]*monitor.Snapshot
 }
 
 func newMonitorRecording() *monitorRecording {
-	return &monitorRecording{status: map[Subject]MonitorChange{}, at: map[Subject]time.Time{}}
+	return &monitorRecording{status: map[Subject]MonitorChange{}, at: map[Subject]time.Time{},
+		seen: map[string]*monitor.Snapshot{}}
+}
+
+// sampleMonitors takes in the snapshots of RecorderConfig.Monitors that are
+// new since the last sample.
+func (r *Recorder) sampleMonitors(st *recording) {
+	if r.cfg.Monitors == nil {
+		return
+	}
+	for _, snap := range r.cfg.Monitors() {
+		if snap != nil && st.mon.seen[snap.Network] != snap {
+			r.observeMonitors(st, snap)
+		}
+	}
 }
 
 // observeMonitors records what snap brings that is new.
 func (r *Recorder) observeMonitors(st *recording, snap *monitor.Snapshot) {
+	st.mon.seen[snap.Network] = snap
 	session := r.sessionID()
 	now := r.cfg.Now()
 	for _, m := range snap.Monitors {

@@ -3,6 +3,7 @@ package history
 import (
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,5 +270,55 @@ func TestRecorderMonitorsAcrossAClockStep(t *testing.T) {
 	// jump, which is no data.
 	if u.DownMs != (10*time.Minute).Milliseconds() || u.NoDataMs != time.Hour.Milliseconds() {
 		t.Errorf("monitor uptime over a clock step = %+v; want 10 min down and the hour as no data", u)
+	}
+}
+
+// monitorSource is a snapshot source the test swaps.
+type monitorSource struct {
+	mu   sync.Mutex
+	snap *monitor.Snapshot
+}
+
+func (m *monitorSource) get() []*monitor.Snapshot {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.snap == nil {
+		return nil
+	}
+	return []*monitor.Snapshot{m.snap}
+}
+
+func (m *monitorSource) set(s *monitor.Snapshot) {
+	m.mu.Lock()
+	m.snap = s
+	m.mu.Unlock()
+}
+
+// TestRecorderSamplesMonitors: with RecorderConfig.Monitors the recorder
+// reads the snapshots itself, every Sample, without ObserveMonitors.
+func TestRecorderSamplesMonitors(t *testing.T) {
+	store, _ := openTemp(t)
+	clock := &testClock{wall: tm(0).Add(10 * time.Second)}
+	events := health.NewEventLog(100, clock.Now)
+	view := &testView{}
+	view.set(health.StatusOnline, "up")
+	src := &monitorSource{}
+	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Monitors: src.get,
+		Now: clock.Now, Elapsed: clock.Elapsed, Session: 1})
+	t0 := clock.Now()
+	src.set(snapAt(monitor.StatusUp, t0, 10*time.Millisecond, 30*time.Millisecond, t0))
+	flush(t, rec) // Flush samples
+	flush(t, rec) // the same snapshot again: nothing new
+	clock.Advance(time.Minute)
+	t1 := clock.Now()
+	src.set(snapAt(monitor.StatusDown, t1, 0, 0, t1, "a", "b"))
+	flush(t, rec)
+	cs, err := store.MonitorChanges("prod", "shop")
+	if err != nil || len(cs) != 2 || cs[0].To != "up" || cs[1].To != "down" || !cs[1].Time.Equal(t1) {
+		t.Fatalf("sampled verdicts = %+v, %v; want up, then down at %v", cs, err, t1)
+	}
+	rs, err := store.RTT(VantageSubject("prod", "shop", "b"), Minute, t0.Truncate(time.Minute), clock.Now())
+	if err != nil || len(rs) != 1 || rs[0].Count != 1 || rs[0].Mean != 30 {
+		t.Errorf("sampled latency of b = %+v, %v; want one result of 30 ms", rs, err)
 	}
 }

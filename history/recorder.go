@@ -30,6 +30,10 @@ type RecorderConfig struct {
 	// Session is the wanted id of this run's session (e.g. the boot's unix
 	// ms); it is raised above every stored session's id.
 	Session uint64
+	// Monitors, when set, returns every network's monitor snapshot; it is
+	// read every Sample, like View, as an alternative to ObserveMonitors
+	// (monitor.go). Nil: only what ObserveMonitors hands in is recorded.
+	Monitors func() []*monitor.Snapshot
 	// Sample is how often the view is read for link changes and RTT. Default 1s.
 	Sample time.Duration
 	// Flush is how often pending records are written in one transaction. Default 5s.
@@ -458,6 +462,7 @@ func (r *Recorder) sample(st *recording) {
 	if !minute.Equal(st.minute) {
 		r.closeMinute(st, minute)
 	}
+	r.sampleMonitors(st)
 	v := r.cfg.View()
 	if v == nil {
 		return
