@@ -78,8 +78,9 @@ type Monitor struct {
 	// lists members that do not.
 	Allow, Block []string
 
-	// Method, Headers, FollowRedirects, SkipTLSVerify, ExpectStatus,
-	// BodyContains, BodyRegex and MaxResponseTime are for http and https.
+	// Method, Headers, FollowRedirects, ExpectStatus, BodyContains,
+	// BodyRegex and MaxResponseTime are for http and https; SkipTLSVerify
+	// for http, https and tls.
 	Method          string
 	Headers         map[string]string
 	FollowRedirects bool
@@ -139,7 +140,7 @@ var monitorNamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9 ._-]{0,62}[
 const monitorNameRule = "use 1-64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit and not ending in a space"
 
 // httpOnly are the fields that only http and https monitors take.
-var httpOnly = []string{"method", "headers", "follow_redirects", "skip_tls_verify", "expect_status",
+var httpOnly = []string{"method", "headers", "follow_redirects", "expect_status",
 	"body_contains", "body_regex", "max_response_time"}
 
 // monitors decodes the monitors list; members are checked after node_config.
@@ -155,8 +156,7 @@ func (d *decoder) monitors(n *yaml.Node, path string) []Monitor {
 }
 
 func (d *decoder) monitor(n *yaml.Node, path string) Monitor {
-	m := Monitor{Group: DefaultMonitorGroup, Interval: DefaultMonitorInterval, Retry: DefaultMonitorRetry,
-		FollowRedirects: true, WarnDays: -1}
+	m := Monitor{Group: DefaultMonitorGroup, Interval: DefaultMonitorInterval, Retry: DefaultMonitorRetry, WarnDays: -1}
 	lines := map[string]int{}
 	at := func(key string, n *yaml.Node) { lines[key] = n.Line }
 	present := d.mapping(n, path, []field{
@@ -216,7 +216,7 @@ func (d *decoder) monitor(n *yaml.Node, path string) Monitor {
 			}
 		}},
 		{"headers", func(n *yaml.Node, p string) { m.Headers = d.headers(n, p) }},
-		{"follow_redirects", func(n *yaml.Node, p string) { m.FollowRedirects = d.boolean(n, p, m.FollowRedirects) }},
+		{"follow_redirects", func(n *yaml.Node, p string) { m.FollowRedirects = d.boolean(n, p, true) }},
 		{"skip_tls_verify", func(n *yaml.Node, p string) { m.SkipTLSVerify = d.boolean(n, p, m.SkipTLSVerify) }},
 		{"expect_status", func(n *yaml.Node, p string) { m.ExpectStatus = d.statusCodes(n, p) }},
 		{"body_contains", func(n *yaml.Node, p string) { m.BodyContains = d.str(n, p) }},
@@ -293,6 +293,9 @@ func (d *decoder) monitor(n *yaml.Node, path string) Monitor {
 	if m.Type != MonitorTLS && m.Type != MonitorHTTPS && m.Type != "" && present["warn_days"] != nil {
 		d.add(present["warn_days"].Line, join(path, "warn_days"), "applies to tls and https monitors only, not %s", m.Type)
 	}
+	if !isHTTP && m.Type != MonitorTLS && m.Type != "" && present["skip_tls_verify"] != nil {
+		d.add(present["skip_tls_verify"].Line, join(path, "skip_tls_verify"), "applies to http, https and tls monitors only, not %s", m.Type)
+	}
 	if m.WarnDays < 0 {
 		m.WarnDays = 0
 		if m.Type == MonitorTLS {
@@ -301,6 +304,9 @@ func (d *decoder) monitor(n *yaml.Node, path string) Monitor {
 	}
 	if isHTTP && m.Method == "" {
 		m.Method = http.MethodGet
+	}
+	if isHTTP && present["follow_redirects"] == nil {
+		m.FollowRedirects = true
 	}
 	if m.Type == MonitorDNS && m.RecordType == "" {
 		m.RecordType = "A"

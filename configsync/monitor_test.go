@@ -51,6 +51,7 @@ func TestParseMonitors(t *testing.T) {
   - name: cert
     type: tls
     host: example.com
+    skip_tls_verify: true
   - name: gw
     type: ping
     host: 192.0.2.1
@@ -66,13 +67,13 @@ func TestParseMonitors(t *testing.T) {
 			Method: "HEAD", Headers: map[string]string{"Authorization": "Bearer x"}, SkipTLSVerify: true,
 			ExpectStatus: []int{200, 204}, BodyContains: "ok", BodyRegex: "^ok", MaxResponseTime: Duration(2 * time.Second), WarnDays: 7},
 		{Name: "db", Type: "tcp", Host: "db.example.com:5432", Group: "default", Interval: Duration(5 * time.Second),
-			Timeout: Duration(5 * time.Second), Retry: 1, Allow: []string{"a", "b"}, FollowRedirects: true},
+			Timeout: Duration(5 * time.Second), Retry: 1, Allow: []string{"a", "b"}},
 		{Name: "resolver", Type: "dns", Host: "example.com", Group: "default", Interval: Duration(time.Minute),
-			Timeout: Duration(10 * time.Second), Retry: 1, FollowRedirects: true, RecordType: "AAAA", Server: "127.0.0.1:5353"},
+			Timeout: Duration(10 * time.Second), Retry: 1, RecordType: "AAAA", Server: "127.0.0.1:5353"},
 		{Name: "cert", Type: "tls", Host: "example.com", Group: "default", Interval: Duration(time.Minute),
-			Timeout: Duration(10 * time.Second), Retry: 1, FollowRedirects: true, WarnDays: 14},
+			Timeout: Duration(10 * time.Second), Retry: 1, SkipTLSVerify: true, WarnDays: 14},
 		{Name: "gw", Type: "ping", Host: "192.0.2.1", Group: "default", Interval: Duration(time.Minute),
-			Timeout: Duration(10 * time.Second), Retry: 1, FollowRedirects: true},
+			Timeout: Duration(10 * time.Second), Retry: 1},
 	}
 	if !reflect.DeepEqual(nc.Monitors, want) {
 		t.Fatalf("monitors:\n got %+v\nwant %+v", nc.Monitors, want)
@@ -139,6 +140,8 @@ func TestParseMonitorsErrors(t *testing.T) {
 			[]string{f + "7: monitors[0].body_contains: applies to http and https monitors only, not tcp"}},
 		{"dns field on http", "  - {name: x, type: http, host: e.com, record_type: A}\n",
 			[]string{f + "7: monitors[0].record_type: applies to dns monitors only, not http"}},
+		{"skip_tls_verify on dns", "  - {name: x, type: dns, host: e.com, skip_tls_verify: true}\n",
+			[]string{f + "7: monitors[0].skip_tls_verify: applies to http, https and tls monitors only, not dns"}},
 		{"warn_days on tcp", "  - {name: x, type: tcp, host: 'h:1', warn_days: 3}\n",
 			[]string{f + "7: monitors[0].warn_days: applies to tls and https monitors only, not tcp"}},
 		{"status code", "  - {name: x, type: http, host: e.com, expect_status: [200, 42]}\n",

@@ -48,6 +48,23 @@ var validNetworkConfigs = map[string]NetworkConfig{
 		NodeConfig: []Member{{NodeID: "server-01", URL: "https://server-01.example.com:8000", Reachability: ReachabilityAuto}},
 		Timing:     Timing{Heartbeat: Duration(time.Second), SuspectAfter: Duration(10 * time.Second)},
 	},
+	"valid-monitors.yml": {
+		NetworkID:  "test",
+		NodeConfig: []Member{{NodeID: "server-01", Reachability: ReachabilityAuto}, {NodeID: "server-02", Reachability: ReachabilityAuto}},
+		Timing:     DefaultTiming(),
+		Monitors: []Monitor{
+			{Name: "shop", Type: "https", Host: "https://shop.example.com/health", Group: "default", Interval: Duration(30 * time.Second),
+				Timeout: Duration(10 * time.Second), Retry: 1, Method: "GET", FollowRedirects: true, ExpectStatus: []int{200}, BodyContains: "ok"},
+			{Name: "db", Type: "tcp", Host: "db.internal:5432", Group: "default", Interval: Duration(time.Minute),
+				Timeout: Duration(10 * time.Second), Retry: 1, Allow: []string{"server-01"}},
+			{Name: "resolver", Type: "dns", Host: "example.com", Group: "default", Interval: Duration(time.Minute),
+				Timeout: Duration(10 * time.Second), Retry: 1, RecordType: "MX"},
+			{Name: "cert", Type: "tls", Host: "example.com:8443", Group: "default", Interval: Duration(time.Minute),
+				Timeout: Duration(10 * time.Second), Retry: 1, WarnDays: 30},
+			{Name: "gateway", Type: "ping", Host: "192.0.2.1", Group: "default", Interval: Duration(time.Minute),
+				Timeout: Duration(10 * time.Second), Retry: 1, Block: []string{"server-02"}},
+		},
+	},
 	"valid-timing-fastest.yml": {
 		NetworkID:  "test",
 		NodeConfig: []Member{{NodeID: "server-01", Reachability: ReachabilityAuto}},

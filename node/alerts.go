@@ -14,6 +14,7 @@ import (
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/history"
 	"github.com/meshmon/meshmon/metrics"
+	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/notify"
 )
 
@@ -101,13 +102,23 @@ type alertRuntime struct {
 
 	// The following fields are owned by run's goroutine (initial is set
 	// before it starts).
-	initial  []notify.Cluster
-	tracker  *notify.Tracker
-	clusters []*alertCluster
-	ledgers  map[string]*notify.Ledger // by cluster hash, kept across sender rebuilds
-	members  []notify.ClusterMember    // every network member, Participating unset
-	view     *health.NetworkView
-	expired  time.Time
+	initial []notify.Cluster
+	tracker *notify.Tracker
+	// monitors returns the latest monitor snapshot; monTracker turns its
+	// verdicts into alerts.
+	monitors   func() *monitor.Snapshot
+	monTracker *notify.MonitorTracker
+	// started is when the loop was made; monSettle how long monitor
+	// verdicts wait before they may alert (monitorsSettled); monSettled
+	// is set once they may.
+	started    time.Time
+	monSettle  time.Duration
+	monSettled bool
+	clusters   []*alertCluster
+	ledgers    map[string]*notify.Ledger // by cluster hash, kept across sender rebuilds
+	members    []notify.ClusterMember    // every network member, Participating unset
+	view       *health.NetworkView
+	expired    time.Time
 	// trackerSeen are the tracker's suppression counts already added to
 	// counts.
 	trackerSeen map[notify.Reason]uint64
@@ -148,6 +159,7 @@ func (n *Node) newAlertRuntime(nw configsync.Network) *alertRuntime {
 	}
 	tracker := notify.NewTracker(nw.Config.NetworkID, nw.Ref.NodeID)
 	tracker.SetHold(opts.Hold, opts.RecoveryHold)
+	now := time.Now()
 	log := n.log.With("network", nw.Config.NetworkID)
 	return &alertRuntime{
 		network:     nw.Config.NetworkID,
@@ -163,14 +175,19 @@ func (n *Node) newAlertRuntime(nw configsync.Network) *alertRuntime {
 		wake:        make(chan struct{}, 1),
 		initial:     webhookClusters(nw, log),
 		tracker:     tracker,
+		monTracker:  notify.NewMonitorTracker(nw.Config.NetworkID, now),
+		started:     now,
+		monSettle:   opts.Hold + 2*time.Duration(nw.Config.Timing.SuspectAfter),
 		ledgers:     map[string]*notify.Ledger{},
 		trackerSeen: map[notify.Reason]uint64{},
 	}
 }
 
-// start runs the alert loop for engine e until stop.
-func (a *alertRuntime) start(e *health.Engine) {
+// start runs the alert loop for engine e and the monitors whose snapshots
+// monitors returns, until stop.
+func (a *alertRuntime) start(e *health.Engine, monitors func() *monitor.Snapshot) {
 	a.engine = e
+	a.monitors = monitors
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.done = make(chan struct{})
 	a.setClusters(a.initial)
@@ -295,6 +312,9 @@ func (a *alertRuntime) cycle(now time.Time) {
 	alerts := a.takeViews()
 	// Every cycle, changed or not: held statuses come through with time.
 	alerts = append(alerts, a.tracker.Tick(now)...)
+	if a.monitors != nil && a.monitorsSettled(now) {
+		alerts = append(alerts, a.monTracker.Observe(a.monitors(), now)...)
+	}
 	a.countTracker()
 	hbs := a.engine.Heartbeats()
 	up := a.tracker.UpSince()

@@ -34,6 +34,9 @@ type ClusterSpec struct {
 	// node's discord_webhook and webhook entries (name → URL) on the
 	// network. Nil or short: none.
 	DiscordWebhooks, Webhooks []map[string]string
+	// Monitors, when set, is the YAML list of the network's monitors,
+	// written under "monitors:" (each line indented by two spaces).
+	Monitors string
 }
 
 // WriteCluster writes every node's config dir (key, nodeconf.yml, network
@@ -72,6 +75,9 @@ func WriteCluster(spec ClusterSpec) ([]string, error) {
 		if spec.SuspectAfter != "" {
 			fmt.Fprintf(&netconf, "  suspect_after: %s\n", spec.SuspectAfter)
 		}
+	}
+	if spec.Monitors != "" {
+		netconf.WriteString("monitors:\n" + spec.Monitors)
 	}
 	for i, name := range spec.Names {
 		var nc bytes.Buffer

@@ -81,7 +81,7 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 		names[i] = fmt.Sprintf("demo-%d", i+1)
 		urls[i] = "http://" + loopbackURLHost(ln.Addr())
 	}
-	dirs, err := WriteCluster(ClusterSpec{Dir: o.Dir, NetworkID: "demo", Names: names, URLs: urls})
+	dirs, err := WriteCluster(ClusterSpec{Dir: o.Dir, NetworkID: "demo", Names: names, URLs: urls, Monitors: demoMonitors(urls)})
 	if err != nil {
 		return err
 	}
@@ -127,6 +127,16 @@ func RunDemo(ctx context.Context, o DemoOptions) error {
 	err = g.Wait()
 	fmt.Fprintln(o.Out, "meshmon demo: stopped")
 	return err
+}
+
+// demoMonitors are the demo network's monitors: real services on loopback
+// (the demo nodes' own HTTP APIs), probed by every demo node.
+func demoMonitors(urls []string) string {
+	out := fmt.Sprintf("  - name: demo-1 api\n    type: http\n    host: %s/api/health\n    interval: 10s\n    body_regex: '\"status\": *\"ok\"'\n", urls[0])
+	if len(urls) > 1 {
+		out += fmt.Sprintf("  - name: demo-2 port\n    type: tcp\n    host: %s\n    interval: 10s\n", strings.TrimPrefix(urls[1], "http://"))
+	}
+	return out
 }
 
 // summary is a one-line status of a view, e.g. "demo: 5/5 online".

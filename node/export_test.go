@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 
@@ -35,3 +36,6 @@ func (n *Node) BootForTest() uint64 {
 	}
 	return boot
 }
+
+// MonitorServices returns every network's monitor service (counters).
+func (n *Node) MonitorServices() []*monitor.Service { return n.monitorServices() }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -153,7 +154,7 @@ func (n *Node) apply(cfg *configsync.Config) {
 
 // configChanged tells whether anything a running network uses differs.
 func configChanged(a, b configsync.Network) bool {
-	if webhooksChanged(a, b) || a.Config.Timing != b.Config.Timing {
+	if webhooksChanged(a, b) || a.Config.Timing != b.Config.Timing || !reflect.DeepEqual(a.Config.Monitors, b.Config.Monitors) {
 		return true
 	}
 	if !slices.EqualFunc(a.Config.NodeConfig, b.Config.NodeConfig, func(x, y configsync.Member) bool {

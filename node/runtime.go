@@ -10,7 +10,9 @@ import (
 
 	"github.com/meshmon/meshmon/configsync"
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/p2p"
+	"github.com/meshmon/meshmon/p2p/pb"
 )
 
 // netRuntime is one joined network: its liveness engine, gossip topic and
@@ -20,15 +22,21 @@ type netRuntime struct {
 	engine *health.Engine
 	net    *p2p.Network
 	alerts *alertRuntime
-	cancel context.CancelFunc
-	done   chan struct{}
+	// monitors runs the network's external monitors (monitors.go).
+	monitors *monitor.Service
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 // startNetwork joins nw and starts its engine and alert loop.
 func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 	members, set := n.members(nw)
 	alerts := n.newAlertRuntime(nw)
-	e := health.NewEngine(health.EngineConfig{
+	var e *health.Engine
+	// Publish runs on the service's goroutine, started after e is set.
+	mons := n.newMonitors(nw, func(r *pb.MonitorReport) { e.PublishMonitors(r) })
+	self := nw.Ref.NodeID
+	e = health.NewEngine(health.EngineConfig{
 		NetworkID:    nw.Config.NetworkID,
 		Self:         nw.Ref.NodeID,
 		Members:      members,
@@ -41,7 +49,11 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 		Events:       n.events,
 		Clusters:     alerts.announced(),
 		OnDelivered:  alerts.onDelivered,
-		OnView:       alerts.onView,
+		OnMonitors:   mons.HandleReport,
+		OnView: func(nv *health.NetworkView) {
+			alerts.onView(nv)
+			mons.SetLive(liveOf(nv, self))
+		},
 	}, nil)
 	pn, err := n.host.Join(p2p.NetworkConfig{
 		ID:           nw.Config.NetworkID,
@@ -57,14 +69,20 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 	}
 	e.SetPublisher(pn)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &netRuntime{cfg: nw, engine: e, net: pn, alerts: alerts, cancel: cancel, done: make(chan struct{})}
+	r := &netRuntime{cfg: nw, engine: e, net: pn, alerts: alerts, monitors: mons, cancel: cancel, done: make(chan struct{})}
+	monsDone := make(chan struct{})
+	go func() {
+		defer close(monsDone)
+		_ = mons.Run(ctx)
+	}()
 	go func() {
 		defer close(r.done)
 		if err := e.Run(ctx); err != nil {
 			n.log.Error("network engine stopped", "network", nw.Config.NetworkID, "err", err)
 		}
+		<-monsDone
 	}()
-	alerts.start(e)
+	alerts.start(e, mons.Snapshot)
 	n.log.Info("joined network", "network", nw.Config.NetworkID, "node", nw.Ref.NodeID, "members", len(members))
 	return r, nil
 }
@@ -100,6 +118,8 @@ func (n *Node) update(r *netRuntime, nw configsync.Network) {
 		n.log.Info("timing changed", "network", nw.Config.NetworkID, "heartbeat", hb, "suspect_after", sa)
 	}
 	r.alerts.apply(nw)
+	// Unchanged monitors keep their probers and results (by hash).
+	r.monitors.SetMonitors(n.monitorDefinitions(nw))
 	// Only the reload goroutine writes r.cfg; readers hold n.mu.
 	n.mu.Lock()
 	r.cfg = nw

@@ -421,7 +421,8 @@ func (n *Network) readLoop() {
 	}
 }
 
-// remember keeps the latest heartbeat and report of each author for sync.
+// remember keeps the latest message of each kind but Delivered of each
+// author for sync.
 func (n *Network) remember(env *pb.Envelope, raw *pubsubpb.Message, at time.Time) {
 	kind, _ := KindOf(env)
 	if kind == KindDelivered {

@@ -86,8 +86,9 @@ func (h *Host) SyncRefused() map[string]uint64 {
 const syncEntryOverhead = 1 << 10
 
 // syncKindsPerAuthor is how many messages per author a node keeps for sync
-// (its latest heartbeat and report: Network.remember).
-const syncKindsPerAuthor = 2
+// (its latest of every kind but Delivered: heartbeat, report and monitor
+// report; Network.remember).
+const syncKindsPerAuthor = int(numKinds) - 1
 
 // syncRequestLimit is the largest sync request a peer can need to send to
 // a host whose networks it shares have members members in all: the latest

@@ -147,8 +147,8 @@ func TestSyncRequestLimit(t *testing.T) {
 		members int
 		want    int
 	}{
-		{1, 2*(MaxEnvelopeSize+syncEntryOverhead) + 1024},
-		{3, 6*(MaxEnvelopeSize+syncEntryOverhead) + 1024},
+		{1, 3*(MaxEnvelopeSize+syncEntryOverhead) + 1024},
+		{3, 9*(MaxEnvelopeSize+syncEntryOverhead) + 1024},
 	} {
 		if got := syncRequestLimit(tc.members); got != tc.want {
 			t.Errorf("syncRequestLimit(%d) = %d; want %d", tc.members, got, tc.want)

@@ -41,6 +41,8 @@ type Options struct {
 	DiscordWebhooks, Webhooks []map[string]string
 	// Alerts tunes every node's alert delivery.
 	Alerts node.AlertOptions
+	// Monitors is the network's monitors list in YAML (node.ClusterSpec).
+	Monitors string
 }
 
 // Cluster is a set of nodes on one network.
@@ -92,7 +94,7 @@ func StartCluster(t testing.TB, n int, o Options) *Cluster {
 	dirs, err := node.WriteCluster(node.ClusterSpec{
 		Dir: t.TempDir(), NetworkID: o.NetworkID, Names: c.Names, URLs: c.URLs,
 		Heartbeat: o.Heartbeat, SuspectAfter: o.SuspectAfter,
-		DiscordWebhooks: o.DiscordWebhooks, Webhooks: o.Webhooks,
+		DiscordWebhooks: o.DiscordWebhooks, Webhooks: o.Webhooks, Monitors: o.Monitors,
 	})
 	if err != nil {
 		t.Fatal(err)
