@@ -202,14 +202,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- constMetric(c.historyDropped, prometheus.CounterValue, float64(h.Dropped))
 		ch <- constMetric(c.historySize, prometheus.GaugeValue, float64(h.SizeBytes))
 	}
+	var known map[monitorKey]bool
 	if c.src.Monitors != nil {
-		c.collectMonitors(ch, c.src.Monitors())
+		known = c.collectMonitors(ch, c.src.Monitors())
 	}
 	if c.src.MonitorCounters != nil {
 		c.collectMonitorCounters(ch, c.src.MonitorCounters())
 	}
 	if c.src.MonitorProbes != nil {
-		c.collectMonitorProbes(ch, c.src.MonitorProbes)
+		c.collectMonitorProbes(ch, c.src.MonitorProbes, known)
 	}
 }
 

@@ -122,11 +122,13 @@ func newSources(t *testing.T) (*snapshots, metrics.Sources) {
 		History: func() metrics.History {
 			return metrics.History{OK: false, Records: 7, WriteErrors: 3, Dropped: 1, SizeBytes: 32768}
 		},
-		Monitors:        snap.Monitors,
-		MonitorCounters: func() []metrics.MonitorCounters { return []metrics.MonitorCounters{{Network: "prod", Mismatched: 2, Unknown: 1}} },
-		MonitorProbes:   fakeProbes(),
-		Version:         "v1.2.3",
-		Commit:  "abc1234",
+		Monitors: snap.Monitors,
+		MonitorCounters: func() []metrics.MonitorCounters {
+			return []metrics.MonitorCounters{{Network: "prod", Mismatched: 2, Unknown: 1}}
+		},
+		MonitorProbes: fakeProbes(),
+		Version:       "v1.2.3",
+		Commit:        "abc1234",
 	}
 }
 

@@ -92,8 +92,9 @@ func (p *MonitorProbes) Observe(network, monitorName string, d time.Duration, st
 	}
 }
 
-// Forget drops the series of monitors of network not in keep (removed by a
-// config reload), so that they vanish from the scrape.
+// Forget drops the probes of the monitors of network not in keep. A
+// collector with a Monitors source already leaves out the monitors its
+// snapshots no longer hold; Forget also frees their memory.
 func (p *MonitorProbes) Forget(network string, keep []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -177,8 +178,10 @@ func (m monitorDescs) list() []*prometheus.Desc {
 	return []*prometheus.Desc{m.up, m.status, m.vantageLatency, m.probeDuration, m.probes, m.ignored}
 }
 
-// collectMonitors emits the families of the monitor snapshots.
-func (c *Collector) collectMonitors(ch chan<- prometheus.Metric, snaps []*monitor.Snapshot) {
+// collectMonitors emits the families of the monitor snapshots, and
+// returns the monitors they hold.
+func (c *Collector) collectMonitors(ch chan<- prometheus.Metric, snaps []*monitor.Snapshot) map[monitorKey]bool {
+	known := map[monitorKey]bool{}
 	seen := map[string]bool{}
 	for _, s := range snaps {
 		if s == nil || seen[s.Network] {
@@ -191,6 +194,7 @@ func (c *Collector) collectMonitors(ch chan<- prometheus.Metric, snaps []*monito
 				continue
 			}
 			names[m.Name] = true
+			known[monitorKey{s.Network, m.Name}] = true
 			st := m.Verdict.Status
 			if st != monitor.StatusUnknown && st != "" {
 				ch <- constMetric(c.mon.up, prometheus.GaugeValue, boolValue(st != monitor.StatusDown), s.Network, m.Name)
@@ -208,11 +212,17 @@ func (c *Collector) collectMonitors(ch chan<- prometheus.Metric, snaps []*monito
 			}
 		}
 	}
+	return known
 }
 
-// collectMonitorProbes emits this node's probe histogram and counters.
-func (c *Collector) collectMonitorProbes(ch chan<- prometheus.Metric, p *MonitorProbes) {
+// collectMonitorProbes emits this node's probe histogram and counters;
+// when known is not nil, only of the monitors it holds (a monitor removed
+// by a reload loses its series).
+func (c *Collector) collectMonitorProbes(ch chan<- prometheus.Metric, p *MonitorProbes, known map[monitorKey]bool) {
 	for _, s := range p.snapshot() {
+		if known != nil && !known[s.monitorKey] {
+			continue
+		}
 		m, err := prometheus.NewConstHistogram(c.mon.probeDuration, s.duration.Count, s.duration.Sum, s.duration.Buckets,
 			s.network, s.monitor)
 		if err != nil {

@@ -81,7 +81,7 @@ func TestMonitorMetrics(t *testing.T) {
 }
 
 // TestMonitorSeriesFollowTheSnapshots: a monitor removed from the config
-// (the next snapshot) loses its series, and Forget drops its probes.
+// (the next snapshot) loses its series, its probes included.
 func TestMonitorSeriesFollowTheSnapshots(t *testing.T) {
 	snap, src := newSources(t)
 	h := metrics.Handler(newRegistry(t, src))
@@ -93,7 +93,6 @@ func TestMonitorSeriesFollowTheSnapshots(t *testing.T) {
 	snap.mu.Lock()
 	snap.monitors = ms
 	snap.mu.Unlock()
-	src.MonitorProbes.Forget("prod", []string{"shop", "api"})
 	after := scrape(t, h)
 	if strings.Contains(after, `monitor="db"`) {
 		t.Errorf("scrape after removing db still has its series")
@@ -102,6 +101,17 @@ func TestMonitorSeriesFollowTheSnapshots(t *testing.T) {
 		t.Errorf("scrape after removing db lost shop's probes")
 	}
 	checkMetrics(t, after)
+
+	// Forget frees what the snapshots no longer hold: db's probes stay
+	// gone when it comes back.
+	src.MonitorProbes.Forget("prod", []string{"shop", "api"})
+	snap.mu.Lock()
+	snap.monitors = fakeMonitors()
+	snap.mu.Unlock()
+	if again := scrape(t, h); strings.Contains(again, `meshmon_monitor_probes_total{monitor="db"`) ||
+		!strings.Contains(again, `meshmon_monitor_up{monitor="db",network="prod"} 0`) {
+		t.Errorf("scrape after Forget and db's return: want db's verdict without its forgotten probes")
+	}
 }
 
 // TestMonitorProbesConcurrent: Observe from many probers while scraping.
@@ -116,7 +126,7 @@ func TestMonitorProbesConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range 200 {
-				p.Observe("prod", []string{"a", "b"}[i%2], time.Duration(j)*time.Millisecond, "up")
+				p.Observe("prod", []string{"shop", "api"}[i%2], time.Duration(j)*time.Millisecond, "up")
 			}
 		}()
 	}
@@ -126,8 +136,8 @@ func TestMonitorProbesConcurrent(t *testing.T) {
 	wg.Wait()
 	body := scrape(t, h)
 	for _, want := range []string{
-		`meshmon_monitor_probes_total{monitor="a",network="prod",state="up"} 400`,
-		`meshmon_monitor_probe_duration_seconds_count{monitor="b",network="prod"} 398`,
+		`meshmon_monitor_probes_total{monitor="shop",network="prod",state="up"} 400`,
+		`meshmon_monitor_probe_duration_seconds_count{monitor="api",network="prod"} 398`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("scrape lacks %q", want)
