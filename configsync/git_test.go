@@ -52,13 +52,36 @@ func gitNetConfig(networkID string, ids ...string) string {
 	return b.String()
 }
 
-// seed commits a valid network with member a (and its key) and pushes it.
-func seed(t *testing.T, r *gittest.Remote) string {
+// seededRemote is a remote whose default branch is trunk, holding a valid
+// network with member a (and its key); it returns the seed commit too.
+func seededRemote(t *testing.T) (*gittest.Remote, string) {
 	t.Helper()
+	r := gittest.NewRemote(t, "", "trunk")
 	r.Write("config.yml", []byte(gitNetConfig("testnet", "a")))
 	r.Write("pubkeys/a.pub", []byte(gitTestKey(t)))
 	r.Write("README.md", []byte("meshmon network config\n"))
-	return r.CommitAndPush("network with a")
+	return r, r.CommitAndPush("network with a")
+}
+
+// gitCheckout is what most git tests start from: a seeded remote
+// (seededRemote) and node a's checkout of it in a fresh config dir, made by
+// Ensure.
+type gitCheckout struct {
+	remote *gittest.Remote
+	seeded string // the seed commit
+	dir    string // the config dir
+	ref    NetworkRef
+	sync   *GitSync
+}
+
+func newGitCheckout(t *testing.T) *gitCheckout {
+	t.Helper()
+	r, seeded := seededRemote(t)
+	c := &gitCheckout{remote: r, seeded: seeded, dir: t.TempDir(), ref: gitTestRef(r.Path), sync: newGitTestSync()}
+	if _, err := c.sync.Ensure(t.Context(), c.dir, c.ref); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func gitTestRef(repo string) NetworkRef {
@@ -130,8 +153,7 @@ func gitNoCloneLeftovers(t *testing.T, dir string) {
 }
 
 func TestGitEnsureClonesRemoteDefaultBranch(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	first := seed(t, r)
+	r, first := seededRemote(t)
 	// A "main" branch with another network proves the remote HEAD (trunk)
 	// is followed, not a hard-coded main.
 	r.SwitchTo("main")
@@ -191,14 +213,8 @@ func TestGitEnsureClonesRemoteDefaultBranch(t *testing.T) {
 }
 
 func TestGitFetchAppliesNewMember(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	seed(t, r)
-	dir := t.TempDir()
-	ref := gitTestRef(r.Path)
-	g := newGitTestSync()
-	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
-		t.Fatal(err)
-	}
+	c := newGitCheckout(t)
+	r, dir, ref, g := c.remote, c.dir, c.ref, c.sync
 	if _, changed, err := g.Fetch(t.Context(), dir, ref); err != nil || changed {
 		t.Fatalf("Fetch with nothing new = changed %v, %v; want false, nil", changed, err)
 	}
@@ -228,14 +244,9 @@ func TestGitFetchAppliesNewMember(t *testing.T) {
 }
 
 func TestGitFetchRefusesInvalidCommitThenAppliesNextGood(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	good := seed(t, r)
-	dir := t.TempDir()
-	ref := gitTestRef(r.Path)
-	g := newGitTestSync()
-	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
-		t.Fatal(err)
-	}
+	c := newGitCheckout(t)
+	r, dir, ref, g := c.remote, c.dir, c.ref, c.sync
+	good := c.seeded
 	checkout := NetworkDir(dir, "net")
 	before := gitSnapshot(t, checkout)
 
@@ -299,8 +310,7 @@ func TestGitFetchRefusesInvalidCommitThenAppliesNextGood(t *testing.T) {
 }
 
 func TestGitFetchFollowsForcePush(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	base := seed(t, r)
+	r, base := seededRemote(t)
 	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b")))
 	r.Write("pubkeys/b.pub", []byte(gitTestKey(t)))
 	r.Commit("add b")
@@ -341,8 +351,7 @@ func TestGitFetchFollowsForcePush(t *testing.T) {
 }
 
 func TestGitRefBranchAndTag(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	seed(t, r)
+	r, _ := seededRemote(t)
 	r.SwitchTo("stable")
 	r.Write("config.yml", []byte(gitNetConfig("stable-net", "a")))
 	stable := r.Commit("stable")
@@ -433,14 +442,9 @@ func TestGitUnreachableRemote(t *testing.T) {
 	})
 
 	t.Run("during fetch", func(t *testing.T) {
-		r := gittest.NewRemote(t, "", "trunk")
-		first := seed(t, r)
-		dir := t.TempDir()
-		ref := gitTestRef(r.Path)
-		g := newGitTestSync()
-		if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
-			t.Fatal(err)
-		}
+		c := newGitCheckout(t)
+		r, dir, ref, g := c.remote, c.dir, c.ref, c.sync
+		first := c.seeded
 		checkout := NetworkDir(dir, "net")
 		before := gitSnapshot(t, checkout)
 		moved := r.Path + ".away"
@@ -473,8 +477,7 @@ func TestGitUnreachableRemote(t *testing.T) {
 	})
 
 	t.Run("cancelled", func(t *testing.T) {
-		r := gittest.NewRemote(t, "", "trunk")
-		seed(t, r)
+		r, _ := seededRemote(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		_, err := newGitTestSync().Ensure(ctx, t.TempDir(), gitTestRef(r.Path))
@@ -485,14 +488,8 @@ func TestGitUnreachableRemote(t *testing.T) {
 }
 
 func TestGitLocalChangesAreKept(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	seed(t, r)
-	dir := t.TempDir()
-	ref := gitTestRef(r.Path)
-	g := newGitTestSync()
-	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
-		t.Fatal(err)
-	}
+	c := newGitCheckout(t)
+	r, dir, ref, g := c.remote, c.dir, c.ref, c.sync
 	checkout := NetworkDir(dir, "net")
 	cfgPath := filepath.Join(checkout, "config.yml")
 	original := gitReadFile(t, cfgPath)
@@ -564,8 +561,7 @@ func TestGitLocalChangesAreKept(t *testing.T) {
 }
 
 func TestGitExistingDirectoryIsNeverReplaced(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	seed(t, r)
+	r, _ := seededRemote(t)
 
 	t.Run("not a checkout", func(t *testing.T) {
 		dir := t.TempDir()
@@ -594,8 +590,7 @@ func TestGitExistingDirectoryIsNeverReplaced(t *testing.T) {
 		if _, err := g.Ensure(t.Context(), dir, gitTestRef(r.Path)); err != nil {
 			t.Fatal(err)
 		}
-		other := gittest.NewRemote(t, "", "trunk")
-		seed(t, other)
+		other, _ := seededRemote(t)
 		if _, _, err := g.Fetch(t.Context(), dir, gitTestRef(other.Path)); !errors.Is(err, ErrOtherRepository) {
 			t.Errorf("Fetch with another git_repo = %v; want ErrOtherRepository", err)
 		}
@@ -621,8 +616,7 @@ func TestGitExistingDirectoryIsNeverReplaced(t *testing.T) {
 }
 
 func TestGitConcurrentFetchesAreSerialised(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	seed(t, r)
+	r, _ := seededRemote(t)
 	dir := t.TempDir()
 	ref := gitTestRef(r.Path)
 	g := newGitTestSync()
@@ -761,8 +755,7 @@ func gitHTTPServer(t *testing.T, root, token string) *httptest.Server {
 
 func TestGitHTTPTokenAuth(t *testing.T) {
 	const token = "s3cret-token-value"
-	r := gittest.NewRemote(t, "", "trunk")
-	first := seed(t, r)
+	r, first := seededRemote(t)
 	s := gitHTTPServer(t, filepath.Dir(r.Path), token)
 	env := map[string]string{"MESHMON_GIT_TOKEN": token}
 	g := NewGitSync(GitSyncOptions{Getenv: func(k string) string { return env[k] }})
@@ -967,14 +960,8 @@ func TestGitCloneRefusesInvalidFirstCommit(t *testing.T) {
 // as the same files in a local network; it does not block every later
 // commit on every node.
 func TestGitMalformedPubkeyMarksNoKey(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	seed(t, r)
-	dir := t.TempDir()
-	ref := gitTestRef(r.Path)
-	g := newGitTestSync()
-	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
-		t.Fatal(err)
-	}
+	c := newGitCheckout(t)
+	r, dir, ref, g := c.remote, c.dir, c.ref, c.sync
 	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b", "c")))
 	r.Write("pubkeys/b.pub", []byte(gitTestKey(t)))
 	r.Write("pubkeys/c.pub", []byte("not a key\n"))
@@ -1019,14 +1006,9 @@ func TestGitMalformedPubkeyMarksNoKey(t *testing.T) {
 // TestGitDuplicateKeyCommitRefused: a commit where two members share one
 // public key is refused, naming both.
 func TestGitDuplicateKeyCommitRefused(t *testing.T) {
-	r := gittest.NewRemote(t, "", "trunk")
-	good := seed(t, r)
-	dir := t.TempDir()
-	ref := gitTestRef(r.Path)
-	g := newGitTestSync()
-	if _, err := g.Ensure(t.Context(), dir, ref); err != nil {
-		t.Fatal(err)
-	}
+	c := newGitCheckout(t)
+	r, dir, ref, g := c.remote, c.dir, c.ref, c.sync
+	good := c.seeded
 	r.Write("config.yml", []byte(gitNetConfig("testnet", "a", "b", "c")))
 	r.Write("pubkeys/b.pub", []byte(gitTestKey(t)))
 	r.Write("pubkeys/c.pub", []byte(gitReadFile(t, filepath.Join(NetworkDir(dir, ref.Directory), "pubkeys", "a.pub"))))

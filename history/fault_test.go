@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,5 +154,160 @@ func TestFullDiskKeepsMonitoringAndRecovers(t *testing.T) {
 	ok := events.List(func(e health.Event) bool { return e.Kind == "history" && e.Severity == health.SeverityInfo })
 	if len(ok) != 1 {
 		t.Errorf("history recovery events = %d; want 1", len(ok))
+	}
+}
+
+// waitFor polls cond every 10 ms until it holds or 20 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
+
+// fill writes to path until the file system is full.
+func fill(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
+// TestUnavailableStoreIsRetriedUntilItOpens starts a recorder whose data
+// dir cannot be written (a read-only or a full file system), as a node
+// does, then makes the dir writable: the store opens without a restart,
+// history is kept from then on, and it is said once.
+func TestUnavailableStoreIsRetriedUntilItOpens(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		breakDir, mendDir func(t *testing.T, mnt string)
+	}{
+		{"read-only file system",
+			func(t *testing.T, mnt string) {
+				if out, err := exec.Command("mount", "-o", "remount,ro", mnt).CombinedOutput(); err != nil {
+					t.Fatalf("remount ro: %v: %s", err, out)
+				}
+			},
+			func(t *testing.T, mnt string) {
+				if out, err := exec.Command("mount", "-o", "remount,rw", mnt).CombinedOutput(); err != nil {
+					t.Fatalf("remount rw: %v: %s", err, out)
+				}
+			}},
+		{"full disk",
+			func(t *testing.T, mnt string) { fill(t, filepath.Join(mnt, "filler")) },
+			func(t *testing.T, mnt string) {
+				if err := os.Remove(filepath.Join(mnt, "filler")); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mnt := mountTmpfs(t, "size=1m")
+			dir := filepath.Join(mnt, "data")
+			tc.breakDir(t, mnt)
+			_, _, err := Open(dir, tm(0))
+			if err == nil {
+				t.Fatal("Open on a broken data dir succeeded; want an error")
+			}
+			events := health.NewEventLog(1000, nil)
+			// Events this run raised before the store opened.
+			before := events.Add(health.Event{Kind: "history", Severity: health.SeverityError, Message: "history is not being kept"})
+			view := &testView{}
+			view.set(health.StatusOnline, "up")
+			var opened *Store
+			var mu sync.Mutex
+			open := func() (*Store, OpenResult, error) {
+				s, res, err := Open(dir, time.Now())
+				if err == nil {
+					mu.Lock()
+					opened = s
+					mu.Unlock()
+				}
+				return s, res, err
+			}
+			t.Cleanup(func() {
+				mu.Lock()
+				defer mu.Unlock()
+				if opened != nil {
+					opened.Close()
+				}
+			})
+			rec, _ := startRecorder(t, RecorderConfig{Unavailable: err.Error(), Open: open, Events: events, View: view.get,
+				RetryMin: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond})
+
+			// It keeps trying while the dir stays broken.
+			waitFor(t, "three failed tries", func() bool { return rec.Stats().OpenRetries >= 3 })
+			if h := rec.Health(); h.State != "unavailable" || h.Error == "" {
+				t.Errorf("Health() while broken = %+v; want unavailable with the latest error", h)
+			}
+			if st := rec.Stats(); st.OK {
+				t.Errorf("Stats() while broken = %+v; want not OK", st)
+			}
+			if err := rec.Flush(t.Context()); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("Flush while broken = %v; want ErrUnavailable", err)
+			}
+
+			// The engine's views go on coming: while nothing is recorded
+			// only the latest counts, and none is counted as dropped.
+			for i := range 3 * maxQueuedViews {
+				rec.ObserveView(linkView(time.Now(), []string{"up", "down"}[i%2]))
+			}
+
+			tc.mendDir(t, mnt)
+			waitFor(t, "the store to open", func() bool { return rec.Health().State == "ok" })
+			if h := rec.Health(); h.MovedAside != "" {
+				t.Errorf("Health() after the dir was mended = %+v; a broken dir is not a corrupt store", h)
+			}
+			events.Add(statusEvent("a", health.StatusOnline, health.StatusOffline))
+			flush(t, rec)
+			if st := rec.Stats(); !st.OK || st.Records == 0 {
+				t.Errorf("Stats() after the dir was mended = %+v; want OK with records written", st)
+			}
+			store := rec.Store()
+			stored, err := store.Events(EventQuery{Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sawStatus, sawBack bool
+			for _, e := range stored {
+				if e.ID <= before.ID {
+					t.Errorf("stored event %+v has an id from before the store opened (<= %d)", e, before.ID)
+				}
+				sawStatus = sawStatus || e.Kind == "status"
+				sawBack = sawBack || (e.Kind == "history" && strings.Contains(e.Message, "available again"))
+			}
+			if !sawStatus || !sawBack {
+				t.Errorf("stored events = %+v; want the status change and the store's return", stored)
+			}
+			if cs, err := store.Changes(NodeSubject("prod", "a")); err != nil || len(cs) == 0 {
+				t.Errorf("changes of a = %+v, %v; want them recorded once the store opened", cs, err)
+			}
+			if cs, err := store.Changes(LinkSubject("prod", "a", "b")); err != nil || len(cs) != 1 || cs[0].To != "down" {
+				t.Errorf("changes of link a→b = %+v, %v; want one: its status in the latest view (down)", cs, err)
+			}
+			if st := rec.Stats(); st.Dropped != 0 {
+				t.Errorf("Stats().Dropped = %d; want 0 (views while unavailable are not records)", st.Dropped)
+			}
+			// Said once: one info event, no error event from the retries.
+			back := events.List(func(e health.Event) bool { return e.Kind == "history" && e.Severity == health.SeverityInfo })
+			errs := events.List(func(e health.Event) bool { return e.Kind == "history" && e.Severity == health.SeverityError })
+			if len(back) != 1 || len(errs) != 1 {
+				t.Errorf("history events: %d info, %d error; want 1 info (the return) and only the first error", len(back), len(errs))
+			}
+		})
 	}
 }

@@ -104,14 +104,15 @@ func (s *Store) MonitorChanges(network, name string) ([]MonitorChange, error) {
 // MonitorUptime computes the monitor's uptime over [from, to) from the
 // store, with its recorded changes.
 func (r *Recorder) MonitorUptime(network, name string, from, to time.Time) (Uptime, []MonitorChange, error) {
-	if r.cfg.Store == nil {
+	store := r.Store()
+	if store == nil {
 		return MonitorUptime(nil, nil, from, to), nil, nil
 	}
 	ss, err := r.Sessions()
 	if err != nil {
 		return Uptime{}, nil, err
 	}
-	cs, err := r.cfg.Store.MonitorChanges(network, name)
+	cs, err := store.MonitorChanges(network, name)
 	if err != nil {
 		return Uptime{}, nil, err
 	}
@@ -126,8 +127,8 @@ func (r *Recorder) MonitorUptime(network, name string, from, to time.Time) (Upti
 // minute's latency rollup of that vantage point. It never blocks: when the
 // recorder is far behind the snapshot is dropped and counted.
 func (r *Recorder) ObserveMonitors(snap *monitor.Snapshot) {
-	if snap == nil || r.cfg.Store == nil {
-		return
+	if snap == nil || r.Store() == nil {
+		return // Run takes nothing in until the store is open
 	}
 	select {
 	case r.monitors <- snap:

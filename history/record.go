@@ -28,6 +28,15 @@ func LinkSubject(network, src, dst string) Subject {
 	return Subject{Network: network, Kind: "link", Node: src, Peer: dst}
 }
 
+// Classify says how the subject's status counts for uptime: ClassifyLink
+// for a link, ClassifyNode for a node.
+func (s Subject) Classify(status string) State {
+	if s.Kind == "link" {
+		return ClassifyLink(status)
+	}
+	return ClassifyNode(status)
+}
+
 // key is the subject's bucket name inside its network's bucket. NUL never
 // occurs in a node_id.
 func (s Subject) key() []byte {

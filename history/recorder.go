@@ -2,8 +2,12 @@ package history
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meshmon/meshmon/health"
@@ -12,14 +16,24 @@ import (
 
 // RecorderConfig configures a Recorder. Zero values take the defaults given.
 type RecorderConfig struct {
-	// Store receives the records. Nil: nothing is recorded and Health says
-	// why (Unavailable).
+	// Store receives the records. Nil: the store is unavailable; nothing
+	// is recorded until Open succeeds, and Health says why (Unavailable).
 	Store *Store
 	// Unavailable says why Store is nil (for Health).
 	Unavailable string
+	// Open, when set, opens the store while it is unavailable: Run tries
+	// it RetryMin after start, then at doubling intervals up to RetryMax,
+	// until it succeeds (a data dir that was read-only or full can be
+	// written again). Nil: an unavailable store stays so until restart.
+	Open func() (*Store, OpenResult, error)
+	// RetryMin and RetryMax bound the wait between tries of Open.
+	// Defaults 5s and 5m.
+	RetryMin, RetryMax time.Duration
 	// Events is the node's event log, followed from Run. Required.
 	Events *health.EventLog
-	// View returns the node's agreed view; read every Sample. Required.
+	// View returns the node's agreed view; read every Sample for RTTs and
+	// each member's status at the start of a session, and for link status
+	// in networks whose views are not passed to ObserveView. Required.
 	View func() *health.View
 	// Now is the wall clock. Default time.Now.
 	Now func() time.Time
@@ -34,7 +48,8 @@ type RecorderConfig struct {
 	// read every Sample, like View, as an alternative to ObserveMonitors
 	// (monitor.go). Nil: only what ObserveMonitors hands in is recorded.
 	Monitors func() []*monitor.Snapshot
-	// Sample is how often the view is read for link changes and RTT. Default 1s.
+	// Sample is how often the view is read for RTT (and the views passed
+	// to ObserveView are taken in). Default 1s.
 	Sample time.Duration
 	// Flush is how often pending records are written in one transaction. Default 5s.
 	Flush time.Duration
@@ -58,8 +73,11 @@ type Stats struct {
 	Batches, Records uint64
 	// WriteErrors counts failed writes (each is retried with the next batch).
 	WriteErrors uint64
-	// Dropped counts records given up while the store could not be written.
+	// Dropped counts records given up while the store could not be
+	// written, and views given up when ObserveView's queue was full.
 	Dropped uint64
+	// OpenRetries counts the failed tries to open an unavailable store.
+	OpenRetries uint64
 	// Pending is how many records wait for the next write.
 	Pending int
 	// SizeBytes is the store file's size (0 without a store).
@@ -85,7 +103,15 @@ type Health struct {
 	SizeBytes   int64  `json:"size_bytes"`
 }
 
-// Recorder follows a node's events and view and writes them to a Store in
+// maxQueuedViews bounds the views ObserveView holds for Run (about ten
+// seconds of a busy network's views); beyond it the oldest are dropped and
+// counted.
+const maxQueuedViews = 1024
+
+// ErrUnavailable is Flush's answer while the store is unavailable.
+var ErrUnavailable = errors.New("history store unavailable")
+
+// Recorder follows a node's events and views and writes them to a Store in
 // batches. One goroutine (Run) owns its pending records; the query methods
 // are safe for concurrent use.
 type Recorder struct {
@@ -95,6 +121,8 @@ type Recorder struct {
 	flush chan chan error
 	// monitors queues snapshots for Run (ObserveMonitors).
 	monitors chan *monitor.Snapshot
+	// store is nil while the store is unavailable; once set it stays.
+	store atomic.Pointer[Store]
 
 	// mu protects the following fields.
 	mu         sync.Mutex
@@ -103,6 +131,7 @@ type Recorder struct {
 	lastErr    string
 	since      time.Time
 	movedAside string
+	views      []*health.NetworkView // from ObserveView, for Run
 }
 
 // NewRecorder returns a recorder; Run starts it.
@@ -129,12 +158,20 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	if cfg.ClockStep <= 0 {
 		cfg.ClockStep = 2 * time.Second
 	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = 5 * time.Second
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 5 * time.Minute
+	}
+	cfg.RetryMax = max(cfg.RetryMax, cfg.RetryMin)
 	cfg.Retention = cfg.Retention.withDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	r := &Recorder{cfg: cfg, log: cfg.Logger, alert: make(chan Alert, 256), flush: make(chan chan error),
 		monitors: make(chan *monitor.Snapshot, 1024)}
+	r.store.Store(cfg.Store)
 	r.stats.OK = cfg.Store != nil
 	if cfg.Store == nil {
 		r.lastErr = cfg.Unavailable
@@ -143,15 +180,57 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	return r
 }
 
-// SetMovedAside records, for Health, that a corrupt store file was moved aside.
-func (r *Recorder) SetMovedAside(path string) {
+// NoteMovedAside reports what Open did with a corrupt store file, if
+// anything: it is logged, raised as an error event and kept for Health.
+func (r *Recorder) NoteMovedAside(res OpenResult) {
+	if res.MovedAside == "" {
+		return
+	}
+	r.log.Error("history store was corrupt; moved aside, starting a fresh one", "path", res.Path,
+		"moved_to", res.MovedAside, "err", res.Problem)
+	r.cfg.Events.Add(health.Event{Kind: "history", Severity: health.SeverityError,
+		Message: "history store was corrupt (" + errText(res.Problem) + "); moved to " +
+			filepath.Base(res.MovedAside) + " and started afresh"})
 	r.mu.Lock()
-	r.movedAside = path
+	r.movedAside = res.MovedAside
 	r.mu.Unlock()
 }
 
-// Store is the recorder's store (nil when unavailable).
-func (r *Recorder) Store() *Store { return r.cfg.Store }
+func errText(err error) string {
+	if err == nil {
+		return "unknown problem"
+	}
+	return err.Error()
+}
+
+// Store is the recorder's store (nil while unavailable; once set, it stays).
+func (r *Recorder) Store() *Store { return r.store.Load() }
+
+// ObserveView takes one of the views a network's engine publishes
+// (health.EngineConfig.OnView), in order: each link whose status differs
+// from the one before is recorded at the view's time, so a link that goes
+// down and up again within a second is recorded too. It never blocks (it
+// runs on the engine's goroutine): Run takes the views in at its next
+// sample; beyond maxQueuedViews the oldest are dropped and counted. A
+// network whose views come here is no longer sampled for link status.
+func (r *Recorder) ObserveView(nv *health.NetworkView) {
+	if nv == nil {
+		return
+	}
+	r.mu.Lock()
+	if r.Store() == nil {
+		// Nothing is recorded while the store is unavailable: only each
+		// network's latest view matters, for the links' status when the
+		// store opens.
+		r.views = slices.DeleteFunc(r.views, func(v *health.NetworkView) bool { return v.NetworkID == nv.NetworkID })
+	}
+	r.views = append(r.views, nv)
+	if over := len(r.views) - maxQueuedViews; over > 0 {
+		r.views = r.views[over:]
+		r.stats.Dropped += uint64(over)
+	}
+	r.mu.Unlock()
+}
 
 // NoteAlert records an alert decision (sent, failed or suppressed, and
 // why). It never blocks: when the recorder is far behind the record is
@@ -192,8 +271,8 @@ func (r *Recorder) Stats() Stats {
 	r.mu.Lock()
 	s := r.stats
 	r.mu.Unlock()
-	if r.cfg.Store != nil {
-		s.SizeBytes = r.cfg.Store.Size()
+	if store := r.Store(); store != nil {
+		s.SizeBytes = store.Size()
 	}
 	return s
 }
@@ -205,11 +284,12 @@ func (r *Recorder) Health() Health {
 	defer r.mu.Unlock()
 	h := Health{State: "ok", Error: r.lastErr, MovedAside: r.movedAside, WriteErrors: st.WriteErrors,
 		Dropped: st.Dropped, Pending: st.Pending, SizeBytes: st.SizeBytes}
-	if r.cfg.Store != nil {
-		h.Path = r.cfg.Store.Path()
+	store := r.Store()
+	if store != nil {
+		h.Path = store.Path()
 	}
 	switch {
-	case r.cfg.Store == nil:
+	case store == nil:
 		h.State = "unavailable"
 	case !st.OK:
 		h.State = "failing"
@@ -223,10 +303,11 @@ func (r *Recorder) Health() Health {
 
 // Sessions returns every recorded session, the running one ending now.
 func (r *Recorder) Sessions() ([]Session, error) {
-	if r.cfg.Store == nil {
+	store := r.Store()
+	if store == nil {
 		return nil, nil
 	}
-	ss, err := r.cfg.Store.Sessions()
+	ss, err := store.Sessions()
 	if err != nil {
 		return nil, err
 	}
@@ -251,22 +332,19 @@ func (r *Recorder) SessionID() uint64 { return r.sessionID() }
 
 // Uptime computes sub's uptime over [from, to) from the store.
 func (r *Recorder) Uptime(sub Subject, from, to time.Time) (Uptime, error) {
-	classify := ClassifyNode
-	if sub.Kind == "link" {
-		classify = ClassifyLink
-	}
-	if r.cfg.Store == nil {
-		return Compute(nil, nil, from, to, classify), nil
+	store := r.Store()
+	if store == nil {
+		return Compute(nil, nil, from, to, sub.Classify), nil
 	}
 	ss, err := r.Sessions()
 	if err != nil {
 		return Uptime{}, err
 	}
-	cs, err := r.cfg.Store.Changes(sub)
+	cs, err := store.Changes(sub)
 	if err != nil {
 		return Uptime{}, err
 	}
-	return Compute(ss, cs, from, to, classify), nil
+	return Compute(ss, cs, from, to, sub.Classify), nil
 }
 
 // recording is Run's own state.
@@ -278,26 +356,39 @@ type recording struct {
 	minute   time.Time
 	acc      map[Subject]*Rollup
 	hourOnly map[Subject]bool // links other members measure
+	fed      map[string]bool  // networks whose views come from ObserveView
 	lastWall time.Time
 	lastMono time.Duration
 	mon      *monitorRecording
 }
 
 // Run records until ctx ends, then writes what is pending. Without a
-// store it only waits for ctx.
+// store it retries Open (when set) until the store opens, and records from
+// then on; without Open it only waits for ctx.
 func (r *Recorder) Run(ctx context.Context) error {
-	if r.cfg.Store == nil {
-		<-ctx.Done()
-		return nil
+	st := &recording{nodes: map[Subject]string{}, links: map[Subject]string{}, acc: map[Subject]*Rollup{},
+		hourOnly: map[Subject]bool{}, fed: map[string]bool{}, mon: newMonitorRecording()}
+	late := r.Store() == nil
+	if late {
+		first, ok := r.waitForStore(ctx)
+		if !ok {
+			return nil
+		}
+		// The ids given out before the store opened were not reserved
+		// in it: those events stay in the event log, not in the store.
+		st.lastID = first - 1
 	}
 	events, stop := r.cfg.Events.Follow(1024)
 	defer stop()
-	st := &recording{nodes: map[Subject]string{}, links: map[Subject]string{}, acc: map[Subject]*Rollup{},
-		hourOnly: map[Subject]bool{}, mon: newMonitorRecording()}
+	if late {
+		r.log.Info("history store available again; history is kept from now on")
+		r.cfg.Events.Add(health.Event{Kind: "history", Severity: health.SeverityInfo,
+			Message: "history store available again: history is kept from now on"})
+	}
 	r.startSession(st, r.cfg.Session)
 	// Events raised before Run (from this run: ids at or above the first
 	// one reserved) are in the ring.
-	r.catchUp(st, 0, ^uint64(0))
+	r.catchUp(st, st.lastID, ^uint64(0))
 	r.sample(st)
 	r.write(st)
 	r.prune()
@@ -351,11 +442,73 @@ func (r *Recorder) drainEvents(st *recording, events <-chan health.Event) {
 	}
 }
 
+// waitForStore tries Open with backoff until it succeeds or ctx ends, and
+// answers Flush with ErrUnavailable meanwhile. It returns the first event
+// id reserved in the opened store. Failed tries are counted, not logged
+// (the node logged the first failure); the error Health shows is the
+// latest.
+func (r *Recorder) waitForStore(ctx context.Context) (uint64, bool) {
+	if r.cfg.Open == nil {
+		<-ctx.Done()
+		return 0, false
+	}
+	wait := r.cfg.RetryMin
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, false
+		case ch := <-r.flush:
+			ch <- ErrUnavailable
+			continue
+		case <-timer.C:
+		}
+		first, err := r.tryOpen()
+		if err == nil {
+			return first, true
+		}
+		r.mu.Lock()
+		r.stats.OpenRetries++
+		r.lastErr = err.Error()
+		r.mu.Unlock()
+		r.log.Debug("history store still unavailable", "err", err, "retry_in", wait.String())
+		wait = min(wait*2, r.cfg.RetryMax)
+		timer.Reset(wait)
+	}
+}
+
+// tryOpen opens the store, reserves event ids above every id this run has
+// given out, moves the event log on to them and makes the store the
+// recorder's. It returns the first id reserved.
+func (r *Recorder) tryOpen() (uint64, error) {
+	store, res, err := r.cfg.Open()
+	if err != nil {
+		return 0, err
+	}
+	var above uint64 = 1
+	if latest := r.cfg.Events.List(nil); len(latest) > 0 {
+		above = latest[0].ID + 1
+	}
+	first, err := store.ReserveEventIDs(above)
+	if err != nil {
+		store.Close()
+		return 0, err
+	}
+	r.cfg.Events.SkipTo(first)
+	r.store.Store(store)
+	r.mu.Lock()
+	r.stats.OK = true
+	r.mu.Unlock()
+	r.NoteMovedAside(res)
+	return first, nil
+}
+
 // startSession begins a session with at least the wanted id.
 func (r *Recorder) startSession(st *recording, want uint64) {
 	now := r.cfg.Now()
 	id := max(want, uint64(max(now.UnixMilli(), 1)))
-	if ss, err := r.cfg.Store.Sessions(); err == nil {
+	if ss, err := r.Store().Sessions(); err == nil {
 		for _, s := range ss {
 			id = max(id, s.ID+1)
 		}
@@ -457,6 +610,7 @@ func (r *Recorder) sample(st *recording) {
 		r.rebaseMonitors(st, now)
 	}
 	st.lastWall, st.lastMono = now, mono
+	r.takeViews(st)
 
 	minute := now.Truncate(time.Minute)
 	if !minute.Equal(st.minute) {
@@ -484,12 +638,10 @@ func (r *Recorder) sample(st *recording) {
 			}
 		}
 		for _, c := range nv.Connections {
-			sub := LinkSubject(netID, c.Src, c.Dst)
-			if prev, seen := st.links[sub]; !seen || prev != c.Status {
-				st.links[sub] = c.Status
-				st.pending.Changes = append(st.pending.Changes, Change{Subject: sub, Session: session, Time: now,
-					From: prev, To: c.Status})
+			if !st.fed[netID] {
+				r.linkStatus(st, LinkSubject(netID, c.Src, c.Dst), c.Status, now, session)
 			}
+			sub := LinkSubject(netID, c.Src, c.Dst)
 			if c.RTTMs > 0 && c.Status == "up" {
 				r.acc(st, sub, c.RTTMs)
 				// Minutes of the links this node pings itself; hours of
@@ -499,6 +651,43 @@ func (r *Recorder) sample(st *recording) {
 		}
 	}
 	r.bound(st)
+}
+
+// takeViews records the link changes in the views ObserveView queued, each
+// at its view's time.
+func (r *Recorder) takeViews(st *recording) {
+	r.mu.Lock()
+	views := r.views
+	r.views = nil
+	r.mu.Unlock()
+	if len(views) == 0 {
+		return
+	}
+	r.mu.Lock()
+	cur := r.session
+	r.mu.Unlock()
+	for _, nv := range views {
+		st.fed[nv.NetworkID] = true
+		// A view from before this session (queued while the store was
+		// unavailable) tells the status as the session starts.
+		at := nv.UpdatedAt
+		if at.Before(cur.Start) {
+			at = cur.Start
+		}
+		for _, c := range nv.Connections {
+			r.linkStatus(st, LinkSubject(nv.NetworkID, c.Src, c.Dst), c.Status, at, cur.ID)
+		}
+	}
+}
+
+// linkStatus records link sub's status at t when it differs from the last
+// one recorded this session.
+func (r *Recorder) linkStatus(st *recording, sub Subject, status string, t time.Time, session uint64) {
+	if prev, seen := st.links[sub]; !seen || prev != status {
+		st.links[sub] = status
+		st.pending.Changes = append(st.pending.Changes, Change{Subject: sub, Session: session, Time: t,
+			From: prev, To: status})
+	}
 }
 
 func (r *Recorder) acc(st *recording, sub Subject, ms float64) {
@@ -554,7 +743,7 @@ func (r *Recorder) write(st *recording) error {
 	r.mu.Unlock()
 	st.pending.Sessions = append(st.pending.Sessions, cur)
 	n := st.pending.Len()
-	err := r.cfg.Store.Write(&st.pending)
+	err := r.Store().Write(&st.pending)
 	r.mu.Lock()
 	wasOK := r.stats.OK
 	if err != nil {
@@ -596,7 +785,7 @@ func (r *Recorder) write(st *recording) error {
 }
 
 func (r *Recorder) prune() {
-	n, err := r.cfg.Store.Prune(r.cfg.Now(), r.cfg.Retention)
+	n, err := r.Store().Prune(r.cfg.Now(), r.cfg.Retention)
 	if err != nil {
 		r.log.Warn("history prune failed", "err", err)
 		return

@@ -267,3 +267,62 @@ func TestRecorderClockStepStartsANewSession(t *testing.T) {
 		t.Errorf("uptime over a forward clock step = %+v; want 10 min up and the hour jumped over as no data", u)
 	}
 }
+
+// linkView is network prod's view at t with link a→b's status.
+func linkView(t time.Time, status string) *health.NetworkView {
+	return &health.NetworkView{NetworkID: "prod", Self: "a", UpdatedAt: t,
+		Nodes:       map[string]*health.NodeView{"a": {NodeID: "a", Status: health.StatusOnline}, "b": {NodeID: "b", Status: health.StatusOnline}},
+		Connections: []health.Connection{{Src: "a", Dst: "b", Status: status, RTTMs: 1}}}
+}
+
+// TestRecorderRecordsLinkChangesAsTheyHappen feeds the recorder the views
+// an engine publishes: a link that goes down for 300 ms, between two
+// samples of the view, is recorded with the views' own times, and the
+// sampled view (which shows the link up throughout) adds nothing.
+func TestRecorderRecordsLinkChangesAsTheyHappen(t *testing.T) {
+	store, _ := openTemp(t)
+	clock := &testClock{wall: tm(0)}
+	events := health.NewEventLog(100, clock.Now)
+	view := &testView{}
+	view.set(health.StatusOnline, "up")
+	// The default one-second sample: the flap below falls between two.
+	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Now: clock.Now,
+		Elapsed: clock.Elapsed, Session: 1, Sample: time.Second, Flush: time.Hour})
+	flush(t, rec) // the session has started
+	t0 := clock.Now()
+	rec.ObserveView(linkView(t0, "up"))
+	rec.ObserveView(linkView(t0.Add(400*time.Millisecond), "down"))
+	rec.ObserveView(linkView(t0.Add(700*time.Millisecond), "up"))
+	clock.Advance(time.Second)
+	flush(t, rec)
+
+	cs, err := store.Changes(LinkSubject("prod", "a", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type change struct {
+		from, to string
+		at       time.Duration
+	}
+	var got []change
+	for _, c := range cs {
+		got = append(got, change{c.From, c.To, c.Time.Sub(t0)})
+	}
+	// The first sample recorded the link as the view showed it (up).
+	want := []change{{"", "up", 0}, {"up", "down", 400 * time.Millisecond}, {"down", "up", 700 * time.Millisecond}}
+	if len(got) != len(want) {
+		t.Fatalf("changes of link a→b = %+v; want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("change %d of link a→b = %+v; want %+v", i, got[i], want[i])
+		}
+	}
+	u, err := rec.Uptime(LinkSubject("prod", "a", "b"), t0, t0.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.DownMs != 300 || len(u.Outages) != 1 {
+		t.Errorf("link a→b uptime = %+v; want 300 ms down, 1 outage", u)
+	}
+}

@@ -195,8 +195,13 @@ func timeKey(t time.Time) []byte { return u64(uint64(max(t.UnixNano(), 0))) }
 // NextEventID returns the first event id of this run and reserves the ids
 // above it, so that ids stay unique across restarts even when the last run
 // died before flushing its newest events. Call it once, at start.
-func (s *Store) NextEventID() (uint64, error) {
-	var next uint64 = 1
+func (s *Store) NextEventID() (uint64, error) { return s.ReserveEventIDs(1) }
+
+// ReserveEventIDs is NextEventID for a run that has already given out ids
+// below atLeast (its store opened late): the id returned is at least
+// atLeast, and the ids above it are reserved.
+func (s *Store) ReserveEventIDs(atLeast uint64) (uint64, error) {
+	next := max(atLeast, 1)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(keyEventFloor); len(v) == 8 {

@@ -137,7 +137,7 @@ func NewCollector(src Sources) (*Collector, error) {
 		historyErrors: d("history_write_errors_total",
 			"Failed writes of a batch to the history store; each is retried with the next batch."),
 		historyDropped: d("history_records_dropped_total",
-			"History records given up because the store could not be written for long."),
+			"History records given up because the store could not be written for long (or link views that came faster than the recorder took them in)."),
 		historySize: d("history_store_size_bytes",
 			"Size of the history store file."),
 	}, nil

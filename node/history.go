@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,8 +17,12 @@ type HistoryOptions struct {
 	Retention history.Retention
 	// Flush is how often recorded history is written. Default 5s.
 	Flush time.Duration
-	// Sample is how often the view is read for link changes and RTT. Default 1s.
+	// Sample is how often the view is read for RTT. Default 1s.
 	Sample time.Duration
+	// RetryMin and RetryMax bound the wait between tries to open a store
+	// that was unavailable (a data dir read-only, full or in the way).
+	// Defaults 5s and 5m.
+	RetryMin, RetryMax time.Duration
 }
 
 // historyRuntime is the node's history: its recorder (always set; without
@@ -35,8 +38,9 @@ type historyRuntime struct {
 // openHistory opens the store in the data dir and starts the event log at
 // the ids reserved for this run. No failure here stops the node: a corrupt
 // file is moved aside for a fresh store, and a data dir that cannot be
-// written leaves the node monitoring and alerting without history. Each is
-// logged, raised as an error event, and shown in /api/health and metrics.
+// written leaves the node monitoring and alerting without history while
+// the recorder retries it (with backoff) until it opens. Each is logged,
+// raised as an event, and shown in /api/health, the dashboard and metrics.
 func (n *Node) openHistory() *historyRuntime {
 	dir := n.opts.DataDir
 	now := time.Now()
@@ -46,12 +50,14 @@ func (n *Node) openHistory() *historyRuntime {
 		// Monitor verdicts and latency, read every Sample (history/monitor.go).
 		Monitors:  n.MonitorSnapshots,
 		Retention: n.opts.History.Retention, Flush: n.opts.History.Flush, Sample: n.opts.History.Sample,
+		RetryMin: n.opts.History.RetryMin, RetryMax: n.opts.History.RetryMax,
 	}
 	if err != nil {
-		n.log.Error("history store unavailable; monitoring and alerting go on without history", "dir", dir, "err", err)
+		n.log.Error("history store unavailable; monitoring and alerting go on without history, retrying", "dir", dir, "err", err)
 		n.events.Add(health.Event{Kind: "history", Severity: health.SeverityError,
-			Message: "history is not being kept: " + err.Error()})
+			Message: "history is not being kept: " + err.Error() + " (retrying)"})
 		cfg.Unavailable = err.Error()
+		cfg.Open = func() (*history.Store, history.OpenResult, error) { return history.Open(dir, time.Now()) }
 		return &historyRuntime{rec: history.NewRecorder(cfg)}
 	}
 	if next, err := store.NextEventID(); err == nil {
@@ -61,14 +67,7 @@ func (n *Node) openHistory() *historyRuntime {
 	}
 	cfg.Store = store
 	rec := history.NewRecorder(cfg)
-	if res.MovedAside != "" {
-		n.log.Error("history store was corrupt; moved aside, starting a fresh one", "path", res.Path,
-			"moved_to", res.MovedAside, "err", res.Problem)
-		n.events.Add(health.Event{Kind: "history", Severity: health.SeverityError,
-			Message: "history store was corrupt (" + res.Problem.Error() + "); moved to " +
-				filepath.Base(res.MovedAside) + " and started afresh"})
-		rec.SetMovedAside(res.MovedAside)
-	}
+	rec.NoteMovedAside(res)
 	n.log.Info("history store open", "path", res.Path)
 	return &historyRuntime{rec: rec}
 }

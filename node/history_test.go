@@ -11,6 +11,7 @@ import (
 
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/history"
+	"github.com/meshmon/meshmon/node"
 	"github.com/meshmon/meshmon/node/nodetest"
 )
 
@@ -126,5 +127,75 @@ func TestHistoryThroughRestartsAndStoreFaults(t *testing.T) {
 	}
 	if !gap {
 		t.Errorf("segments = %+v; want no data while n1 was stopped (at %v)", nh.Uptime.Segments, stoppedAt)
+	}
+}
+
+// TestUnavailableHistoryStoreOpensWithoutRestart starts n1 with its data
+// dir blocked (a file where the dir should be), then clears the way: the
+// running node opens its store, says so once, its metric of trouble goes
+// back to 1, and it records from then on, links included.
+func TestUnavailableHistoryStoreOpensWithoutRestart(t *testing.T) {
+	c := nodetest.StartCluster(t, 2, nodetest.Options{Start: func(int) bool { return false },
+		History: node.HistoryOptions{Flush: 200 * time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: 400 * time.Millisecond}})
+	blocker := filepath.Join(c.Dirs[0], "data")
+	if err := os.WriteFile(blocker, []byte("not a dir"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.Start(0)
+	c.Start(1)
+	c.WaitStatus(c.All(), c.All(), health.StatusOnline, converge)
+
+	var h healthBody
+	getJSON(t, c.URLs[0]+"/api/health", &h)
+	if h.History == nil || h.History.State != "unavailable" {
+		t.Fatalf("n1 /api/health history = %+v; want unavailable", h.History)
+	}
+	if m := scrapeMetrics(t, c.URLs[0]); !strings.Contains(m, "\nmeshmon_history_store_ok 0\n") {
+		t.Errorf("metrics while the store is unavailable lack meshmon_history_store_ok 0")
+	}
+
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "n1's store to open after the way was cleared", func() bool {
+		h = healthBody{}
+		getJSON(t, c.URLs[0]+"/api/health", &h)
+		return h.History != nil && h.History.State == "ok"
+	})
+	if m := scrapeMetrics(t, c.URLs[0]); !strings.Contains(m, "\nmeshmon_history_store_ok 1\n") {
+		t.Errorf("metrics after the store opened lack meshmon_history_store_ok 1")
+	}
+	back := c.Node(0).Events().List(func(e health.Event) bool {
+		return e.Kind == "history" && e.Severity == health.SeverityInfo && strings.Contains(e.Message, "available again")
+	})
+	if len(back) != 1 {
+		t.Errorf("n1: %d events saying the store is back; want 1", len(back))
+	}
+	if _, err := os.Stat(filepath.Join(blocker, history.FileName)); err != nil {
+		t.Errorf("store file after the way was cleared: %v", err)
+	}
+	// History is kept from then on: n2's node and link rows fill in.
+	for _, path := range []string{"/api/history/test/nodes/n2?range=1h", "/api/history/test/links/n1/n2?range=1h"} {
+		waitUntil(t, path+" to have a current status", func() bool {
+			var sh struct {
+				Current *history.Current `json:"current"`
+			}
+			return getJSON(t, c.URLs[0]+path, &sh) == http.StatusOK && sh.Current != nil
+		})
+	}
+}
+
+// waitUntil polls cond every 50 ms until it holds, failing the test after
+// converge.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(converge)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
 	}
 }

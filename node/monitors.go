@@ -26,6 +26,7 @@ func (n *Node) newMonitors(nw configsync.Network, publish func(*pb.MonitorReport
 		Monitors: n.monitorDefinitions(nw),
 		Publish:  publish,
 		Logger:   n.log,
+		Events:   n.events,
 		OnProbe:  n.observeProbe(nw.Config.NetworkID),
 	})
 }

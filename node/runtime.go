@@ -53,6 +53,7 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 		OnView: func(nv *health.NetworkView) {
 			alerts.onView(nv)
 			mons.SetLive(liveOf(nv, self))
+			n.history.rec.ObserveView(nv)
 		},
 	}, nil)
 	pn, err := n.host.Join(p2p.NetworkConfig{

@@ -73,7 +73,7 @@ type Alert struct {
 	Monitor, Target string
 	// Reason is a warning's reason ("certificate expires in 4d").
 	Reason string
-	// Evidence says what each vantage point saw (notify.Evidence).
+	// Evidence says what each vantage point saw (monitor.Evidence).
 	Evidence string
 }
 

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -122,16 +121,16 @@ func (t *MonitorTracker) Observe(s *monitor.Snapshot, now time.Time) []Alert {
 		case v.Status == monitor.StatusDown && k.outage.IsZero():
 			k.outage = now
 			a.Kind, a.Suspecting, a.Agreeing = KindMonitorDown, len(v.Failing), len(v.Failing)
-			a.Evidence = Evidence(m)
+			a.Evidence = monitor.Evidence(m)
 		case (v.Status == monitor.StatusUp || v.Status == monitor.StatusWarning) && !k.outage.IsZero():
 			a.Kind, a.Since, a.Until = KindMonitorUp, k.outage, now
 			a.Agreeing = v.Live - len(v.Failing)
-			a.Evidence = Evidence(m)
+			a.Evidence = monitor.Evidence(m)
 			k.outage = time.Time{}
 		case v.Status == monitor.StatusWarning && v.Agreed && !k.warned:
 			a.Kind, a.Suspecting, a.Agreeing = KindMonitorWarning, len(v.Warning), len(v.Warning)
 			a.Reason = firstReason(m, monitor.StateWarn)
-			a.Evidence = Evidence(m)
+			a.Evidence = monitor.Evidence(m)
 		}
 		if v.Status == monitor.StatusWarning && v.Agreed {
 			k.warned = true
@@ -166,40 +165,6 @@ func firstReason(m monitor.View, st monitor.State) string {
 		}
 	}
 	return string(st)
-}
-
-// Evidence says what each live vantage point saw, e.g. "down from 3/4
-// vantage points: a timeout after 5s, b HTTP 503, c connection refused".
-func Evidence(m monitor.View) string {
-	v := m.Verdict
-	var parts []string
-	for _, x := range m.Vantages {
-		if !x.Live || !x.Has {
-			continue
-		}
-		switch {
-		case v.Status == monitor.StatusDown && x.State == monitor.StateDown,
-			v.Status == monitor.StatusWarning && x.State == monitor.StateWarn:
-			parts = append(parts, strings.TrimSpace(x.Node+" "+x.Reason))
-		case v.Status == monitor.StatusUp || v.Status == monitor.StatusWarning:
-			if x.Latency > 0 {
-				parts = append(parts, fmt.Sprintf("%s %s", x.Node, rttString(x.Latency)))
-			} else {
-				parts = append(parts, x.Node+" "+string(x.State))
-			}
-		}
-	}
-	var n int
-	var what string
-	switch v.Status {
-	case monitor.StatusDown:
-		n, what = len(v.Failing), "down"
-	case monitor.StatusWarning:
-		n, what = len(v.Warning), "warning"
-	default:
-		n, what = v.Live-len(v.Failing), "up"
-	}
-	return fmt.Sprintf("%s from %d/%d vantage points: %s", what, n, v.Live, strings.Join(parts, ", "))
 }
 
 // monitorKindRule maps a monitor alert's kind to the member alert kind whose

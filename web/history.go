@@ -106,6 +106,21 @@ func (d Deps) historyReader() (*history.Recorder, error) {
 	return d.History, nil
 }
 
+// historyHandler serves a history route: h runs with the node's recorder
+// (a node without a store answers 503 first) and returns its error, which
+// is answered with its status (writeHistoryError).
+func (d Deps) historyHandler(h func(w http.ResponseWriter, r *http.Request, rec *history.Recorder) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rec, err := d.historyReader()
+		if err == nil {
+			err = h(w, r, rec)
+		}
+		if err != nil {
+			writeHistoryError(w, err)
+		}
+	}
+}
+
 // writeHistoryError answers err with its status.
 func writeHistoryError(w http.ResponseWriter, err error) {
 	var bp *badParam
@@ -146,19 +161,22 @@ func (d Deps) knownSubject(rec *history.Recorder, sub history.Subject) error {
 	return fmt.Errorf("%w node: %s in network %s", errUnknown, sub.Node, sub.Network)
 }
 
-// knownNetwork tells whether the network is in the view or has history.
-func (d Deps) knownNetwork(rec *history.Recorder, network string) error {
-	if d.View().Networks[network] != nil {
-		return nil
-	}
+// networkRecords is what the network-wide history answers start from: the
+// subjects of a network with recorded changes and this node's sessions.
+// The network must be in the view or have history (else errUnknown).
+func (d Deps) networkRecords(rec *history.Recorder, network string) ([]history.Subject, []history.Session, error) {
 	subs, err := rec.Store().Subjects(network)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if len(subs) == 0 {
-		return fmt.Errorf("%w network: %s", errUnknown, network)
+	if len(subs) == 0 && d.View().Networks[network] == nil {
+		return nil, nil, fmt.Errorf("%w network: %s", errUnknown, network)
 	}
-	return nil
+	ss, err := rec.Sessions()
+	if err != nil {
+		return nil, nil, err
+	}
+	return subs, ss, nil
 }
 
 // SubjectHistory is the body of a node's or a link's history.
@@ -179,64 +197,49 @@ type RTTSeries struct {
 }
 
 func handleSubjectHistory(d Deps, kind string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		rec, err := d.historyReader()
-		if err != nil {
-			writeHistoryError(w, err)
-			return
-		}
+	return d.historyHandler(func(w http.ResponseWriter, r *http.Request, rec *history.Recorder) error {
 		sp, err := parseSpan(r.URL.Query(), d.Now(), "24h")
 		if err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
 		res, err := parseResolution(r.URL.Query(), sp)
 		if err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
 		sub := history.NodeSubject(r.PathValue("id"), r.PathValue("node"))
 		if kind == "link" {
 			sub = history.LinkSubject(r.PathValue("id"), r.PathValue("src"), r.PathValue("dst"))
 		}
 		if err := d.knownSubject(rec, sub); err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
 		ss, err := rec.Sessions()
 		if err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
 		cs, err := rec.Store().Changes(sub)
 		if err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
-		classify := history.ClassifyNode
-		if kind == "link" {
-			classify = history.ClassifyLink
-		}
-		body := SubjectHistory{Subject: sub, Range: sp.name, Uptime: history.Compute(ss, cs, sp.from, sp.to, classify)}
+		body := SubjectHistory{Subject: sub, Range: sp.name, Uptime: history.Compute(ss, cs, sp.from, sp.to, sub.Classify)}
 		if cur, ok := history.CurrentOf(cs, currentSession(rec, ss)); ok {
 			body.Current = &cur
 		}
 		body.RTT.Resolution = res
 		if body.RTT.Points, err = rec.Store().RTT(sub, res, sp.from.Truncate(time.Minute), sp.to); err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
 		// Links other members measure are kept per hour only: by default,
 		// show those rather than nothing.
 		if len(body.RTT.Points) == 0 && res == history.Minute && !r.URL.Query().Has("resolution") {
 			body.RTT.Resolution = history.Hour
 			if body.RTT.Points, err = rec.Store().RTT(sub, history.Hour, sp.from.Truncate(time.Hour), sp.to); err != nil {
-				writeHistoryError(w, err)
-				return
+				return err
 			}
 		}
 		writeJSON(w, http.StatusOK, body)
-	}
+		return nil
+	})
 }
 
 // currentSession is the running session, or the latest recorded one when
@@ -281,12 +284,7 @@ type UptimeSummary struct {
 }
 
 func handleUptimeSummary(d Deps) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		rec, err := d.historyReader()
-		if err != nil {
-			writeHistoryError(w, err)
-			return
-		}
+	return d.historyHandler(func(w http.ResponseWriter, r *http.Request, rec *history.Recorder) error {
 		q := r.URL.Query()
 		now := d.Now()
 		windows := make([]span, 0, 4)
@@ -296,28 +294,22 @@ func handleUptimeSummary(d Deps) http.HandlerFunc {
 		if q.Has("from") || q.Has("to") || q.Has("range") {
 			sp, err := parseSpan(q, now, "24h")
 			if err != nil {
-				writeHistoryError(w, err)
-				return
+				return err
 			}
 			sp.name = "custom"
 			windows = append(windows, sp)
 		}
 		links := false
 		if q.Has("links") {
+			var err error
 			if links, err = strconv.ParseBool(q.Get("links")); err != nil {
-				writeHistoryError(w, &badParam{"links", q.Get("links"), "true or false"})
-				return
+				return &badParam{"links", q.Get("links"), "true or false"}
 			}
 		}
 		network := r.PathValue("id")
-		if err := d.knownNetwork(rec, network); err != nil {
-			writeHistoryError(w, err)
-			return
-		}
-		subs, err := rec.Store().Subjects(network)
+		subs, ss, err := d.networkRecords(rec, network)
 		if err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
 		// Members of the view without history yet have rows too.
 		if nv := d.View().Networks[network]; nv != nil {
@@ -330,11 +322,6 @@ func handleUptimeSummary(d Deps) http.HandlerFunc {
 		slices.SortFunc(subs, func(a, b history.Subject) int {
 			return strings.Compare(a.Node+"\x00"+a.Peer, b.Node+"\x00"+b.Peer)
 		})
-		ss, err := rec.Sessions()
-		if err != nil {
-			writeHistoryError(w, err)
-			return
-		}
 		body := UptimeSummary{Network: network, At: now, Nodes: []SubjectUptime{}}
 		for _, sub := range subs {
 			if sub.Kind == "link" && !links {
@@ -342,19 +329,14 @@ func handleUptimeSummary(d Deps) http.HandlerFunc {
 			}
 			cs, err := rec.Store().Changes(sub)
 			if err != nil {
-				writeHistoryError(w, err)
-				return
-			}
-			classify := history.ClassifyNode
-			if sub.Kind == "link" {
-				classify = history.ClassifyLink
+				return err
 			}
 			row := SubjectUptime{Subject: sub, Uptime: map[string]WindowUptime{}}
 			if cur, ok := history.CurrentOf(cs, currentSession(rec, ss)); ok {
 				row.Current = &cur
 			}
 			for _, win := range windows {
-				u := history.Compute(ss, cs, win.from, win.to, classify)
+				u := history.Compute(ss, cs, win.from, win.to, sub.Classify)
 				row.Uptime[win.name] = WindowUptime{Percent: u.Percent, UpMs: u.UpMs, DegradedMs: u.DegradedMs,
 					DownMs: u.DownMs, LeftMs: u.LeftMs, NoDataMs: u.NoDataMs, Outages: len(u.Outages)}
 			}
@@ -365,7 +347,8 @@ func handleUptimeSummary(d Deps) http.HandlerFunc {
 			}
 		}
 		writeJSON(w, http.StatusOK, body)
-	}
+		return nil
+	})
 }
 
 // SubjectOutage is one outage of one node.
@@ -384,31 +367,15 @@ type OutageList struct {
 }
 
 func handleOutages(d Deps) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		rec, err := d.historyReader()
-		if err != nil {
-			writeHistoryError(w, err)
-			return
-		}
+	return d.historyHandler(func(w http.ResponseWriter, r *http.Request, rec *history.Recorder) error {
 		sp, err := parseSpan(r.URL.Query(), d.Now(), "30d")
 		if err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
 		network := r.PathValue("id")
-		if err := d.knownNetwork(rec, network); err != nil {
-			writeHistoryError(w, err)
-			return
-		}
-		subs, err := rec.Store().Subjects(network)
+		subs, ss, err := d.networkRecords(rec, network)
 		if err != nil {
-			writeHistoryError(w, err)
-			return
-		}
-		ss, err := rec.Sessions()
-		if err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
 		body := OutageList{Network: network, Range: sp.name, From: sp.from, To: sp.to, Outages: []SubjectOutage{}}
 		for _, sub := range subs {
@@ -417,8 +384,7 @@ func handleOutages(d Deps) http.HandlerFunc {
 			}
 			cs, err := rec.Store().Changes(sub)
 			if err != nil {
-				writeHistoryError(w, err)
-				return
+				return err
 			}
 			for _, o := range history.Compute(ss, cs, sp.from, sp.to, history.ClassifyNode).Outages {
 				body.Outages = append(body.Outages, SubjectOutage{Node: sub.Node, Outage: o})
@@ -427,7 +393,8 @@ func handleOutages(d Deps) http.HandlerFunc {
 		// Newest first.
 		slices.SortStableFunc(body.Outages, func(a, b SubjectOutage) int { return b.Start.Compare(a.Start) })
 		writeJSON(w, http.StatusOK, body)
-	}
+		return nil
+	})
 }
 
 // AlertList is the body of /api/history/alerts.
@@ -436,29 +403,23 @@ type AlertList struct {
 }
 
 func handleAlertHistory(d Deps) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		rec, err := d.historyReader()
-		if err != nil {
-			writeHistoryError(w, err)
-			return
-		}
+	return d.historyHandler(func(w http.ResponseWriter, r *http.Request, rec *history.Recorder) error {
 		q := r.URL.Query()
 		limit := defaultEventLimit
 		if s := q.Get("limit"); q.Has("limit") {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > maxEventLimit {
-				writeHistoryError(w, &badParam{"limit", s, fmt.Sprintf("a whole number from 1 to %d", maxEventLimit)})
-				return
+				return &badParam{"limit", s, fmt.Sprintf("a whole number from 1 to %d", maxEventLimit)}
 			}
 			limit = n
 		}
 		as, err := rec.Store().Alerts(q.Get("network"), limit)
 		if err != nil {
-			writeHistoryError(w, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, AlertList{Alerts: as})
-	}
+		return nil
+	})
 }
 
 // mergeEvents merges two newest-first lists by id, without duplicates.

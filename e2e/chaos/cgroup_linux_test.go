@@ -9,9 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/netlab"
 )
 
 // cpuLimit is one CPU cgroup that every node of a test is moved into, so
@@ -174,12 +175,8 @@ func removeLeftoverCgroups() {
 	for _, root := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/cpu"} {
 		dirs, _ := filepath.Glob(filepath.Join(root, nsPrefix+"*"))
 		for _, dir := range dirs {
-			m := leftoverRE.FindStringSubmatch(filepath.Base(dir))
-			if m == nil {
-				continue
-			}
-			pid, _ := strconv.Atoi(m[1])
-			if pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+			pid, ok := netlab.Leftover(nsPrefix, filepath.Base(dir))
+			if !ok {
 				continue
 			}
 			(&cpuLimit{dir: dir, parent: root, v2: root != "/sys/fs/cgroup/cpu"}).remove()

@@ -3,6 +3,7 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/netlab"
 )
 
 var (
@@ -31,7 +34,9 @@ const (
 func TestMain(m *testing.M) {
 	labMissing = labUnavailable()
 	if labMissing == "" {
-		removeLeftovers()
+		netlab.RemoveLeftovers(context.Background(), nsPrefix, func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "chaos e2e: "+format+"\n", args...)
+		})
 		removeLeftoverCgroups()
 	}
 	bin, dir, err := buildMeshmon()

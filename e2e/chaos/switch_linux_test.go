@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/netlab"
 )
 
 // impairment is what a port does to the frames its node sends.
@@ -89,7 +91,7 @@ var ethPAll = binary.NativeEndian.Uint16([]byte{0x00, 0x03})
 func startSwitch(ns string, devs []string) (*vswitch, error) {
 	sw := &vswitch{macs: map[[6]byte]int{}}
 	for _, dev := range devs {
-		p, err := openPort(nsPath(ns), dev)
+		p, err := openPort(netlab.Path(ns), dev)
 		if err != nil {
 			sw.close()
 			return nil, err
@@ -108,7 +110,7 @@ func startSwitch(ns string, devs []string) (*vswitch, error) {
 // wakes its reader.
 func openPort(path, dev string) (*swPort, error) {
 	p := &swPort{name: dev}
-	err := inNS(path, func() error {
+	err := netlab.InNS(path, func() error {
 		ifi, err := net.InterfaceByName(dev)
 		if err != nil {
 			return err

@@ -10,6 +10,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/netlab"
 )
 
 // TestSwitch checks the user-space switch itself between two namespaces:
@@ -22,7 +24,7 @@ func TestSwitch(t *testing.T) {
 	needLab(t)
 	l := newLab(t, "switch")
 	s := switchedNet(t, l, []string{"a", "b"})
-	ln, err := listenIn(nsPath(s.nss[1]), "tcp", s.ips[1]+":7000")
+	ln, err := netlab.ListenIn(netlab.Path(s.nss[1]), "tcp", s.ips[1]+":7000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,7 @@ func TestSwitch(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		start := time.Now()
-		c, err := dialIn(ctx, nsPath(s.nss[0]), "tcp", s.ips[1]+":7000")
+		c, err := netlab.DialIn(ctx, netlab.Path(s.nss[0]), "tcp", s.ips[1]+":7000")
 		if err != nil {
 			return 0, err
 		}

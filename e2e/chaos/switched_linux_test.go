@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/netlab"
 )
 
 // switched is a set of namespaces, one per node, each with eth0 on one
@@ -30,19 +32,19 @@ type switched struct {
 func switchedNet(t testing.TB, lab *lab, names []string) *switched {
 	t.Helper()
 	s := &switched{lab: lab, names: names}
-	swNS := lab.newNS("sw")
+	swNS := lab.NewNS("sw", false)
 	var ports []string
 	for i, name := range names {
-		ns := lab.newNS(name)
+		ns := lab.NewNS(name, false)
 		port := fmt.Sprintf("p%d", i)
-		lab.veth(ns, "eth0", swNS, port)
+		lab.Veth(ns, "eth0", swNS, port)
 		for _, end := range []struct{ ns, dev string }{{ns, "eth0"}, {swNS, port}} {
-			if err := disableOffloads(nsPath(end.ns), end.dev); err != nil {
+			if err := disableOffloads(netlab.Path(end.ns), end.dev); err != nil {
 				t.Fatal(err)
 			}
 		}
 		ip := fmt.Sprintf("10.88.0.%d", 10+i)
-		lab.addr(ns, "eth0", ip, 24)
+		lab.Addr(ns, "eth0", ip, 24)
 		s.nss = append(s.nss, ns)
 		s.ips = append(s.ips, ip)
 		ports = append(ports, port)
@@ -72,7 +74,7 @@ const (
 func switchedCluster(t testing.TB, s *switched, sk *sink) *cluster {
 	t.Helper()
 	for _, ns := range s.nss {
-		ln, err := listenIn(nsPath(ns), "tcp", fmt.Sprintf("127.0.0.1:%d", nsHookPort))
+		ln, err := netlab.ListenIn(netlab.Path(ns), "tcp", fmt.Sprintf("127.0.0.1:%d", nsHookPort))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,9 +90,9 @@ func switchedCluster(t testing.TB, s *switched, sk *sink) *cluster {
 				"--config-dir", dir, "--http-listen", fmt.Sprintf(":%d", nsHTTPPort)}
 		},
 		dial: func(i int) func(ctx context.Context, network, addr string) (net.Conn, error) {
-			path := nsPath(s.nss[i])
+			path := netlab.Path(s.nss[i])
 			return func(ctx context.Context, network, addr string) (net.Conn, error) {
-				return dialIn(ctx, path, network, addr)
+				return netlab.DialIn(ctx, path, network, addr)
 			}
 		},
 	}

@@ -3,6 +3,7 @@
 package nat
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/netlab"
 )
 
 var (
@@ -35,7 +38,9 @@ func TestMain(m *testing.M) {
 	unavailable = labUnavailable()
 	dir := ""
 	if unavailable == "" {
-		removeLeftovers()
+		netlab.RemoveLeftovers(context.Background(), nsPrefix, func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "nat e2e: "+format+"\n", args...)
+		})
 		var err error
 		meshmonBin, dir, err = buildMeshmon()
 		if err != nil {
@@ -313,7 +318,7 @@ func TestNATHolePunch(t *testing.T) {
 // punched hole carries the pair's pings), none in either direction
 // otherwise (every packet between them went through a relay).
 func (tp *topology) wantDirectPackets(a, b home, want bool) {
-	t := tp.lab.t
+	t := tp.lab.T()
 	t.Helper()
 	ab, err := tp.directPackets(b, a)
 	if err != nil {

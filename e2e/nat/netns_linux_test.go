@@ -7,157 +7,30 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/netlab"
+	"github.com/meshmon/meshmon/internal/netlab/netlabtest"
 )
 
 // nsPrefix starts the name of every namespace these tests create; the pid
 // of the test process follows, so two runs never share a name and a
-// leftover of a killed run is recognisable (see removeLeftovers).
+// leftover of a killed run is recognisable (netlab.RemoveLeftovers).
 const nsPrefix = "mmnat"
-
-var leftoverRE = regexp.MustCompile(`^` + nsPrefix + `([0-9]+)-`)
-
-// command runs name with args and returns its trimmed combined output; the
-// error carries the command line and the output.
-func command(name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	s := strings.TrimSpace(string(out))
-	if err != nil {
-		return s, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, s)
-	}
-	return s, nil
-}
-
-// removeLeftovers deletes the namespaces of earlier runs whose test
-// process is gone (a run killed by -timeout never runs its cleanups).
-func removeLeftovers() {
-	out, err := command("ip", "netns", "list")
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		m := leftoverRE.FindStringSubmatch(f[0])
-		if m == nil {
-			continue
-		}
-		pid, _ := strconv.Atoi(m[1])
-		if pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
-			continue // this run's, or a run still going
-		}
-		if _, err := command("ip", "netns", "delete", f[0]); err == nil {
-			fmt.Fprintf(os.Stderr, "nat e2e: deleted namespace %s left by an earlier run (pid %d)\n", f[0], pid)
-		}
-	}
-}
 
 // lab owns the network namespaces of one test. Everything the test builds
 // (veths, bridge, addresses, routes, iptables rules, sysctls) is inside
 // them, so deleting them undoes all of it.
-type lab struct {
-	t      *testing.T
-	prefix string
-
-	mu  sync.Mutex
-	nss []string // created, in order
-}
+type lab = netlabtest.Lab
 
 // newLab returns a lab whose namespaces are named mmnat<pid>-<name>-…; they
 // are deleted when the test ends (registered first, so this cleanup runs
 // after those of the processes inside them).
-func newLab(t *testing.T, name string) *lab {
-	l := &lab{t: t, prefix: fmt.Sprintf("%s%d-%s-", nsPrefix, os.Getpid(), name)}
-	t.Cleanup(l.teardown)
-	return l
-}
-
-// must runs a command and fails the test if it fails.
-func (l *lab) must(name string, args ...string) string {
-	l.t.Helper()
-	out, err := command(name, args...)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return out
-}
-
-// in runs a command inside namespace ns.
-func (l *lab) in(ns string, args ...string) string {
-	l.t.Helper()
-	return l.must("ip", append([]string{"netns", "exec", ns}, args...)...)
-}
-
-// sysctl writes a value under /proc/sys inside ns (/proc/sys/net is per
-// namespace); plain sh, so that procps is not needed.
-func (l *lab) sysctl(ns, key, value string) {
-	l.t.Helper()
-	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-	l.in(ns, "sh", "-c", fmt.Sprintf("echo %s > %s", value, path))
-}
-
-// newNS creates namespace <prefix><name> with its loopback up.
-func (l *lab) newNS(name string, v6 bool) string {
-	l.t.Helper()
-	ns := l.prefix + name
-	l.must("ip", "netns", "add", ns)
-	l.mu.Lock()
-	l.nss = append(l.nss, ns)
-	l.mu.Unlock()
-	l.must("ip", "-n", ns, "link", "set", "lo", "up")
-	if v6 {
-		// No duplicate address detection: an address is usable at once.
-		l.sysctl(ns, "net.ipv6.conf.default.accept_dad", "0")
-		l.sysctl(ns, "net.ipv6.conf.all.accept_dad", "0")
-	}
-	return ns
-}
-
-// veth creates a veth pair with one end in each namespace; it is never in
-// the root namespace, not even for a moment.
-func (l *lab) veth(ns1, if1, ns2, if2 string) {
-	l.t.Helper()
-	l.must("ip", "link", "add", if1, "netns", ns1, "type", "veth", "peer", "name", if2, "netns", ns2)
-	l.must("ip", "-n", ns1, "link", "set", if1, "up")
-	l.must("ip", "-n", ns2, "link", "set", if2, "up")
-}
-
-// addr gives interface dev in ns the address ip/bits.
-func (l *lab) addr(ns, dev, ip string, bits int) {
-	l.t.Helper()
-	args := []string{"-n", ns, "addr", "add", fmt.Sprintf("%s/%d", ip, bits), "dev", dev}
-	if strings.Contains(ip, ":") {
-		args = append(args, "nodad")
-	}
-	l.must("ip", args...)
-}
-
-// teardown deletes every namespace of the lab, last created first. The
-// processes inside were stopped by their own cleanups, which ran before.
-func (l *lab) teardown() {
-	l.mu.Lock()
-	nss := l.nss
-	l.nss = nil
-	l.mu.Unlock()
-	for i := len(nss) - 1; i >= 0; i-- {
-		if _, err := command("ip", "netns", "delete", nss[i]); err != nil {
-			l.t.Errorf("teardown: %v", err)
-		}
-	}
-}
+func newLab(t *testing.T, name string) *lab { return netlabtest.New(t, nsPrefix, name) }
 
 // addrPlan numbers a topology. The "internet" is one bridged segment; each
 // home is a LAN behind its own router.
@@ -230,53 +103,53 @@ type topology struct {
 // drop every new connection from the WAN: no port forwards, and nothing on
 // the router itself answers from outside.
 func buildTopology(l *lab, plan addrPlan, publicNames, homeNames []string) *topology {
-	l.t.Helper()
+	l.T().Helper()
 	tp := &topology{lab: l, plan: plan}
-	tp.inet = l.newNS("inet", plan.v6)
-	l.must("ip", "-n", tp.inet, "link", "add", "br0", "type", "bridge")
-	l.must("ip", "-n", tp.inet, "link", "set", "br0", "up")
+	tp.inet = l.NewNS("inet", plan.v6)
+	l.Must("ip", "-n", tp.inet, "link", "add", "br0", "type", "bridge")
+	l.Must("ip", "-n", tp.inet, "link", "set", "br0", "up")
 	port := 0
 	attach := func(ns, dev string) {
 		port++
 		p := fmt.Sprintf("port%d", port)
-		l.veth(ns, dev, tp.inet, p)
-		l.must("ip", "-n", tp.inet, "link", "set", p, "master", "br0")
+		l.Veth(ns, dev, tp.inet, p)
+		l.Must("ip", "-n", tp.inet, "link", "set", p, "master", "br0")
 	}
 	for i, name := range publicNames {
-		s := site{name: name, ns: l.newNS(name, plan.v6), ip: plan.public(i)}
+		s := site{name: name, ns: l.NewNS(name, plan.v6), ip: plan.public(i)}
 		attach(s.ns, "eth0")
-		l.addr(s.ns, "eth0", s.ip, plan.inetBits)
+		l.Addr(s.ns, "eth0", s.ip, plan.inetBits)
 		tp.publics = append(tp.publics, s)
 	}
 	for i, name := range homeNames {
 		h := home{
-			site:   site{name: name, ns: l.newNS(name, plan.v6), ip: plan.lanHost(i)},
-			router: l.newNS(name+"-nat", plan.v6),
+			site:   site{name: name, ns: l.NewNS(name, plan.v6), ip: plan.lanHost(i)},
+			router: l.NewNS(name+"-nat", plan.v6),
 			wanIP:  plan.routerWAN(i),
 		}
 		attach(h.router, "wan")
-		l.addr(h.router, "wan", h.wanIP, plan.inetBits)
-		l.veth(h.router, "lan", h.ns, "eth0")
-		l.addr(h.router, "lan", plan.lanRouter(i), plan.lanBits)
-		l.addr(h.ns, "eth0", h.ip, plan.lanBits)
+		l.Addr(h.router, "wan", h.wanIP, plan.inetBits)
+		l.Veth(h.router, "lan", h.ns, "eth0")
+		l.Addr(h.router, "lan", plan.lanRouter(i), plan.lanBits)
+		l.Addr(h.ns, "eth0", h.ip, plan.lanBits)
 		ipt := "iptables"
 		if plan.v6 {
-			l.must("ip", "-6", "-n", h.ns, "route", "add", "default", "via", plan.lanRouter(i))
-			l.sysctl(h.router, "net.ipv6.conf.all.forwarding", "1")
+			l.Must("ip", "-6", "-n", h.ns, "route", "add", "default", "via", plan.lanRouter(i))
+			l.Sysctl(h.router, "net.ipv6.conf.all.forwarding", "1")
 			ipt = "ip6tables"
 		} else {
-			l.must("ip", "-n", h.ns, "route", "add", "default", "via", plan.lanRouter(i))
-			l.sysctl(h.router, "net.ipv4.ip_forward", "1")
+			l.Must("ip", "-n", h.ns, "route", "add", "default", "via", plan.lanRouter(i))
+			l.Sysctl(h.router, "net.ipv4.ip_forward", "1")
 		}
-		l.in(h.router, ipt, "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE")
-		l.in(h.router, ipt, "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
-		l.in(h.router, ipt, "-A", "FORWARD", "-i", "wan", "-o", "lan", "-j", "DROP")
-		l.in(h.router, ipt, "-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+		l.In(h.router, ipt, "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE")
+		l.In(h.router, ipt, "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+		l.In(h.router, ipt, "-A", "FORWARD", "-i", "wan", "-o", "lan", "-j", "DROP")
+		l.In(h.router, ipt, "-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
 		if plan.v6 {
 			// Neighbour discovery: without it the router has no WAN at all.
-			l.in(h.router, ipt, "-A", "INPUT", "-i", "wan", "-p", "ipv6-icmp", "-j", "ACCEPT")
+			l.In(h.router, ipt, "-A", "INPUT", "-i", "wan", "-p", "ipv6-icmp", "-j", "ACCEPT")
 		}
-		l.in(h.router, ipt, "-A", "INPUT", "-i", "wan", "-j", "DROP")
+		l.In(h.router, ipt, "-A", "INPUT", "-i", "wan", "-j", "DROP")
 		tp.homes = append(tp.homes, h)
 	}
 	// A witness of direct traffic between homes: each router counts the
@@ -302,7 +175,7 @@ func (tp *topology) directPackets(h, o home) (int64, error) {
 	if tp.plan.v6 {
 		ipt = "ip6tables"
 	}
-	out, err := command("ip", "netns", "exec", h.router, ipt, "-L", "FORWARD", "-v", "-x", "-n")
+	out, err := netlab.Command(context.Background(), "ip", "netns", "exec", h.router, ipt, "-L", "FORWARD", "-v", "-x", "-n")
 	if err != nil {
 		return 0, err
 	}
@@ -321,12 +194,12 @@ func (tp *topology) directPackets(h, o home) (int64, error) {
 // (no route) nor its router (new inbound connections are dropped) can be
 // reached.
 func (tp *topology) checkNAT() {
-	t := tp.lab.t
+	t := tp.lab.T()
 	t.Helper()
 	pub := tp.publics[0]
 	for _, h := range tp.homes {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c, err := dialIn(ctx, "/run/netns/"+h.ns, "tcp", hostPort(pub.ip, p2pPort))
+		c, err := netlab.DialIn(ctx, netlab.Path(h.ns), "tcp", hostPort(pub.ip, p2pPort))
 		cancel()
 		if err == nil {
 			c.Close()
@@ -337,7 +210,7 @@ func (tp *topology) checkNAT() {
 		}
 		for _, target := range []string{h.ip, h.wanIP} {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			c, err := dialIn(ctx, "/run/netns/"+pub.ns, "tcp", hostPort(target, p2pPort))
+			c, err := netlab.DialIn(ctx, netlab.Path(pub.ns), "tcp", hostPort(target, p2pPort))
 			cancel()
 			if err == nil {
 				c.Close()
@@ -349,12 +222,12 @@ func (tp *topology) checkNAT() {
 
 // iptables runs iptables (ip6tables for an IPv6 plan) in ns.
 func (tp *topology) iptables(ns string, args ...string) {
-	tp.lab.t.Helper()
+	tp.lab.T().Helper()
 	ipt := "iptables"
 	if tp.plan.v6 {
 		ipt = "ip6tables"
 	}
-	tp.lab.in(ns, append([]string{ipt}, args...)...)
+	tp.lab.In(ns, append([]string{ipt}, args...)...)
 }
 
 // block makes public node pub drop every packet to and from the router of
@@ -362,7 +235,7 @@ func (tp *topology) iptables(ns string, args ...string) {
 // the path goes silent, as when a link or a relay disappears, and nothing
 // tells the endpoints at once.
 func (tp *topology) block(op string, pub site, h home) {
-	tp.lab.t.Helper()
+	tp.lab.T().Helper()
 	tp.iptables(pub.ns, op, "INPUT", "-s", h.wanIP, "-j", "DROP")
 	tp.iptables(pub.ns, op, "OUTPUT", "-d", h.wanIP, "-j", "DROP")
 }
@@ -370,61 +243,4 @@ func (tp *topology) block(op string, pub site, h home) {
 // hostPort joins an address and a port, bracketing IPv6.
 func hostPort(ip string, port int) string {
 	return net.JoinHostPort(ip, strconv.Itoa(port))
-}
-
-// dialIn opens a connection from inside the namespace at nsPath (a
-// /run/netns file): the socket is created on a thread switched into that
-// namespace with setns(2), so it belongs there for its whole life, and
-// the thread is switched back before it runs anything else. The test
-// process itself never gets an address or a route in the namespaces.
-func dialIn(ctx context.Context, nsPath, network, addr string) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		c, restored, err := dialLocked(ctx, nsPath, network, addr)
-		if restored {
-			runtime.UnlockOSThread()
-		} // else: the goroutine ends locked, so Go discards the thread
-		ch <- result{c, err}
-	}()
-	r := <-ch
-	return r.c, r.err
-}
-
-// dialLocked does dialIn's work on the locked thread; restored tells
-// whether the thread is back in its own namespace.
-func dialLocked(ctx context.Context, nsPath, network, addr string) (net.Conn, bool, error) {
-	self, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		return nil, true, err
-	}
-	defer self.Close()
-	target, err := os.Open(nsPath)
-	if err != nil {
-		return nil, true, err
-	}
-	defer target.Close()
-	if err := setns(target); err != nil {
-		return nil, true, fmt.Errorf("setns %s: %w", nsPath, err)
-	}
-	var d net.Dialer
-	c, dialErr := d.DialContext(ctx, network, addr)
-	if err := setns(self); err != nil {
-		if c != nil {
-			c.Close()
-		}
-		return nil, false, fmt.Errorf("setns back from %s: %w", nsPath, err)
-	}
-	return c, true, dialErr
-}
-
-func setns(f *os.File) error {
-	if _, _, errno := syscall.RawSyscall(sysSetns, f.Fd(), syscall.CLONE_NEWNET, 0); errno != 0 {
-		return errno
-	}
-	return nil
 }

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/netlab"
 )
 
 // networkID is the network every test runs.
@@ -132,13 +134,13 @@ func startCluster(t *testing.T, tp *topology, members []member) *cluster {
 			t.Fatalf("meshmon init %s wrote no pubkey: %v", m.name, err)
 		}
 		pubs[m.name] = pub
-		nsPath := "/run/netns/" + m.ns
+		nsPath := netlab.Path(m.ns)
 		c.nodes = append(c.nodes, &node{
 			member: m, dir: dir, log: filepath.Join(root, m.name+".log"),
 			client: &http.Client{Timeout: 4 * time.Second, Transport: &http.Transport{
 				DisableKeepAlives: true,
 				DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-					return dialIn(ctx, nsPath, network, addr)
+					return netlab.DialIn(ctx, nsPath, network, addr)
 				},
 			}},
 		})

@@ -43,6 +43,8 @@ type Options struct {
 	Alerts node.AlertOptions
 	// Monitors is the network's monitors list in YAML (node.ClusterSpec).
 	Monitors string
+	// History tunes every node's history store.
+	History node.HistoryOptions
 }
 
 // Cluster is a set of nodes on one network.
@@ -144,6 +146,7 @@ func (c *Cluster) Start(i int) {
 		Gater:        c.gaters[i],
 		LeaveGrace:   200 * time.Millisecond,
 		Alerts:       c.opts.Alerts,
+		History:      c.opts.History,
 	})
 	if err != nil {
 		ln.Close()

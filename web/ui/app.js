@@ -10,7 +10,8 @@ import { clustersPage } from './clusters.js';
 import { eventsPage } from './events.js';
 import { historyPage } from './history.js';
 import { monitorsPage } from './monitors.js';
-import { totals, counted, fmtAgo, fmtClock, fmtFull } from './model.js';
+import { totals, counted, fmtAgo, fmtClock, fmtFull, storeTrouble } from './model.js';
+import { h } from './dom.js';
 
 const ROUTES = [
   { name: 'overview', re: /^\/$/, page: overviewPage, nav: 'overview' },
@@ -43,6 +44,7 @@ const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
 const connLabel = connEl.querySelector('.conn-label');
 const banner = document.getElementById('banner');
+const storeBannerEl = document.getElementById('store-banner');
 const announcer = document.getElementById('announcer');
 const versionEl = document.getElementById('version');
 
@@ -124,6 +126,7 @@ function render(userNav) {
       main.focus({ preventScroll: true });
     }
   }
+  showStore(store.state);
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.getAttribute('data-nav') === route.def.nav) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -175,8 +178,28 @@ function showConn(state) {
   if (state.version && versionEl.textContent !== state.version) versionEl.textContent = state.version;
 }
 
+// --- history store trouble ---------------------------------------------------
+// On every screen but History (which says it in full itself): the history
+// store is unavailable, cannot be written, or was moved aside as corrupt.
+function showStore(state) {
+  const tr = storeTrouble(state.history);
+  if (!tr || (current && current.route.name === 'history')) {
+    if (!storeBannerEl.hidden) storeBannerEl.hidden = true;
+    return;
+  }
+  const key = [tr.state, tr.text, tr.detail].join('\u0000');
+  if (storeBannerEl.dataset.key !== key) {
+    storeBannerEl.dataset.key = key;
+    storeBannerEl.dataset.state = tr.state;
+    storeBannerEl.replaceChildren(h('strong', null, tr.text), tr.detail ? h('span', { class: 'store-banner-detail' }, ' ', tr.detail) : null,
+      ' ', h('a', { href: '/history' }, 'History'));
+  }
+  storeBannerEl.hidden = false;
+}
+
 store.subscribe((state) => {
   showConn(state);
+  showStore(state);
   if (!current) return;
   // A hidden tab keeps its title (problem count) true and draws nothing.
   if (!state.hidden) current.page.update(state);

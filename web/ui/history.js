@@ -6,7 +6,7 @@
 
 import { h, s } from './dom.js';
 import { morphPage } from './page.js';
-import { networks, fmtRTT, fmtClock as fmtTime } from './model.js';
+import { networks, fmtRTT, fmtClock as fmtTime, storeTrouble } from './model.js';
 import { emptyState, statusText } from './components.js';
 
 const RANGES = ['1h', '24h', '7d', '30d'];
@@ -95,6 +95,7 @@ export function historyPage(ctx) {
         data = { key: key(sel), hist };
         failed = '';
         p.rerender();
+        timer = setTimeout(load, REFRESH_MS); // the node retries its store: show history once it opens
         return;
       }
       const [uptime, outages] = await Promise.all([
@@ -172,12 +173,10 @@ export function historyPage(ctx) {
 }
 
 function storeBanner(hist) {
-  if (!hist || hist.state === 'ok') return null;
-  const what = hist.state === 'unavailable'
-    ? 'History is not being kept on this node. Monitoring and alerts go on.'
-    : 'The history store cannot be written; monitoring and alerts go on, and history is held in memory until it can.';
-  return h('div', { class: 'hist-banner', role: 'status', 'data-testid': 'hist-store', 'data-state': hist.state },
-    h('strong', null, what), hist.error ? h('p', { class: 'small' }, hist.error) : null);
+  const tr = storeTrouble(hist);
+  if (!tr) return null;
+  return h('div', { class: 'hist-banner', role: 'status', 'data-testid': 'hist-store', 'data-state': tr.state },
+    h('strong', null, tr.text), tr.detail ? h('p', { class: 'small' }, tr.detail) : null);
 }
 
 function sinceText(cur) {

@@ -23,6 +23,42 @@ export const HEALTH_HELP = {
   offline: 'Critical: more than half of the members still in the network are offline',
 };
 
+/**
+ * storeTrouble says what is wrong with this node's history store, given
+ * /api/health's history (absent when the node keeps none), or null when
+ * nothing is: {state, text, detail}. state is "unavailable" (no store:
+ * history is not kept; a node retries it while it runs), "failing"
+ * (writes fail: history waits in memory) or "moved_aside" (a corrupt store
+ * file was moved aside at start and a fresh store began).
+ */
+export function storeTrouble(hist) {
+  if (!hist) return null;
+  if (hist.state === 'unavailable') {
+    return {
+      state: 'unavailable',
+      text: 'History is not being kept on this node' + (hist.since ? ' (it keeps trying to open its store)' : '') +
+        '. Monitoring and alerts go on.',
+      detail: hist.error || '',
+    };
+  }
+  if (hist.state === 'failing') {
+    return {
+      state: 'failing',
+      text: 'The history store cannot be written; monitoring and alerts go on, and history is held in memory' +
+        (hist.pending ? ` (${hist.pending} records)` : '') + ' until it can.',
+      detail: hist.error || '',
+    };
+  }
+  if (hist.moved_aside) {
+    return {
+      state: 'moved_aside',
+      text: 'The history store was corrupt: it was moved aside and a fresh one started, so older history is not shown.',
+      detail: 'Moved to ' + hist.moved_aside,
+    };
+  }
+  return null;
+}
+
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
 /** naturalCompare orders names as people do: node-2 before node-10. */

@@ -73,6 +73,7 @@ export function createStore({ onStatusChange } = {}) {
     stale: false, // the node has not answered for STALE_MS
     lastContact: 0, // last answer of any kind from the node
     version: '',
+    history: null, // /api/health's history: the history store's state (null: none, or not known yet)
     hidden: typeof document !== 'undefined' && document.hidden,
     since: new Map(), // "net\0node" → {status, at, seen}: when this page saw the member take its status (seen: it saw the change)
     startedAt: Date.now(),
@@ -184,6 +185,43 @@ export function createStore({ onStatusChange } = {}) {
     }
   }
 
+  // --- health -------------------------------------------------------------
+  // The history store's state comes from /api/health: at start, on every
+  // probe, when the stream comes back, and whenever an event of kind
+  // "history" arrives (the node raises one when the store fails, returns
+  // or opens late), so it is never polled on its own.
+  function setHealth(h) {
+    if (!h) return;
+    if (h.version) state.version = h.version;
+    const hist = h.history || null;
+    if (JSON.stringify(hist) !== JSON.stringify(state.history)) {
+      state.history = hist;
+      emit();
+    }
+  }
+
+  let healthInflight = false;
+  let healthAgain = false;
+  async function refreshHealth() {
+    if (healthInflight) {
+      healthAgain = true;
+      return;
+    }
+    healthInflight = true;
+    try {
+      setHealth(await getJSON('/api/health'));
+      contact();
+    } catch (e) {
+      // The next history event, probe or reconnect asks again.
+    } finally {
+      healthInflight = false;
+    }
+    if (healthAgain) {
+      healthAgain = false;
+      refreshHealth();
+    }
+  }
+
   // --- events -------------------------------------------------------------
   function addEvents(list) {
     if (!list.length) return;
@@ -191,6 +229,7 @@ export function createStore({ onStatusChange } = {}) {
     const fresh = list.filter((e) => !seen.has(e.id));
     if (!fresh.length) return;
     state.events = fresh.concat(state.events).sort((a, b) => b.id - a.id).slice(0, MAX_EVENTS);
+    if (state.eventsLoaded && fresh.some((e) => e.kind === 'history')) refreshHealth();
     emit();
   }
 
@@ -228,7 +267,7 @@ export function createStore({ onStatusChange } = {}) {
     probing = true;
     try {
       const h = await getJSON('/api/health', { timeout: PROBE_TIMEOUT_MS });
-      if (h && h.version) state.version = h.version;
+      setHealth(h);
       contact();
     } catch (e) {
       updateConn();
@@ -262,7 +301,10 @@ export function createStore({ onStatusChange } = {}) {
       streamEverOpened = true;
       retryMs = 1000;
       streamMsg();
-      if (wasDown) loadEvents(); // catch up on what the gap hid
+      if (wasDown) {
+        loadEvents(); // catch up on what the gap hid
+        refreshHealth();
+      }
     });
     es.addEventListener('view', (m) => {
       streamMsg();
@@ -360,11 +402,7 @@ export function createStore({ onStatusChange } = {}) {
   }
 
   function start() {
-    getJSON('/api/health').then((h) => {
-      state.version = h.version || '';
-      contact();
-      emit();
-    }, () => {});
+    refreshHealth();
     refreshView();
     loadEvents();
     openStream();

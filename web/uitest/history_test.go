@@ -22,6 +22,13 @@ import (
 // nil, replaces the store (e.g. one without a store).
 func serveHistory(t *testing.T, v *health.View, rec *history.Recorder) string {
 	t.Helper()
+	return serveHistoryEvents(t, v, rec, health.NewEventLog(100, nil))
+}
+
+// serveHistoryEvents is serveHistory with the event log the server
+// streams (the one rec raises its events in).
+func serveHistoryEvents(t *testing.T, v *health.View, rec *history.Recorder, events *health.EventLog) string {
+	t.Helper()
 	now := time.Now()
 	if rec == nil {
 		store, _, err := history.Open(t.TempDir(), now)
@@ -61,7 +68,7 @@ func serveHistory(t *testing.T, v *health.View, rec *history.Recorder) string {
 		Version:        "v0.0.0-test",
 		P2P:            func() p2p.P2PInfo { return p2p.P2PInfo{PeerID: "12D3KooWTest", Addrs: []string{}} },
 		View:           func() *health.View { return v },
-		Events:         health.NewEventLog(100, nil),
+		Events:         events,
 		StreamInterval: time.Second,
 		Done:           done,
 		History:        rec,

@@ -1,6 +1,0 @@
-//go:build linux && 386
-
-package main
-
-// sysSetns is setns(2)'s number; package syscall lacks it on 386.
-const sysSetns = 346

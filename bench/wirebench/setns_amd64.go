@@ -1,6 +1,0 @@
-//go:build linux && amd64
-
-package main
-
-// sysSetns is setns(2)'s number; package syscall lacks it on amd64.
-const sysSetns = 308
