@@ -102,7 +102,8 @@ func newFixture(t testing.TB) *fixture {
 		events: events,
 		view:   &health.View{Networks: map[string]*health.NetworkView{"prod": prod, "solo": solo}},
 		raw: map[string][]RawMessage{
-			"prod": {signedRaw(t, "server-02", 7, heartbeatBody()), signedRaw(t, "server-01", 3, reportBody())},
+			"prod": {signedRaw(t, "server-02", 7, heartbeatBody()), signedRaw(t, "server-01", 3, reportBody()),
+				signedRaw(t, "server-03", 9, monitorsBody())},
 			"solo": {},
 		},
 	}
@@ -115,6 +116,13 @@ func heartbeatBody() *pb.Envelope {
 func reportBody() *pb.Envelope {
 	return &pb.Envelope{Body: &pb.Envelope_Report{Report: &pb.Report{Peers: []*pb.PeerObservation{
 		{NodeId: "server-02", Reachability: pb.Reachability_REACHABILITY_REACHABLE, RttUs: 1840, Connected: true},
+	}}}}
+}
+
+func monitorsBody() *pb.Envelope {
+	return &pb.Envelope{Body: &pb.Envelope_Monitors{Monitors: &pb.MonitorReport{Results: []*pb.MonitorResult{
+		{Name: "shop", ConfigHash: 0x9f2c4e01, State: pb.MonitorState_MONITOR_STATE_DOWN, LatencyUs: 5000000,
+			Reason: "HTTP 503", AgeMs: 1200, SinceMs: 1200000},
 	}}}}
 }
 
