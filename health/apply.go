@@ -47,9 +47,19 @@ func (s *engineState) onMessage(m p2p.Message, at time.Time) {
 	if m.Age <= s.suspectAfter {
 		s.heard(node, at.Add(-m.Age))
 	}
+	if m.Clash != nil {
+		s.clashSeen(node, m.Clash, at)
+	}
+	clash := s.clones[node]
+	if !clash.active(at, ClashHold(s.e.cfg.ReportRefresh)) {
+		clash = nil
+	}
 	switch b := m.Env.GetBody().(type) {
 	case *pb.Envelope_Heartbeat:
-		if !newer(s.hbAt, node, h) {
+		if m.Clash != nil || !newer(s.hbAt, node, h) {
+			// The older incarnation's announce of a cloned member is
+			// not taken: the member's metadata (and leaving) is its
+			// newest incarnation's.
 			return
 		}
 		s.heartbeat0[node] = b.Heartbeat
@@ -57,12 +67,16 @@ func (s *engineState) onMessage(m p2p.Message, at time.Time) {
 		s.leaving[node] = b.Heartbeat.GetState() == pb.State_STATE_LEAVING
 		s.checkTiming(node, b.Heartbeat)
 	case *pb.Envelope_Report:
-		if !newer(s.reportAt, node, h) {
-			return
-		}
 		obs := make(map[string]*pb.PeerObservation, len(b.Report.GetPeers()))
 		for _, o := range b.Report.GetPeers() {
 			obs[o.GetNodeId()] = o
+		}
+		if clash != nil {
+			s.clashReport(clash, node, h, obs)
+			return
+		}
+		if !newer(s.reportAt, node, h) {
+			return
 		}
 		s.reports[node] = obs
 	case *pb.Envelope_Delivered:
@@ -236,6 +250,7 @@ func (s *engineState) forget(node string) {
 	delete(s.rtt, node)
 	delete(s.link, node)
 	delete(s.downSince, node)
+	delete(s.clones, node)
 }
 
 // checkTiming warns, once per change, when a member announces a timing

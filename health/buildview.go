@@ -37,6 +37,7 @@ func (s *engineState) buildView(now time.Time, verdicts map[string]Verdict) *Net
 			LastHeardMs:   -1,
 			BootID:        s.boots[m.NodeID],
 			Observers:     make(map[string]ObserverView, len(v.Observers)),
+			IdentityClash: s.clashView(m.NodeID, now),
 		}
 		if v.Status == StatusOnline && len(v.Suspects) > 0 {
 			n.SuspectedBy = v.Suspects

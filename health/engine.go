@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -153,6 +154,42 @@ type Engine struct {
 
 	// heartbeats are the other members' latest announces as of the view.
 	heartbeats atomic.Pointer[map[string]*pb.Heartbeat]
+
+	// clashMu protects the following fields.
+	clashMu sync.Mutex
+	// memberClashes counts, per member, the times it was found running as
+	// two hosts with one key.
+	memberClashes map[string]uint64
+}
+
+// countMemberClash counts an identity clash of member node.
+func (e *Engine) countMemberClash(node string) {
+	e.clashMu.Lock()
+	defer e.clashMu.Unlock()
+	if e.memberClashes == nil {
+		e.memberClashes = map[string]uint64{}
+	}
+	e.memberClashes[node]++
+}
+
+// MemberClashes returns, per member other than this node (every member of
+// the latest view, zeros included), how many times it was found running as
+// two hosts with one key: two incarnations publishing at once
+// (docs/liveness.md, "Cloned identities").
+func (e *Engine) MemberClashes() map[string]uint64 {
+	v := e.View()
+	e.clashMu.Lock()
+	defer e.clashMu.Unlock()
+	out := maps.Clone(e.memberClashes)
+	if out == nil {
+		out = make(map[string]uint64, len(v.Nodes))
+	}
+	for node := range v.Nodes {
+		if node != e.cfg.Self {
+			out[node] += 0
+		}
+	}
+	return out
 }
 
 // NewEngine returns an engine; call Run to start it.

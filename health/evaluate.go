@@ -80,6 +80,7 @@ func (s *engineState) evaluate() {
 			s.send(s.report())
 		}
 	}
+	s.endClashes(now)
 	changed := false
 	for k, o := range s.ownObservations(now) {
 		if s.published[k] != observed(o) {
@@ -201,7 +202,7 @@ func (s *engineState) localState(now time.Time) LocalHealth {
 	}
 	if since, alone := s.offTopic(now); alone {
 		return LocalHealth{Healthy: false, Since: since,
-			Reason: fmt.Sprintf("connected to members but none is on the network's gossip topic for %s: this node's reports reach nobody", s.suspectAfter)}
+			Reason: fmt.Sprintf("connected to members but none is on the network's gossip topic for %s: this node's gossip reaches nobody (its messages go only by sync push to members connected directly)", s.suspectAfter)}
 	}
 	if since, deaf := s.deaf(now); deaf {
 		return LocalHealth{Healthy: false, Since: since,

@@ -65,6 +65,9 @@ type engineState struct {
 	// monAt is the position of the monitor report held per member.
 	monAt map[string]p2p.Position
 
+	// clones are the members seen running as two incarnations at once.
+	clones map[string]*memberClash
+
 	rtt       map[string]time.Duration
 	link      map[string]p2p.Link
 	downSince map[string]time.Time
@@ -105,6 +108,7 @@ func newEngineState(e *Engine, boot uint64) *engineState {
 		hbAt:           map[string]p2p.Position{},
 		reportAt:       map[string]p2p.Position{},
 		monAt:          map[string]p2p.Position{},
+		clones:         map[string]*memberClash{},
 		rtt:            map[string]time.Duration{},
 		link:           map[string]p2p.Link{},
 		downSince:      map[string]time.Time{},

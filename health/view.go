@@ -97,6 +97,10 @@ type NodeView struct {
 	SuspectedBy []string `json:"suspected_by,omitempty"`
 	// Observers is what each live observer says of the member.
 	Observers map[string]ObserverView `json:"observers"`
+	// IdentityClash is set while the member runs as two hosts with one
+	// key (two incarnations publishing at once). Its reports are then the
+	// merge of both hosts' (docs/liveness.md, "Cloned identities").
+	IdentityClash *IdentityClash `json:"identity_clash,omitempty"`
 }
 
 // ObserverView is one observer's evidence about a member.

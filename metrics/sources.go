@@ -89,6 +89,13 @@ type Traffic struct {
 	// Clashes counts the times another host was found publishing with
 	// this node's key (health.Engine.Clashes).
 	Clashes uint64
+	// MemberClashes counts, per other member, the times it was found
+	// running as two hosts with one key (health.Engine.MemberClashes).
+	MemberClashes map[string]uint64
+	// StrandedPushes counts this node's messages pushed by sync to a
+	// directly connected member that gossip did not reach
+	// (p2p.Network.StrandedPushes).
+	StrandedPushes uint64
 }
 
 // ValidatorTraffic fills the Received and Rejected counters of a network

@@ -58,6 +58,8 @@ func (n *Node) traffic() []metrics.Traffic {
 		t.Refutes = r.engine.Refutes.Load()
 		t.Pauses = r.engine.Pauses.Load()
 		t.Clashes = r.engine.Clashes.Load()
+		t.MemberClashes = r.engine.MemberClashes()
+		t.StrandedPushes = r.net.StrandedPushes()
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Network < out[j].Network })

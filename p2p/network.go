@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,9 @@ type Message struct {
 	Age time.Duration
 	// Local is true for a message this process published itself.
 	Local bool
+	// Clash is set when the message shows that its author runs as two
+	// incarnations at once (a cloned key): see Clash. Nil otherwise.
+	Clash *Clash
 }
 
 // Link describes this node's connection to a member.
@@ -123,7 +127,9 @@ type Network struct {
 	client    *http.Client
 	// pingEvery is the ping interval in nanoseconds (SetPingInterval).
 	pingEvery atomic.Int64
-	punchWait time.Duration
+	// strandedPushes counts pushStranded's pushes.
+	strandedPushes atomic.Uint64
+	punchWait      time.Duration
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -139,6 +145,9 @@ type Network struct {
 	endpoints map[string]Endpoint
 	// lastPinged is when each member last pinged this node.
 	lastPinged map[peer.ID]time.Time
+	// pushFailed is when a push to a member off the topic last failed
+	// (pushStranded); nil until one does.
+	pushFailed map[peer.ID]time.Time
 }
 
 type syncEntry struct {
@@ -386,7 +395,7 @@ func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pu
 	// This node's own messages are not peer input: a stale one (published
 	// after a newer one was admitted) is ignored and not counted.
 	own := n.published(msg)
-	env, reason := n.validator.Admit(msg.GetFrom(), msg.GetData(), !own)
+	env, reason, other := n.validator.admit(msg.GetFrom(), msg.GetData(), !own)
 	if reason != rejectNone {
 		if IsDuplicate(reason) || (reason == RejectStale && own) {
 			return pubsub.ValidationIgnore
@@ -395,7 +404,31 @@ func (n *Network) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pu
 		return pubsub.ValidationReject
 	}
 	msg.ValidatorData = env
+	if other != 0 {
+		msg.ValidatorData = clashed{env, n.clash(msg.GetFrom(), env, other)}
+	}
 	return pubsub.ValidationAccept
+}
+
+// clashed is the validator's data for an admitted message whose author
+// runs as two incarnations at once.
+type clashed struct {
+	env   *pb.Envelope
+	clash *Clash
+}
+
+// clash describes the clash that env, admitted from author beside its
+// newer incarnation other, revealed.
+func (n *Network) clash(author peer.ID, env *pb.Envelope, other uint64) *Clash {
+	c := &Clash{Boot: env.GetHeader().GetBootId(), Other: other}
+	if n.host != nil && n.host.h != nil {
+		for _, conn := range n.host.h.Network().ConnsToPeer(author) {
+			c.Addrs = append(c.Addrs, conn.RemoteMultiaddr().String())
+		}
+		slices.Sort(c.Addrs)
+		c.Addrs = slices.Compact(c.Addrs)
+	}
+	return c
 }
 
 // published tells whether msg was published by this process: pubsub hands
@@ -412,12 +445,20 @@ func (n *Network) readLoop() {
 		if err != nil {
 			return
 		}
+		var clash *Clash
 		env, ok := msg.ValidatorData.(*pb.Envelope)
+		if c, isClash := msg.ValidatorData.(clashed); isClash {
+			env, clash, ok = c.env, c.clash, true
+		}
 		if !ok {
 			continue
 		}
 		n.remember(env, msg.Message, time.Now())
-		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: n.published(msg)})
+		local := n.published(msg)
+		if local {
+			n.pushStranded(msg.Message)
+		}
+		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: local, Clash: clash})
 	}
 }
 

@@ -115,6 +115,13 @@ func (n *Network) syncLoop(events *pubsub.TopicEventHandler) {
 // one of p's that verifies and is newer than what this node has through the
 // handler.
 func (n *Network) requestSync(p peer.ID) error {
+	return n.exchange(p, n.syncEntries(time.Now()))
+}
+
+// exchange pushes entries to member p over /meshmon/sync/1 and feeds every
+// message of p's answer that verifies and is newer than what this node has
+// through the handler.
+func (n *Network) exchange(p peer.ID, entries []*pb.SyncEntry) error {
 	ctx, cancel := context.WithTimeout(n.ctx, syncTimeout)
 	defer cancel()
 	s, err := n.host.h.NewStream(allowLimited(ctx, "meshmon: sync"), p, SyncProtocol)
@@ -123,7 +130,7 @@ func (n *Network) requestSync(p peer.ID) error {
 	}
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(syncTimeout))
-	req := &pb.SyncRequest{NetworkId: n.id, Entries: n.syncEntries(time.Now())}
+	req := &pb.SyncRequest{NetworkId: n.id, Entries: entries}
 	if err := pbio.NewDelimitedWriter(s).WriteMsg(req); err != nil {
 		return fmt.Errorf("request: %w", err)
 	}
@@ -155,16 +162,20 @@ func (n *Network) acceptSynced(e *pb.SyncEntry) {
 		return
 	}
 	// Stale entries are what this node already has: not an offence.
-	env, reason := n.validator.Admit(from, raw.GetData(), false)
+	env, reason, other := n.validator.admit(from, raw.GetData(), false)
 	if reason != rejectNone {
-		if reason != RejectStale {
+		if reason != RejectStale && !IsDuplicate(reason) {
 			n.validator.CountReject(reason)
 		}
 		return
 	}
+	var clash *Clash
+	if other != 0 {
+		clash = n.clash(from, env, other)
+	}
 	age := time.Duration(e.GetAgeMs()) * time.Millisecond
 	n.remember(env, raw, time.Now().Add(-age))
-	n.handler.HandleMessage(Message{From: from, Env: env, Raw: raw, Age: age})
+	n.handler.HandleMessage(Message{From: from, Env: env, Raw: raw, Age: age, Clash: clash})
 }
 
 // Received is one admitted message as it came off the wire.
@@ -186,3 +197,77 @@ func (n *Network) Latest() []Received {
 	}
 	return out
 }
+
+// pushStranded hands raw, a message this node just published, over
+// /meshmon/sync/1 to every directly connected member that GossipSub does not
+// list on the topic: gossip does not reach those. It happens when two hosts hold
+// one key (docs/liveness.md, "Cloned identities"): a member keeps one
+// inbound gossip stream per peer ID, so the second host's stream replaces
+// the first's, the first drops the member from the topic and, after a few
+// retries, stops writing to it while still connected. Without this push the
+// real host of a cloned key would go silent at every member where the copy
+// won the stream. Each push is counted (StrandedPushes).
+func (n *Network) pushStranded(raw *pubsubpb.Message) {
+	on := map[peer.ID]bool{}
+	for _, p := range n.topic.ListPeers() {
+		on[p] = true
+	}
+	var stranded []peer.ID
+	for _, p := range n.validator.Members().Peers() {
+		if p == n.host.ID() || on[p] {
+			continue
+		}
+		// A member reached only through a relay is off the topic by
+		// design (GossipSub ignores limited connections; its gossip
+		// flows through public members), so it is not pushed to.
+		if l := n.linkOf(p); l.Connected && !l.Relayed && !n.pushFailedRecently(p, time.Now()) {
+			stranded = append(stranded, p)
+		}
+	}
+	if len(stranded) == 0 {
+		return
+	}
+	b, err := proto.Marshal(raw)
+	if err != nil {
+		return
+	}
+	entries := []*pb.SyncEntry{{Message: b}}
+	for _, p := range stranded {
+		n.strandedPushes.Add(1)
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := n.exchange(p, entries); err != nil && n.ctx.Err() == nil {
+				n.log.Debug("push to a member off the topic failed", "peer", p.String(), "err", err)
+				n.mu.Lock()
+				if n.pushFailed == nil {
+					n.pushFailed = map[peer.ID]time.Time{}
+				}
+				n.pushFailed[p] = time.Now()
+				n.mu.Unlock()
+			}
+		}()
+	}
+}
+
+// pushRetry is how long pushStranded leaves a member alone after a push to
+// it failed (a member whose own config lacks this network refuses every
+// one): its next message goes by gossip or waits.
+const pushRetry = time.Minute
+
+// pushFailedRecently tells whether a push to p failed within pushRetry of now.
+func (n *Network) pushFailedRecently(p peer.ID, now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	at, ok := n.pushFailed[p]
+	if ok && now.Sub(at) >= pushRetry {
+		delete(n.pushFailed, p)
+		return false
+	}
+	return ok
+}
+
+// StrandedPushes counts the pushes of this node's messages by sync to a
+// directly connected member that gossip did not reach (pushStranded): one
+// per message and member.
+func (n *Network) StrandedPushes() uint64 { return n.strandedPushes.Load() }

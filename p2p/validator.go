@@ -151,14 +151,15 @@ type Validator struct {
 
 	// mu protects the following fields.
 	mu sync.Mutex
-	// last is the latest admitted position per author and kind, with the
-	// key (peer) that signed it: a position signed by another key than
+	// last is the latest admitted positions per author and kind (of its
+	// current incarnation and the one before: see incarnations), with the
+	// key (peer) that signed them: a position signed by another key than
 	// the member's current one does not hold the member back.
 	last map[freshKey]admitted
 }
 
 type admitted struct {
-	pos  Position
+	inc  incarnations
 	peer peer.ID
 }
 
@@ -273,40 +274,51 @@ func validMonitorReport(r *pb.MonitorReport) bool {
 // position is a duplicate (gossip and sync deliver the same message): it
 // is refused with IsDuplicate true and never counted.
 func (v *Validator) Admit(from peer.ID, data []byte, count bool) (*pb.Envelope, RejectReason) {
-	env, reason := v.Check(from, data)
+	env, reason, _ := v.admit(from, data, count)
+	return env, reason
+}
+
+// admit is Admit that also tells whether the message's author runs as
+// two incarnations at once (see incarnations): such a message is admitted,
+// and other is the newer incarnation it went on beside (0 otherwise).
+func (v *Validator) admit(from peer.ID, data []byte, count bool) (env *pb.Envelope, reason RejectReason, other uint64) {
+	env, reason = v.Check(from, data)
 	if reason == rejectNone {
-		reason = v.advance(from, env)
+		reason, other = v.advance(from, env)
 	}
 	if reason == ignoreDuplicate {
 		v.duplicates.Add(1)
-		return nil, reason
+		return nil, reason, 0
 	}
 	if reason != rejectNone {
 		if count {
 			v.rejected[reason].Add(1)
 		}
-		return nil, reason
+		return nil, reason, 0
 	}
 	kind, _ := KindOf(env)
 	v.accepted[kind].Add(1)
-	return env, rejectNone
+	return env, rejectNone, other
 }
 
-func (v *Validator) advance(from peer.ID, env *pb.Envelope) RejectReason {
+// advance records env's position; other is the author's newer incarnation
+// when env shows a clone (0 otherwise: a newer incarnation is never 0).
+func (v *Validator) advance(from peer.ID, env *pb.Envelope) (reason RejectReason, other uint64) {
 	kind, _ := KindOf(env)
 	h := env.GetHeader()
 	k := freshKey{h.GetNodeId(), kind}
-	p := PositionOf(h)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if last, ok := v.last[k]; ok && last.peer == from && !p.After(last.pos) {
-		if p == last.pos {
-			return ignoreDuplicate
-		}
-		return RejectStale
+	last, ok := v.last[k]
+	if !ok || last.peer != from {
+		last = admitted{peer: from}
 	}
-	v.last[k] = admitted{pos: p, peer: from}
-	return rejectNone
+	reason, clone := last.inc.admit(PositionOf(h), sentMs(h))
+	v.last[k] = last
+	if clone {
+		other = last.inc.cur.Boot
+	}
+	return reason, other
 }
 
 // CountReject counts a rejection decided outside Admit (e.g. a bad signature

@@ -58,7 +58,10 @@ func newFixture(t testing.TB) *fixture {
 				Observers: map[string]health.ObserverView{
 					"server-01": {Opinion: "reachable", RTTMs: 1.79, Connected: true},
 					"server-03": {Opinion: "suspect"},
-				}},
+				},
+				IdentityClash: &health.IdentityClash{BootIDs: []uint64{1748779200000, 1748779100001},
+					Addrs: []string{"/ip4/192.0.2.7/tcp/4001", "/ip4/198.51.100.9/tcp/4001"},
+					Since: t0.Add(-time.Minute), LastSeen: t0}},
 			"server-03": {NodeID: "server-03", Status: health.StatusOffline, Confirmed: true, AgreedBy: 2, LiveObservers: 2,
 				LastHeardMs: 9120, Observers: map[string]health.ObserverView{
 					"server-01": {Opinion: "suspect"}, "server-02": {Opinion: "suspect"},

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -78,9 +79,11 @@ func handleHealth(d Deps) http.HandlerFunc {
 		h := Health{Status: "ok", Version: d.Version}
 		if v := viewOf(d); v != nil {
 			for _, id := range slices.Sorted(maps.Keys(v.Networks)) {
-				if l := v.Networks[id].Local; !l.Healthy && !l.Since.IsZero() {
+				nv := v.Networks[id]
+				if l := nv.Local; !l.Healthy && !l.Since.IsZero() {
 					h.Reasons = append(h.Reasons, id+": "+l.Reason)
 				}
+				h.Reasons = append(h.Reasons, clashReasons(nv)...)
 			}
 		}
 		if d.History != nil {
@@ -115,4 +118,16 @@ func viewOf(d Deps) *health.View {
 		return nil
 	}
 	return d.View()
+}
+
+// clashReasons are /api/health's lines for the members of nv that run as
+// two hosts with one key.
+func clashReasons(nv *health.NetworkView) []string {
+	var out []string
+	for _, node := range slices.Sorted(maps.Keys(nv.Nodes)) {
+		if c := nv.Nodes[node].IdentityClash; c != nil {
+			out = append(out, fmt.Sprintf("%s: %s runs as two hosts with one key (incarnations %v)", nv.NetworkID, node, c.BootIDs))
+		}
+	}
+	return out
 }
