@@ -40,13 +40,19 @@ func (s Subject) Classify(status string) State {
 // key is the subject's bucket name inside its network's bucket. NUL never
 // occurs in a node_id.
 func (s Subject) key() []byte {
-	if s.Kind == "link" {
+	switch s.Kind {
+	case "link":
 		return []byte("link\x00" + s.Node + "\x00" + s.Peer)
+	case KindMonitor:
+		return []byte(KindMonitor + "\x00" + s.Node)
+	case KindVantage:
+		return []byte(KindVantage + "\x00" + s.Node + "\x00" + s.Peer)
 	}
 	return []byte("node\x00" + s.Node)
 }
 
-// subjectFromKey is the inverse of key.
+// subjectFromKey is the inverse of key for nodes and links; monitors' keys
+// are not subjects of the nodes' history (Store.Subjects).
 func subjectFromKey(network string, k []byte) (Subject, bool) {
 	parts := strings.Split(string(k), "\x00")
 	switch {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/monitor"
 )
 
 // RecorderConfig configures a Recorder. Zero values take the defaults given.
@@ -43,6 +44,10 @@ type RecorderConfig struct {
 	// Session is the wanted id of this run's session (e.g. the boot's unix
 	// ms); it is raised above every stored session's id.
 	Session uint64
+	// Monitors, when set, returns every network's monitor snapshot; it is
+	// read every Sample, like View, as an alternative to ObserveMonitors
+	// (monitor.go). Nil: only what ObserveMonitors hands in is recorded.
+	Monitors func() []*monitor.Snapshot
 	// Sample is how often the view is read for RTT (and the views passed
 	// to ObserveView are taken in). Default 1s.
 	Sample time.Duration
@@ -114,6 +119,8 @@ type Recorder struct {
 	log   *slog.Logger
 	alert chan Alert
 	flush chan chan error
+	// monitors queues snapshots for Run (ObserveMonitors).
+	monitors chan *monitor.Snapshot
 	// store is nil while the store is unavailable; once set it stays.
 	store atomic.Pointer[Store]
 
@@ -162,7 +169,8 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Recorder{cfg: cfg, log: cfg.Logger, alert: make(chan Alert, 256), flush: make(chan chan error)}
+	r := &Recorder{cfg: cfg, log: cfg.Logger, alert: make(chan Alert, 256), flush: make(chan chan error),
+		monitors: make(chan *monitor.Snapshot, 1024)}
 	r.store.Store(cfg.Store)
 	r.stats.OK = cfg.Store != nil
 	if cfg.Store == nil {
@@ -351,6 +359,7 @@ type recording struct {
 	fed      map[string]bool  // networks whose views come from ObserveView
 	lastWall time.Time
 	lastMono time.Duration
+	mon      *monitorRecording
 }
 
 // Run records until ctx ends, then writes what is pending. Without a
@@ -358,7 +367,7 @@ type recording struct {
 // then on; without Open it only waits for ctx.
 func (r *Recorder) Run(ctx context.Context) error {
 	st := &recording{nodes: map[Subject]string{}, links: map[Subject]string{}, acc: map[Subject]*Rollup{},
-		hourOnly: map[Subject]bool{}, fed: map[string]bool{}}
+		hourOnly: map[Subject]bool{}, fed: map[string]bool{}, mon: newMonitorRecording()}
 	late := r.Store() == nil
 	if late {
 		first, ok := r.waitForStore(ctx)
@@ -394,6 +403,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			r.drainEvents(st, events)
+			r.drainMonitors(st)
 			r.sample(st)
 			r.closeMinute(st, time.Time{})
 			r.write(st)
@@ -402,12 +412,15 @@ func (r *Recorder) Run(ctx context.Context) error {
 			r.onEvent(st, e)
 		case a := <-r.alert:
 			st.pending.Alerts = append(st.pending.Alerts, a)
+		case snap := <-r.monitors:
+			r.observeMonitors(st, snap)
 		case <-sample.C:
 			r.sample(st)
 		case <-flush.C:
 			r.write(st)
 		case ch := <-r.flush:
 			r.drainEvents(st, events)
+			r.drainMonitors(st)
 			r.sample(st)
 			ch <- r.write(st)
 		case <-prune.C:
@@ -594,6 +607,7 @@ func (r *Recorder) sample(st *recording) {
 		for sub, s := range st.links {
 			st.pending.Changes = append(st.pending.Changes, Change{Subject: sub, Session: r.sessionID(), Time: now, From: s, To: s})
 		}
+		r.rebaseMonitors(st, now)
 	}
 	st.lastWall, st.lastMono = now, mono
 	r.takeViews(st)
@@ -602,6 +616,7 @@ func (r *Recorder) sample(st *recording) {
 	if !minute.Equal(st.minute) {
 		r.closeMinute(st, minute)
 	}
+	r.sampleMonitors(st)
 	v := r.cfg.View()
 	if v == nil {
 		return
@@ -709,6 +724,7 @@ func (r *Recorder) bound(st *recording) {
 	dropped += dropFront(&st.pending.Events, over-dropped)
 	dropped += dropFront(&st.pending.Alerts, over-dropped)
 	dropped += dropFront(&st.pending.Changes, over-dropped)
+	dropped += dropFront(&st.pending.Monitors, over-dropped)
 	r.mu.Lock()
 	r.stats.Dropped += uint64(dropped)
 	r.mu.Unlock()

@@ -10,13 +10,16 @@ import (
 
 // Retention says how long each kind of record is kept.
 type Retention struct {
-	// Changes is how long status changes and sessions are kept. Default 90 days.
+	// Changes is how long status changes (nodes', links' and monitors'
+	// verdicts) and sessions are kept. Default 90 days.
 	Changes time.Duration
 	// Events is how long events and alerts are kept. Default 90 days.
 	Events time.Duration
-	// Minute is how long minute RTT rollups are kept. Default 7 days.
+	// Minute is how long minute RTT rollups (and monitors' response-time
+	// rollups) are kept. Default 7 days.
 	Minute time.Duration
-	// Hour is how long hourly RTT rollups are kept. Default 400 days.
+	// Hour is how long hourly RTT (and monitor response-time) rollups are
+	// kept. Default 400 days.
 	Hour time.Duration
 }
 

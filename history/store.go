@@ -235,11 +235,13 @@ type Batch struct {
 	// Minutes are minute rollups; each is also merged into its hour.
 	Minutes []RTTSample
 	Alerts  []Alert
+	// Monitors are monitor verdict changes (monitor.go).
+	Monitors []MonitorChange
 }
 
 // Len is the number of records in b.
 func (b *Batch) Len() int {
-	return len(b.Sessions) + len(b.Events) + len(b.Changes) + len(b.Minutes) + len(b.Alerts)
+	return len(b.Sessions) + len(b.Events) + len(b.Changes) + len(b.Minutes) + len(b.Alerts) + len(b.Monitors)
 }
 
 // Write stores b in one transaction: all of it or nothing.
@@ -286,6 +288,19 @@ func (s *Store) Write(b *Batch) error {
 				}
 			}
 			if err := mergeRollup(tx, bucketHour, m.Subject, m.Rollup, m.Rollup.Start.Truncate(time.Hour)); err != nil {
+				return err
+			}
+		}
+		for _, c := range b.Monitors {
+			sb, err := subjectBucket(tx, bucketChanges, MonitorSubject(c.Network, c.Monitor))
+			if err != nil {
+				return err
+			}
+			seq, err := sb.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := putJSON(sb, u64(seq), c); err != nil {
 				return err
 			}
 		}

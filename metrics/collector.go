@@ -45,6 +45,7 @@ type Collector struct {
 	buildInfo                                    *prometheus.Desc
 	historyOK, historyRecords, historyErrors     *prometheus.Desc
 	historyDropped, historySize                  *prometheus.Desc
+	mon                                          monitorDescs
 }
 
 // NewCollector returns a collector over src; src.View is required.
@@ -57,6 +58,7 @@ func NewCollector(src Sources) (*Collector, error) {
 	}
 	return &Collector{
 		src: src,
+		mon: newMonitorDescs(d),
 		nodeStatus: d("node_status",
 			"Agreed status of a member as this node computes it: 1 for the member's current status, 0 for the others.",
 			"network", "node", "status"),
@@ -158,6 +160,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	for _, d := range c.mon.list() {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector.
@@ -203,6 +208,16 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- constMetric(c.historyErrors, prometheus.CounterValue, float64(h.WriteErrors))
 		ch <- constMetric(c.historyDropped, prometheus.CounterValue, float64(h.Dropped))
 		ch <- constMetric(c.historySize, prometheus.GaugeValue, float64(h.SizeBytes))
+	}
+	var known map[monitorKey]bool
+	if c.src.Monitors != nil {
+		known = c.collectMonitors(ch, c.src.Monitors())
+	}
+	if c.src.MonitorCounters != nil {
+		c.collectMonitorCounters(ch, c.src.MonitorCounters())
+	}
+	if c.src.MonitorProbes != nil {
+		c.collectMonitorProbes(ch, c.src.MonitorProbes, known)
 	}
 }
 

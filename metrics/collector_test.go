@@ -19,6 +19,7 @@ import (
 
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/metrics"
+	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/p2p"
 )
 
@@ -59,9 +60,16 @@ func fakeView() *health.View {
 
 // snapshots is a swappable set of snapshots, as a node would serve.
 type snapshots struct {
-	mu      sync.Mutex
-	view    *health.View
-	traffic []metrics.Traffic
+	mu       sync.Mutex
+	view     *health.View
+	traffic  []metrics.Traffic
+	monitors []*monitor.Snapshot
+}
+
+func (s *snapshots) Monitors() []*monitor.Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.monitors
 }
 
 func (s *snapshots) View() *health.View {
@@ -79,7 +87,8 @@ func (s *snapshots) Traffic() []metrics.Traffic {
 func newSources(t *testing.T) (*snapshots, metrics.Sources) {
 	t.Helper()
 	snap := &snapshots{
-		view: fakeView(),
+		view:     fakeView(),
+		monitors: fakeMonitors(),
 		traffic: []metrics.Traffic{
 			{Network: "prod",
 				Sent:          map[p2p.Kind]uint64{p2p.KindHeartbeat: 10, p2p.KindReport: 2},
@@ -114,8 +123,13 @@ func newSources(t *testing.T) (*snapshots, metrics.Sources) {
 		History: func() metrics.History {
 			return metrics.History{OK: false, Records: 7, WriteErrors: 3, Dropped: 1, SizeBytes: 32768}
 		},
-		Version: "v1.2.3",
-		Commit:  "abc1234",
+		Monitors: snap.Monitors,
+		MonitorCounters: func() []metrics.MonitorCounters {
+			return []metrics.MonitorCounters{{Network: "prod", Mismatched: 2, Unknown: 1}}
+		},
+		MonitorProbes: fakeProbes(),
+		Version:       "v1.2.3",
+		Commit:        "abc1234",
 	}
 }
 

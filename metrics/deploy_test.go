@@ -104,7 +104,8 @@ func TestDashboardShape(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"Nodes online", "Node status", "RTT matrix (latest)", "RTT per edge",
-		"Messages received", "Messages rejected", "Alert deliveries", "Notification leaders"} {
+		"Messages received", "Messages rejected", "Alert deliveries", "Notification leaders",
+		"Monitor status", "Monitors down", "Monitor response time per vantage point"} {
 		if !titles[want] {
 			t.Errorf("dashboard has no panel %q", want)
 		}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/p2p"
 )
 
@@ -41,6 +42,16 @@ type Sources struct {
 	// (meshmon_history_store_ok, meshmon_history_*_total,
 	// meshmon_history_store_size_bytes).
 	History func() History
+	// Monitors returns every network's monitor snapshot
+	// (meshmon_monitor_up, meshmon_monitor_status,
+	// meshmon_monitor_vantage_latency_seconds).
+	Monitors func() []*monitor.Snapshot
+	// MonitorCounters returns every network's monitor service counters
+	// (meshmon_monitor_results_ignored_total).
+	MonitorCounters func() []MonitorCounters
+	// MonitorProbes records the probes this node runs
+	// (meshmon_monitor_probe_duration_seconds, meshmon_monitor_probes_total).
+	MonitorProbes *MonitorProbes
 	// Version and Commit label meshmon_build_info (version.Version and
 	// version.Commit); the Go version is added by the collector.
 	Version, Commit string

@@ -47,6 +47,8 @@ func (n *Node) openHistory() *historyRuntime {
 	store, res, err := history.Open(dir, now)
 	cfg := history.RecorderConfig{
 		Events: n.events, View: n.View, Session: uint64(now.UnixMilli()), Logger: n.log,
+		// Monitor verdicts and latency, read every Sample (history/monitor.go).
+		Monitors:  n.MonitorSnapshots,
 		Retention: n.opts.History.Retention, Flush: n.opts.History.Flush, Sample: n.opts.History.Sample,
 		RetryMin: n.opts.History.RetryMin, RetryMax: n.opts.History.RetryMax,
 	}

@@ -27,6 +27,7 @@ func (n *Node) newMonitors(nw configsync.Network, publish func(*pb.MonitorReport
 		Publish:  publish,
 		Logger:   n.log,
 		Events:   n.events,
+		OnProbe:  n.observeProbe(nw.Config.NetworkID),
 	})
 }
 

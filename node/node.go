@@ -18,6 +18,7 @@ import (
 
 	"github.com/meshmon/meshmon/configsync"
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/metrics"
 	"github.com/meshmon/meshmon/notify"
 	"github.com/meshmon/meshmon/p2p"
 	"github.com/meshmon/meshmon/version"
@@ -73,6 +74,9 @@ type Node struct {
 	git          *configsync.GitSync
 	// history records status changes, events, alerts and RTT (history.go).
 	history *historyRuntime
+	// monitorProbes records the probes this node runs, for metrics
+	// (observe.go).
+	monitorProbes *metrics.MonitorProbes
 
 	reloadCh chan struct{}
 	rewatch  chan struct{}
@@ -135,6 +139,8 @@ func New(ctx context.Context, opts Options) (*Node, error) {
 		reload: ReloadStatus{OK: true, LastSuccess: time.Now()},
 		gits:   map[string]*gitStatus{},
 		abort:  make(chan struct{}),
+
+		monitorProbes: metrics.NewMonitorProbes(),
 	}
 	key, created, adopted, err := configsync.LoadOrCreateNodeKey(opts.ConfigDir)
 	if err != nil {
@@ -299,6 +305,8 @@ func (n *Node) webDeps(metricsHandler http.Handler) web.Deps {
 		// History of changes, uptime, RTT and events (history.go).
 		History:    n.history.rec,
 		StatusPage: n.opts.StatusPage,
+		// Monitors and their verdicts (monitors.go).
+		Monitors: n.MonitorSnapshots,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshmon/meshmon/metrics"
+	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/p2p"
 	"github.com/meshmon/meshmon/version"
 	"github.com/meshmon/meshmon/web"
@@ -27,8 +28,12 @@ func (n *Node) newMetrics(reg *prometheus.Registry) (http.Handler, error) {
 		GossipRefused: n.host.GossipRefused,
 		Leaders:       n.NotificationLeaders,
 		History:       n.historyMetrics,
-		Version:       n.opts.Version,
-		Commit:        version.Commit,
+		// Monitors (monitors.go).
+		Monitors:        n.MonitorSnapshots,
+		MonitorCounters: n.monitorCounters,
+		MonitorProbes:   n.monitorProbes,
+		Version:         n.opts.Version,
+		Commit:          version.Commit,
 	})
 	if err != nil {
 		return nil, err
@@ -91,4 +96,24 @@ func (n *Node) raw(network string) ([]web.RawMessage, bool) {
 		return out[i].Kind < out[j].Kind
 	})
 	return out, true
+}
+
+// monitorCounters are every network's monitor service counters, for
+// metrics.Sources.MonitorCounters.
+func (n *Node) monitorCounters() []metrics.MonitorCounters {
+	svcs := n.monitorServices()
+	out := make([]metrics.MonitorCounters, 0, len(svcs))
+	for _, s := range svcs {
+		out = append(out, metrics.MonitorCounters{Network: s.Snapshot().Network,
+			Mismatched: s.Mismatched.Load(), Unknown: s.Unknown.Load()})
+	}
+	return out
+}
+
+// observeProbe is monitor.Config.OnProbe of network: each probe this node
+// runs goes into the probe metrics.
+func (n *Node) observeProbe(network string) func(name string, r monitor.Result) {
+	return func(name string, r monitor.Result) {
+		n.monitorProbes.Observe(network, name, r.Latency, string(r.State))
+	}
 }

@@ -149,6 +149,19 @@ func contractCases() []contractCase {
 		{"alert history of a network", "full", "/api/history/alerts?network=prod&limit=1", nil, 200},
 		{"alert history bad limit", "full", "/api/history/alerts?limit=0", nil, 400},
 		{"alert history without store", "minimal", "/api/history/alerts", nil, 503},
+		{"monitors", "full", "/api/monitors", nil, 200},
+		{"monitors without source", "minimal", "/api/monitors", nil, 200},
+		{"monitor", "full", "/api/monitors/prod/shop", nil, 200},
+		{"monitor 7d hourly", "full", "/api/monitors/prod/shop?range=7d&resolution=hour", nil, 200},
+		{"monitor custom range", "full", "/api/monitors/prod/shop?from=2025-06-01T12:00:00Z&to=2025-06-01T12:45:00Z", nil, 200},
+		{"monitor with a space in its name", "full", "/api/monitors/prod/status%20page?range=1h", nil, 200},
+		{"monitor without history", "full", "/api/monitors/prod/new", nil, 200},
+		{"monitor bad range", "full", "/api/monitors/prod/shop?range=2w", nil, 400},
+		{"monitor bad resolution", "full", "/api/monitors/prod/shop?resolution=second", nil, 400},
+		{"monitor unknown", "full", "/api/monitors/prod/nope", nil, 404},
+		{"monitor unknown network", "full", "/api/monitors/nope/shop", nil, 404},
+		{"monitor of a network without monitors", "full", "/api/monitors/solo/shop", nil, 404},
+		{"monitor without source", "minimal", "/api/monitors/prod/shop", nil, 404},
 		{"network status badge", "full", "/badge/prod/status.svg", nil, 200},
 		{"network status badge, unknown", "full", "/badge/nope/status.svg", nil, 404},
 		{"network uptime badge", "full", "/badge/prod/uptime.svg?range=7d", nil, 200},
@@ -178,6 +191,8 @@ func contractCases() []contractCase {
 		{"stream without credentials", "auth", "/api/events/stream", nil, 401},
 		{"clusters without credentials", "auth", "/api/notification_cluster", nil, 401},
 		{"raw without credentials", "auth", "/api/raw/prod", nil, 401},
+		{"monitors without credentials", "auth", "/api/monitors", nil, 401},
+		{"monitor without credentials", "auth", "/api/monitors/prod/shop", nil, 401},
 		{"metrics without credentials", "auth", "/metrics", nil, 401},
 		{"openapi without credentials", "auth", "/openapi.json", nil, 401},
 		{"docs without credentials", "auth", "/docs", nil, 401},
@@ -317,6 +332,8 @@ func FuzzAPIQuery(f *testing.F) {
 	f.Add(uint8(2), "solo", "", "")
 	f.Add(uint8(3), "", "", "25")
 	f.Add(uint8(3), "", "", "x")
+	f.Add(uint8(4), "prod", "range=7d&resolution=hour", "")
+	f.Add(uint8(4), "nope", "from=2025-06-01T12:00:00Z&to=2025-06-01T11:00:00Z", "")
 	fx := newFixture(f)
 	d := fx.full()
 	done := make(chan struct{})
@@ -324,7 +341,8 @@ func FuzzAPIQuery(f *testing.F) {
 	d.Done = done // streams answer one view and end
 	h := NewServer(d)
 	f.Fuzz(func(t *testing.T, which uint8, id, query, lastEventID string) {
-		path := [...]string{"/api/events", "/api/raw/" + id, "/api/networks/" + id, "/api/events/stream"}[which%4]
+		path := [...]string{"/api/events", "/api/raw/" + id, "/api/networks/" + id, "/api/events/stream",
+			"/api/monitors/" + id + "/shop"}[which%5]
 		req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: path, RawQuery: query},
 			Header: http.Header{}, Host: "meshmon", RemoteAddr: "127.0.0.1:1234", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
 		if lastEventID != "" {

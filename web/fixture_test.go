@@ -15,6 +15,7 @@ import (
 
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/history"
+	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/p2p"
 	"github.com/meshmon/meshmon/p2p/pb"
 )
@@ -104,7 +105,8 @@ func newFixture(t testing.TB) *fixture {
 		events: events,
 		view:   &health.View{Networks: map[string]*health.NetworkView{"prod": prod, "solo": solo}},
 		raw: map[string][]RawMessage{
-			"prod": {signedRaw(t, "server-02", 7, heartbeatBody()), signedRaw(t, "server-01", 3, reportBody())},
+			"prod": {signedRaw(t, "server-02", 7, heartbeatBody()), signedRaw(t, "server-01", 3, reportBody()),
+				signedRaw(t, "server-03", 9, monitorsBody())},
 			"solo": {},
 		},
 	}
@@ -117,6 +119,13 @@ func heartbeatBody() *pb.Envelope {
 func reportBody() *pb.Envelope {
 	return &pb.Envelope{Body: &pb.Envelope_Report{Report: &pb.Report{Peers: []*pb.PeerObservation{
 		{NodeId: "server-02", Reachability: pb.Reachability_REACHABILITY_REACHABLE, RttUs: 1840, Connected: true},
+	}}}}
+}
+
+func monitorsBody() *pb.Envelope {
+	return &pb.Envelope{Body: &pb.Envelope_Monitors{Monitors: &pb.MonitorReport{Results: []*pb.MonitorResult{
+		{Name: "shop", ConfigHash: 0x9f2c4e01, State: pb.MonitorState_MONITOR_STATE_DOWN, LatencyUs: 5000000,
+			Reason: "HTTP 503", AgeMs: 1200, SinceMs: 1200000},
 	}}}}
 }
 
@@ -201,6 +210,42 @@ func (f *fixture) full() Deps {
 		History:        f.hist,
 		StatusPage:     true,
 		Now:            func() time.Time { return t0.Add(time.Hour) },
+		Monitors:       func() []*monitor.Snapshot { return fixtureMonitors() },
+	}
+}
+
+// fixtureMonitors are the monitors of prod (every verdict, every vantage
+// state, a vantage without a result and one not live) and solo (none).
+func fixtureMonitors() []*monitor.Snapshot {
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	up := func(node string, ms float64) monitor.Vantage {
+		return monitor.Vantage{Node: node, Live: true, Has: true, State: monitor.StateUp,
+			Latency: time.Duration(ms * float64(time.Millisecond)), At: at(59 * time.Minute), Since: at(-time.Hour)}
+	}
+	down := func(node, reason string) monitor.Vantage {
+		return monitor.Vantage{Node: node, Live: true, Has: true, State: monitor.StateDown, Latency: 5 * time.Second,
+			Reason: reason, At: at(59 * time.Minute), Since: at(40 * time.Minute)}
+	}
+	warn := monitor.Vantage{Node: "server-02", Live: true, Has: true, State: monitor.StateWarn, Latency: 30 * time.Millisecond,
+		Reason: "certificate expires in 5 days", At: at(59 * time.Minute), Since: at(-time.Hour)}
+	view := func(name, typ, target, group string, vs ...monitor.Vantage) monitor.View {
+		v := monitor.View{Name: name, Type: typ, Target: target, Group: group, Interval: time.Minute, Vantages: vs}
+		v.Verdict = monitor.Agree(vs)
+		v.Since = at(40 * time.Minute)
+		return v
+	}
+	return []*monitor.Snapshot{
+		{Network: "prod", UpdatedAt: at(59 * time.Minute), Monitors: []monitor.View{
+			view("shop", "https", "https://shop.example.com/health", "web",
+				up("server-01", 182.4), up("server-02", 201.7), down("server-03", "HTTP 503")),
+			view("db", "tcp", "db.internal:5432", "backend",
+				down("server-01", "connection refused"), down("server-02", "connection refused"),
+				monitor.Vantage{Node: "server-04"}),
+			view("cert", "tls", "shop.example.com:443", "web", up("server-01", 25), warn),
+			view("status page", "http", "http://status.example.com/", "web", up("server-01", 12), up("server-02", 14)),
+			view("new", "dns", "example.com", "default", monitor.Vantage{Node: "server-01", Live: true}),
+		}},
+		{Network: "solo", UpdatedAt: at(59 * time.Minute), Monitors: []monitor.View{}},
 	}
 }
 
@@ -246,6 +291,26 @@ func newHistoryFixture(t testing.TB) *history.Recorder {
 			history.RTTSample{Subject: node("server-02"), Rollup: history.Rollup{Start: start, Min: 1.7, Mean: 1.8, Max: 1.9, Count: 60}},
 			// A link this node does not ping: hours only.
 			history.RTTSample{Subject: link("server-02", "server-01"), Rollup: history.Rollup{Start: start, Min: 1.5, Mean: 2, Max: 2.5, Count: 60}, HourOnly: true})
+	}
+	// Monitor shop: up from the second session's start, down at t0+35m
+	// (server-01 and server-03 failing), degraded at t0+40m; latency of
+	// two vantage points at t0+10m…12m.
+	mc := func(d time.Duration, from, to string, failing ...string) history.MonitorChange {
+		return history.MonitorChange{Network: "prod", Monitor: "shop", Session: 2, Time: at(d), From: from, To: to,
+			Live: 3, Failing: failing}
+	}
+	b.Monitors = []history.MonitorChange{
+		mc(-2*time.Hour, "unknown", "up"),
+		mc(35*time.Minute, "up", "down", "server-01", "server-03"),
+		mc(40*time.Minute, "down", "degraded", "server-03"),
+	}
+	for i := range 3 {
+		start := at(time.Duration(10+i) * time.Minute)
+		for j, node := range []string{"server-01", "server-02"} {
+			ms := float64(180 + 20*j + i)
+			b.Minutes = append(b.Minutes, history.RTTSample{Subject: history.VantageSubject("prod", "shop", node),
+				Rollup: history.Rollup{Start: start, Min: ms - 5, Mean: ms, Max: ms + 5, Count: 1}})
+		}
 	}
 	if err := store.Write(b); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ import (
 type RawMessage struct {
 	// NodeID is the author's node_id, from the payload's header.
 	NodeID string `json:"node_id"`
-	// Kind is heartbeat, report or delivered.
+	// Kind is heartbeat, report, delivered or monitor.
 	Kind string `json:"kind"`
 	// From is the signer's peer ID.
 	From string `json:"from"`

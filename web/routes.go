@@ -27,6 +27,9 @@ func routes(mux *http.ServeMux, d Deps, spec openAPIDoc) {
 	mux.HandleFunc("GET /api/history/{id}/outages", handleOutages(d))
 	mux.HandleFunc("GET /api/history/{id}/nodes/{node}", handleSubjectHistory(d, "node"))
 	mux.HandleFunc("GET /api/history/{id}/links/{src}/{dst}", handleSubjectHistory(d, "link"))
+	// Monitors (monitors.go).
+	mux.HandleFunc("GET /api/monitors", handleMonitors(d))
+	mux.HandleFunc("GET /api/monitors/{network}/{name}", handleMonitor(d))
 	mux.HandleFunc("/api/", handleNoEndpoint)
 	// The public status page (statuspage.go).
 	mux.HandleFunc("GET /status/{id}", handleStatusPage(d))

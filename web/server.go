@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/history"
+	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/p2p"
 )
 
@@ -51,6 +52,10 @@ type Deps struct {
 	// /api/health. Nil, or a recorder without a store: /api/history/*
 	// answer 503 and events come from memory only.
 	History *history.Recorder
+	// Monitors returns every network's monitor snapshot, in network
+	// order: /api/monitors and /api/monitors/{network}/{name}. Nil: no
+	// monitors (an empty list, and 404 for any one).
+	Monitors func() []*monitor.Snapshot
 	// StatusPage enables the public status page /status/{network}: names,
 	// statuses, uptime and outages, nothing internal. False: 404.
 	StatusPage bool

@@ -93,6 +93,7 @@ func uiRoutes(mux *http.ServeMux) {
 		"GET /clusters",
 		"GET /events",
 		"GET /history",
+		"GET /monitors",
 	} {
 		mux.HandleFunc(pattern, assets.serveIndex)
 	}

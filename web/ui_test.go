@@ -34,6 +34,7 @@ func TestUIRoutes(t *testing.T) {
 		{"clusters", "/clusters", 200, "text/html; charset=utf-8", index},
 		{"events", "/events?severity=error", 200, "text/html; charset=utf-8", index},
 		{"history", "/history?range=7d&node=a", 200, "text/html; charset=utf-8", index},
+		{"monitors", "/monitors?network=prod&monitor=status%20page&range=7d", 200, "text/html; charset=utf-8", index},
 		{"module", "/ui/app.js", 200, "text/javascript; charset=utf-8", nil},
 		{"style sheet", "/ui/style.css", 200, "text/css; charset=utf-8", nil},
 		{"icon", "/ui/favicon.svg", 200, "image/svg+xml", nil},

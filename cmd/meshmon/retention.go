@@ -21,13 +21,13 @@ func historyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "data-dir", EnvVars: []string{"MESHMON_DATA_DIR"},
 			Usage: "directory of the history store, history.db (default: <config-dir>/data)"},
 		&cli.StringFlag{Name: "retain-changes", Value: days(d.Changes), EnvVars: []string{"MESHMON_RETAIN_CHANGES"},
-			Usage: "how long status changes (uptime, outages) are kept, e.g. 90d or 2160h"},
+			Usage: "how long status and monitor verdict changes (uptime, outages) are kept, e.g. 90d or 2160h"},
 		&cli.StringFlag{Name: "retain-events", Value: days(d.Events), EnvVars: []string{"MESHMON_RETAIN_EVENTS"},
 			Usage: "how long events and alerts are kept"},
 		&cli.StringFlag{Name: "retain-minutes", Value: days(d.Minute), EnvVars: []string{"MESHMON_RETAIN_MINUTES"},
-			Usage: "how long per-minute RTT rollups are kept"},
+			Usage: "how long per-minute RTT and monitor response-time rollups are kept"},
 		&cli.StringFlag{Name: "retain-hours", Value: days(d.Hour), EnvVars: []string{"MESHMON_RETAIN_HOURS"},
-			Usage: "how long hourly RTT rollups are kept"},
+			Usage: "how long hourly RTT and monitor response-time rollups are kept"},
 	}
 }
 

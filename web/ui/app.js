@@ -9,6 +9,7 @@ import { graphPage } from './graph.js';
 import { clustersPage } from './clusters.js';
 import { eventsPage } from './events.js';
 import { historyPage } from './history.js';
+import { monitorsPage } from './monitors.js';
 import { totals, counted, fmtAgo, fmtClock, fmtFull, storeTrouble } from './model.js';
 import { h } from './dom.js';
 
@@ -19,6 +20,7 @@ const ROUTES = [
   { name: 'clusters', re: /^\/clusters$/, page: clustersPage, nav: 'clusters' },
   { name: 'events', re: /^\/events$/, page: eventsPage, nav: 'events' },
   { name: 'history', re: /^\/history$/, page: historyPage, nav: 'history' },
+  { name: 'monitors', re: /^\/monitors$/, page: monitorsPage, nav: 'monitors' },
 ];
 
 function match(loc) {

@@ -243,7 +243,7 @@ function detail(state, data, sel) {
  * rttChart draws min–max as a band and the mean as a line over the range;
  * a gap longer than two rollups breaks the line.
  */
-function rttChart(rtt, from, to, label) {
+export function rttChart(rtt, from, to, label) {
   const pts = (rtt && rtt.points) || [];
   if (!pts.length) return h('p', { class: 'muted small', 'data-testid': 'hist-rtt-empty' }, 'No response times recorded in this range.');
   const W = 600;

@@ -349,6 +349,7 @@ func docShot(name string) bool {
 		"overview-node-down-desktop", "graph-node-down-desktop", "network-node-down-desktop",
 		"overview-dark-desktop", "graph-dark-desktop", "graph-50-desktop", "graph-3-desktop", "clusters-with-cluster-desktop",
 		"overview-unreachable-desktop", "overview-stale-desktop", "network-node-left-desktop",
+		"monitors-desktop", "monitors-detail-desktop",
 	}, name)
 }
 
