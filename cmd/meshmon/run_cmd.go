@@ -71,6 +71,7 @@ func runAction(c *cli.Context) error {
 		}
 		return err
 	}
+	go trimLoop(c.Context, log)
 	err = n.Run(c.Context)
 	if err == nil && c.Context.Err() != nil {
 		// Run sent every network a leaving heartbeat before it returned.
