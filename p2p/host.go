@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/config"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/metrics"
@@ -129,32 +129,41 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{},
 		syncRefused: syncRefused}
 	hh.gate = newRPCGate(hh)
-	nat, err := hh.natOptions(cfg.Reachability)
-	if err != nil {
+	listen := make([]ma.Multiaddr, 0, len(cfg.Listen))
+	for _, s := range cfg.Listen {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("listen address %q: %w", s, err)
+		}
+		listen = append(listen, a)
+	}
+	// What libp2p.New would build from the matching options (stack.go says
+	// why NewHost fills the config itself).
+	lc := config.Config{
+		PeerKey:     priv,
+		ListenAddrs: listen,
+		ConnManager: cm,
+		SwarmOpts:   []swarm.Option{swarm.WithDialRanker(tcpFirstRanker)},
+		// meshmon answers pings itself (handlePing): a ping request is
+		// liveness evidence for the side that answers.
+		DisablePing:     true,
+		Reporter:        bw,
+		AddrsFactory:    hh.addrsFactory(announce),
+		ConnectionGater: cfg.Gater,
+		// libp2p's own metrics go to the registry passed in, or nowhere.
+		PrometheusRegisterer: cfg.Registerer,
+		DisableMetrics:       cfg.Registerer == nil,
+	}
+	if err := hh.natConfig(&lc, cfg.Reachability); err != nil {
 		cancel()
 		return nil, err
 	}
-	opts := []libp2p.Option{
-		libp2p.Identity(priv),
-		libp2p.ListenAddrStrings(cfg.Listen...),
-		libp2p.ConnectionManager(cm),
-		libp2p.SwarmOpts(swarm.WithDialRanker(tcpFirstRanker)),
-		// meshmon answers pings itself (handlePing): a ping request is
-		// liveness evidence for the side that answers.
-		libp2p.Ping(false),
-		libp2p.BandwidthReporter(bw),
+	if err := withStackDefaults(&lc); err != nil {
+		cancel()
+		return nil, fmt.Errorf("libp2p host: %w", err)
 	}
-	opts = append(opts, nat...)
-	opts = append(opts, libp2p.AddrsFactory(hh.addrsFactory(announce)))
-	if cfg.Gater != nil {
-		opts = append(opts, libp2p.ConnectionGater(cfg.Gater))
-	}
-	if cfg.Registerer != nil {
-		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Registerer))
-	} else {
-		opts = append(opts, libp2p.DisableMetrics())
-	}
-	h, err := libp2p.New(opts...)
+	h, err := lc.NewNode()
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("libp2p host: %w", err)

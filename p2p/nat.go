@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/config"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	circuitproto "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
@@ -27,28 +27,31 @@ const (
 	ReachabilityPrivate Reachability = "private"
 )
 
-// natOptions are the libp2p options for reachability r: a public host runs a
-// relay service restricted to members and the AutoNAT service; a private one
-// reserves slots on the relays among connected members (reserveLoop). Both
-// hole-punch (DCUtR).
-func (h *Host) natOptions(r Reachability) ([]libp2p.Option, error) {
-	opts := []libp2p.Option{libp2p.EnableHolePunching()}
+// natConfig sets the libp2p options for reachability r on cfg: a public
+// host runs a relay service restricted to members and the AutoNAT service; a
+// private one reserves slots on the relays among connected members
+// (reserveLoop). Both hole-punch (DCUtR). The fields are those that
+// libp2p.EnableHolePunching, ForceReachabilityPublic/Private,
+// EnableNATService and EnableRelayService set.
+func (h *Host) natConfig(cfg *config.Config, r Reachability) error {
+	cfg.EnableHolePunching = true
 	switch r {
 	case ReachabilityPublic:
 		res := relayv2.DefaultResources()
 		res.Limit = &relayv2.RelayLimit{Duration: relayLimitDuration, Data: relayLimitData}
-		opts = append(opts,
-			libp2p.ForceReachabilityPublic(),
-			libp2p.EnableNATService(),
-			libp2p.EnableRelayService(relayv2.WithResources(res), relayv2.WithACL(memberACL{h})),
-		)
+		public := network.ReachabilityPublic
+		cfg.AutoNATConfig.ForceReachability = &public
+		cfg.AutoNATConfig.EnableService = true
+		cfg.EnableRelayService = true
+		cfg.RelayServiceOpts = []relayv2.Option{relayv2.WithResources(res), relayv2.WithACL(memberACL{h})}
 	case ReachabilityPrivate:
 		// Relay slots are reserved by reserveLoop.
-		opts = append(opts, libp2p.ForceReachabilityPrivate())
+		private := network.ReachabilityPrivate
+		cfg.AutoNATConfig.ForceReachability = &private
 	default:
-		return nil, fmt.Errorf("p2p: reachability %q: want %q or %q", r, ReachabilityPublic, ReachabilityPrivate)
+		return fmt.Errorf("p2p: reachability %q: want %q or %q", r, ReachabilityPublic, ReachabilityPrivate)
 	}
-	return opts, nil
+	return nil
 }
 
 // memberACL lets only members of a joined network reserve a slot on this
