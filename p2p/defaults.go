@@ -31,7 +31,10 @@ type Defaults struct {
 	// the other's dial before dialling itself: 15s.
 	DialGrace time.Duration
 	// QUICAfterTCP is how long QUIC dials wait behind the last TCP dial
-	// (TCP resets tell a crash at once): 300ms.
+	// (TCP resets tell a crash at once): 1s. libp2p dials the next
+	// addresses at once when every dial in flight has failed, so the wait
+	// only delays QUIC when TCP hangs (a black-holed port); it is half of
+	// FastRedialTimeout, so a fast redial still has a second for QUIC.
 	QUICAfterTCP time.Duration
 	// ProbeAgain is how long the crash probe waits before its second try:
 	// 100ms.
@@ -96,7 +99,7 @@ const (
 	dialTimeout       = 5 * time.Second
 	fastRedialTimeout = 2 * time.Second
 	dialGrace         = 15 * time.Second
-	quicAfterTCP      = 300 * time.Millisecond
+	quicAfterTCP      = time.Second
 	probeAgain        = 100 * time.Millisecond
 	defaultPunchRetry = 10 * time.Second
 	maxPunchRetry     = 30 * time.Minute

@@ -15,7 +15,12 @@ import (
 // after the last TCP dial. meshmon prefers TCP between members because the
 // kernel resets a crashed process's TCP sessions at once, which gives
 // sub-second crash detection; a QUIC session of a dead peer just goes silent
-// until its idle timeout. QUIC stays the fallback.
+// until its idle timeout. QUIC stays the fallback. The head start is long
+// (quicAfterTCP, 1s): with 300ms, a TCP handshake slowed by a busy machine
+// lost to QUIC, and 14 % of the bytes at N=30 went over QUIC links that
+// then took about 1s to notice a crash (docs/performance.md). Hole punching
+// is not affected: libp2p ranks its simultaneous-connect dials with
+// NoDelayDialRanker, not with this ranker.
 func tcpFirstRanker(addrs []ma.Multiaddr) []network.AddrDelay {
 	var tcp []ma.Multiaddr
 	for _, a := range addrs {

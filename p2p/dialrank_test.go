@@ -1,9 +1,17 @@
 package p2p
 
 import (
+	"context"
+	"crypto/ed25519"
+	"io"
+	"log/slog"
+	"net"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
@@ -170,4 +178,84 @@ func filterTCP(ss []string, tcp bool) []string {
 		}
 	}
 	return out
+}
+
+// slowTCPProxy forwards TCP connections on a loopback port to target after
+// holding each for delay, as a busy machine or a slow path delays a TCP
+// handshake; it returns the port's multiaddr.
+func slowTCPProxy(t *testing.T, target ma.Multiaddr, delay time.Duration) ma.Multiaddr {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	_, taddr, err := manet.DialArgs(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				hold := time.NewTimer(delay)
+				defer hold.Stop()
+				<-hold.C
+				u, err := net.Dial("tcp", taddr)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() { _, _ = io.Copy(u, c); u.Close() }()
+				_, _ = io.Copy(c, u)
+			}()
+		}
+	}()
+	a, err := manet.FromNetAddr(ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestDialPrefersSlowTCP: a member whose TCP handshake is slow (here 400ms,
+// more than the 300ms QUIC used to wait) is still connected over TCP, not
+// QUIC, so its link keeps the sub-second crash path (a reset).
+func TestDialPrefersSlowTCP(t *testing.T) {
+	newHost := func() *Host {
+		_, key, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := NewHost(HostConfig{Key: key, Listen: []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"},
+			Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		return h
+	}
+	server, client := newHost(), newHost()
+	var dial []ma.Multiaddr
+	for _, a := range server.Libp2p().Addrs() {
+		if isTCP(a) {
+			dial = append(dial, slowTCPProxy(t, a, 400*time.Millisecond))
+		} else {
+			dial = append(dial, a)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := client.Libp2p().Connect(ctx, peer.AddrInfo{ID: server.ID(), Addrs: dial}); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	for _, c := range client.Libp2p().Network().ConnsToPeer(server.ID()) {
+		if tr := c.ConnState().Transport; tr != "tcp" {
+			t.Errorf("connected over %s (%s); want tcp only", tr, c.RemoteMultiaddr())
+		}
+	}
 }
