@@ -42,8 +42,12 @@ type HostConfig struct {
 	// Registerer, when set, receives libp2p's own metrics.
 	Registerer prometheus.Registerer
 	// Reachability says whether members can dial this host (public, the
-	// default) or it is behind NAT (private): see natOptions.
+	// default) or it is behind NAT (private): see natConfig.
 	Reachability Reachability
+	// Options, when set, change the libp2p configuration after NewHost has
+	// set its own fields and before libp2p's defaults fill the rest. Only
+	// simulations use them (bench: QUIC over a simulated network).
+	Options []config.Option
 }
 
 // Host is a libp2p host with meshmon's GossipSub router and the networks
@@ -158,6 +162,10 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err := hh.natConfig(&lc, cfg.Reachability); err != nil {
 		cancel()
 		return nil, err
+	}
+	if err := lc.Apply(cfg.Options...); err != nil {
+		cancel()
+		return nil, fmt.Errorf("libp2p options: %w", err)
 	}
 	if err := withStackDefaults(&lc); err != nil {
 		cancel()
