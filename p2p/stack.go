@@ -37,7 +37,9 @@ import (
 // The defaults below are libp2p v0.51's FallbackDefaults for the fields
 // NewHost leaves empty, minus those three transports. stack_test.go checks
 // them against libp2p's own, so an upgrade that changes libp2p's defaults
-// fails a test instead of drifting silently.
+// fails a test instead of drifting silently. libp2p documents config.Config
+// as not a stable interface: a go-libp2p upgrade may need this file changed,
+// and the tests of this package (and e2e/nat) say when.
 
 // withStackDefaults fills the fields of cfg that NewHost does not set, as
 // libp2p.New's FallbackDefaults would: TCP and QUIC transports, TLS then
