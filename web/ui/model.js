@@ -271,6 +271,14 @@ export function whoSays(by) {
  * members that are both online. A status that is only one observer's
  * opinion or not confirmed is a "note": listed, muted, never counted.
  */
+/** clashText says that a member runs as two hosts with one key. */
+export function clashText(n) {
+  const c = n.identity_clash;
+  const boots = (c.boot_ids || []).join(' and ');
+  const addrs = (c.addrs || []).length ? ` at ${c.addrs.join(', ')}` : '';
+  return `${n.node_id} runs as two hosts with one key (incarnations ${boots}${addrs}): stop the copy`;
+}
+
 export function problems(view) {
   const out = [];
   for (const nv of networks(view)) {
@@ -284,6 +292,7 @@ export function problems(view) {
       else if (n.status === 'degraded') out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} is degraded: ${whoSays(suspecters(n))} cannot reach it` });
       else if (n.status === 'unknown') out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} has not been heard from` });
       if (n.key_missing) out.push({ severity: 'warning', net, node: n.node_id, text: `${n.node_id} has no usable key: ${n.key_missing}` });
+      if (n.identity_clash) out.push({ severity: 'error', net, node: n.node_id, text: clashText(n) });
     }
     if (nv.config && nv.config.last_error) {
       out.push({ severity: 'error', net, node: '', text: `config: ${nv.config.last_error}` });

@@ -4,7 +4,7 @@
 import { h } from './dom.js';
 import { morphPage } from './page.js';
 import {
-  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, shortCommit, STATUS_LABEL, isLive, tentative, byConcern, matches,
+  nodes, nodeStats, summary, edgeIndex, pairs, fmtRTT, shortCommit, STATUS_LABEL, isLive, tentative, byConcern, matches, clashText,
 } from './model.js';
 import {
   stat, healthBadge, nodeStatus, dot, emptyState, loading, updated, rowList, when, domID, filterBox, onFilterInput, since, lastHeard,
@@ -74,7 +74,8 @@ export function networkPage(ctx) {
               cells: [
                 h('span', { class: 'node-name' }, dot(n.status, !!tentative(n)), h('span', { class: 'name' }, n.node_id),
                   n.node_id === nv.self ? h('span', { class: 'tag' }, 'this node') : null,
-                  n.key_missing ? h('span', { class: 'tag tag-warn' }, 'no key') : null),
+                  n.key_missing ? h('span', { class: 'tag tag-warn' }, 'no key') : null,
+                  n.identity_clash ? h('span', { class: 'tag tag-warn', 'data-testid': 'clash-tag', title: clashText(n) }, 'two hosts') : null),
                 h('span', { class: 'status-cell' }, nodeStatus(n), since(state, id, n)),
                 h('span', { class: 'num' }, fmtRTT(st.avgRTT)),
                 h('span', { class: 'num', 'data-testid': 'receives' }, st.left || !st.peers ? '—' : `${st.in}/${st.peers}`),
@@ -136,7 +137,8 @@ function nodeDetail(state, nv, n, st) {
       kv('Relay / NAT', relayInfo),
       kv('Last heard', lastHeard(state, nv, n)),
       boot ? kv('Running since', when(boot)) : null,
-      n.key_missing ? kv('Key', h('span', { class: 'text-warn' }, n.key_missing)) : null),
+      n.key_missing ? kv('Key', h('span', { class: 'text-warn' }, n.key_missing)) : null,
+      n.identity_clash ? kv('Identity', h('span', { class: 'text-warn', 'data-testid': 'clash-detail' }, clashText(n))) : null),
     obs.length
       ? h('table', { class: 'obs' },
         h('caption', null, 'What each observer says of ' + n.node_id),
