@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/history"
+	"github.com/meshmon/meshmon/monitor"
 )
 
 // statusPageCSP allows the page nothing but its own inline style: no
@@ -45,8 +46,13 @@ h2{font-size:1.1rem;margin:28px 0 8px}
 <table data-testid="members"><thead><tr><th>Member</th><th>Status</th><th class="n">24 h</th><th class="n">7 d</th><th class="n">30 d</th></tr></thead>
 <tbody>{{range .Members}}<tr data-node="{{.Name}}"><td>{{.Name}}</td><td class="s-{{.Status}}">{{.Status}}{{if .For}} <span class="muted">for {{.For}}</span>{{end}}</td>{{range .Uptime}}<td class="n">{{.}}</td>{{end}}</tr>
 {{end}}</tbody></table>
+{{if .Services}}<h2>Services</h2>
+<p class="muted">Watched from every member; down only when most of them agree.</p>
+<table data-testid="services"><thead><tr><th>Service</th><th>Status</th><th class="n">24 h</th><th class="n">7 d</th><th class="n">30 d</th></tr></thead>
+<tbody>{{range .Services}}<tr data-monitor="{{.Name}}"><td>{{.Name}}</td><td class="s-{{.Tone}}">{{.Status}}{{if .For}} <span class="muted">for {{.For}}</span>{{end}}</td>{{range .Uptime}}<td class="n">{{.}}</td>{{end}}</tr>
+{{end}}</tbody></table>{{end}}
 <h2>Recent outages</h2>
-{{if .Outages}}<table data-testid="outages"><thead><tr><th>Member</th><th>Start</th><th>Duration</th></tr></thead><tbody>
+{{if .Outages}}<table data-testid="outages"><thead><tr><th>Member or service</th><th>Start</th><th>Duration</th></tr></thead><tbody>
 {{range .Outages}}<tr><td>{{.Name}}</td><td>{{.Start.Format "2006-01-02 15:04 MST"}}</td><td>{{.Duration}}{{if .Ongoing}} (ongoing){{end}}</td></tr>
 {{end}}</tbody></table>{{else}}<p class="muted" data-testid="no-outages">No outages in the last 7 days.</p>{{end}}
 {{if not .HasHistory}}<p class="muted">This node keeps no history, so uptime is not known.</p>{{end}}
@@ -56,6 +62,13 @@ h2{font-size:1.1rem;margin:28px 0 8px}
 type statusMember struct {
 	Name, Status, For string
 	Uptime            []string
+}
+
+// statusService is one monitor on the status page: its name, verdict and
+// uptime; never its target (it may name internal hosts) or evidence.
+type statusService struct {
+	Name, Status, Tone, For string
+	Uptime                  []string
 }
 
 type statusOutage struct {
@@ -69,6 +82,7 @@ type statusPageData struct {
 	Network, Overall, Tone string
 	At                     time.Time
 	Members                []statusMember
+	Services               []statusService
 	Outages                []statusOutage
 	HasHistory             bool
 }
@@ -155,6 +169,7 @@ func handleStatusPage(d Deps) http.HandlerFunc {
 			}
 			data.Members = append(data.Members, m)
 		}
+		data.Services, data.Outages = statusServices(d, nv.NetworkID, rec, ss, data.HasHistory, now, data.Outages)
 		slices.SortStableFunc(data.Outages, func(a, b statusOutage) int { return b.Start.Compare(a.Start) })
 		if len(data.Outages) > 20 {
 			data.Outages = data.Outages[:20]
@@ -166,4 +181,62 @@ func handleStatusPage(d Deps) http.HandlerFunc {
 		h.Set("X-Content-Type-Options", "nosniff")
 		_ = statusPageTmpl.Execute(w, data)
 	}
+}
+
+// serviceLabel is how the status page words a monitor verdict, and its
+// colour class.
+func serviceLabel(s monitor.Status) (label, tone string) {
+	switch s {
+	case monitor.StatusUp:
+		return "up", "online"
+	case monitor.StatusWarning:
+		return "up (warning)", "online"
+	case monitor.StatusDegraded:
+		return "partial", "degraded"
+	case monitor.StatusDown:
+		return "down", "offline"
+	}
+	return "unknown", "unknown"
+}
+
+// statusServices returns the network's monitors for the status page, and
+// outages with their outages of the last 7 days added.
+func statusServices(d Deps, network string, rec *history.Recorder, ss []history.Session, hasHistory bool,
+	now time.Time, outages []statusOutage) ([]statusService, []statusOutage) {
+	if d.Monitors == nil {
+		return nil, outages
+	}
+	var out []statusService
+	for _, snap := range d.Monitors() {
+		if snap == nil || snap.Network != network {
+			continue
+		}
+		for _, m := range snap.Monitors {
+			sv := statusService{Name: m.Name}
+			sv.Status, sv.Tone = serviceLabel(m.Verdict.Status)
+			if m.Verdict.Status == monitor.StatusDown && !m.Since.IsZero() {
+				sv.For = fmtDurationShort(now.Sub(m.Since))
+			}
+			var cs []history.MonitorChange
+			if hasHistory {
+				cs, _ = rec.Store().MonitorChanges(network, m.Name)
+			}
+			for _, win := range summaryWindows {
+				if !hasHistory {
+					sv.Uptime = append(sv.Uptime, "—")
+					continue
+				}
+				u := history.MonitorUptime(ss, cs, now.Add(-namedRanges[win]), now)
+				sv.Uptime = append(sv.Uptime, fmtPercent(u.Percent))
+				if win == "7d" {
+					for _, o := range u.Outages {
+						outages = append(outages, statusOutage{Name: m.Name, Start: o.Start,
+							Duration: fmtDurationShort(time.Duration(o.DurationMs) * time.Millisecond), Ongoing: o.Ongoing})
+					}
+				}
+			}
+			out = append(out, sv)
+		}
+	}
+	return out, outages
 }

@@ -27,6 +27,11 @@ func TestStatusPage(t *testing.T) {
 	for _, want := range []string{
 		`<tr data-node="server-03"><td>server-03</td><td class="s-offline">offline <span class="muted">for 30 min</span>`,
 		"83.33%", "Some members are down or degraded", `data-testid="outages"`, "30 min (ongoing)",
+		// Monitors: verdicts, uptime from the history store, their outages.
+		`<tr data-monitor="shop"><td>shop</td><td class="s-degraded">partial</td><td class="n">97.22%</td>`,
+		`<tr data-monitor="db"><td>db</td><td class="s-offline">down <span class="muted">for 20 min</span>`,
+		`<tr data-monitor="cert"><td>cert</td><td class="s-online">up (warning)</td>`,
+		`<tr><td>shop</td><td>2025-06-01 12:35 UTC</td><td>5 min</td></tr>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("status page lacks %q", want)
@@ -34,7 +39,7 @@ func TestStatusPage(t *testing.T) {
 	}
 	// Nothing internal: no peer IDs, urls, addresses, versions, config or events.
 	for _, secret := range []string{"12D3KooW", "example.com", "v0.3.0", "4b825dc6", "fetch: connection refused",
-		"placeholder", "/ip4/", "key_missing", "no pubkeys"} {
+		"placeholder", "/ip4/", "key_missing", "no pubkeys", "db.internal", "HTTP 503", "connection refused"} {
 		if strings.Contains(page, secret) {
 			t.Errorf("status page shows %q; it must show no internal detail", secret)
 		}

@@ -17,7 +17,7 @@ func historyFlags() []cli.Flag {
 	days := func(x time.Duration) string { return strconv.Itoa(int(x/(24*time.Hour))) + "d" }
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "status-page", EnvVars: []string{"MESHMON_STATUS_PAGE"},
-			Usage: "serve a public, read-only status page per network at /status/<network_id> (statuses, uptime, outages; nothing internal)"},
+			Usage: "serve a public, read-only status page per network at /status/<network_id> (members' and monitors' statuses, uptime, outages; nothing internal)"},
 		&cli.StringFlag{Name: "data-dir", EnvVars: []string{"MESHMON_DATA_DIR"},
 			Usage: "directory of the history store, history.db (default: <config-dir>/data)"},
 		&cli.StringFlag{Name: "retain-changes", Value: days(d.Changes), EnvVars: []string{"MESHMON_RETAIN_CHANGES"},
