@@ -201,3 +201,51 @@ func TestServiceIgnoresOtherDefinitions(t *testing.T) {
 		t.Errorf("verdict %+v, b %+v: a result of another definition must not count", v.Verdict, v.Vantages[1])
 	}
 }
+
+// TestServiceRetakesReportsAfterReload: a member whose config.yml changed
+// first publishes results this node ignores; once this node's definition
+// matches, those results count at once, without waiting for the member's
+// next report.
+func TestServiceRetakesReportsAfterReload(t *testing.T) {
+	def := func(hash uint32) []Definition {
+		return []Definition{{Name: "web", Runners: []string{"a", "b"}, Hash: hash, Interval: time.Minute}}
+	}
+	s := New(Config{Network: "net", Self: "a", Monitors: def(1)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	s.SetLive(map[string]bool{"a": true, "b": true})
+	s.HandleReport("b", &pb.MonitorReport{Results: []*pb.MonitorResult{
+		{Name: "web", ConfigHash: 2, State: pb.MonitorState_MONITOR_STATE_DOWN, Reason: "HTTP 503"},
+	}}, time.Now())
+	waitFor := func(what string, ok func(View) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if v, found := s.Snapshot().Monitor("web"); found && ok(v) {
+				return
+			}
+			if time.Now().After(deadline) {
+				v, _ := s.Snapshot().Monitor("web")
+				t.Fatalf("%s: %+v", what, v)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Mismatched.Load() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("b's result of another definition was not counted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitFor("b's result ignored", func(v View) bool { return !v.Vantages[1].Has })
+	s.SetMonitors(def(2))
+	waitFor("b's result counted after the reload", func(v View) bool {
+		return v.Vantages[1].Has && v.Vantages[1].Reason == "HTTP 503"
+	})
+	if n := s.Mismatched.Load(); n != 1 {
+		t.Errorf("mismatched = %d after the retake, want 1 (a retake counts nothing again)", n)
+	}
+}

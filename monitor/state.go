@@ -23,7 +23,10 @@ type state struct {
 	own map[string]own
 	// peers are the other members' latest results: node → name → vantage.
 	peers map[string]map[string]Vantage
-	live  map[string]bool
+	// raw are the members' latest reports as they arrived, taken in again
+	// when this node's definitions change (retake).
+	raw  map[string]rawReport
+	live map[string]bool
 	// status and since are each monitor's verdict and when it began.
 	status map[string]Status
 	since  map[string]time.Time
@@ -43,6 +46,7 @@ func newState(s *Service) *state {
 		s:       s,
 		own:     map[string]own{},
 		peers:   map[string]map[string]Vantage{},
+		raw:     map[string]rawReport{},
 		live:    map[string]bool{},
 		status:  map[string]Status{},
 		since:   map[string]time.Time{},
@@ -92,6 +96,7 @@ func (st *state) setMonitors(defs []Definition) {
 			delete(st.since, name)
 		}
 	}
+	st.retake()
 	st.dirty = true
 }
 

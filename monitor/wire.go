@@ -11,15 +11,42 @@ func (st *state) report(from string, r *pb.MonitorReport, sent time.Time) {
 	if from == st.s.cfg.Self {
 		return
 	}
+	st.raw[from] = rawReport{r: r, sent: sent}
+	st.take(from, r, sent, true)
+}
+
+// rawReport is a member's latest report as it arrived.
+type rawReport struct {
+	r    *pb.MonitorReport
+	sent time.Time
+}
+
+// retake takes in every member's latest report again, after this node's
+// definitions changed: members whose config.yml changed first (git sync
+// reaches members at different times) publish only on change or refresh,
+// and their results must count as soon as this node's definitions match.
+func (st *state) retake() {
+	for from, raw := range st.raw {
+		st.take(from, raw.r, raw.sent, false)
+	}
+}
+
+// take replaces what is held of a member with its report's results of the
+// monitors this node defines alike; count counts those it ignores.
+func (st *state) take(from string, r *pb.MonitorReport, sent time.Time, count bool) {
 	held := make(map[string]Vantage, len(r.GetResults()))
 	for _, res := range r.GetResults() {
 		d, ok := st.def(res.GetName())
 		switch {
 		case !ok:
-			st.s.Unknown.Add(1)
+			if count {
+				st.s.Unknown.Add(1)
+			}
 			continue
 		case d.Hash != res.GetConfigHash():
-			st.s.Mismatched.Add(1)
+			if count {
+				st.s.Mismatched.Add(1)
+			}
 			continue
 		}
 		held[d.Name] = Vantage{
