@@ -10,6 +10,7 @@ import (
 
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-msgio/pbio"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/meshmon/meshmon/p2p/pb"
@@ -353,5 +354,47 @@ func TestSyncRejectsTampered(t *testing.T) {
 	}
 	if total(after) != total(before)+1 {
 		t.Errorf("rejections %v -> %v; want one more", before, after)
+	}
+}
+
+// TestSyncPushAsksForNothing: a push (to a member off the topic) gets an
+// empty answer, not every author's latest messages: a push must not cost a
+// full sync. A plain request still gets them.
+func TestSyncPushAsksForNothing(t *testing.T) {
+	nodes := newKeys(t, "a", "b")
+	a, b := nodes["a"], nodes["b"]
+	a.start(t, nodes)
+	b.start(t, nodes)
+	b.connect(t, a)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.net.Publish(ctx, heartbeat("net", "a", 7, 3)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "b to receive a's heartbeat", func() bool {
+		_, ok := b.rec.find("a", nil)
+		return ok
+	})
+	answer := func(pushOnly bool) int {
+		t.Helper()
+		s, err := b.net.host.h.NewStream(ctx, a.id, SyncProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := pbio.NewDelimitedWriter(s).WriteMsg(&pb.SyncRequest{NetworkId: "net", PushOnly: pushOnly}); err != nil {
+			t.Fatal(err)
+		}
+		var resp pb.SyncResponse
+		if err := pbio.NewDelimitedReader(s, maxSyncMessage).ReadMsg(&resp); err != nil {
+			t.Fatal(err)
+		}
+		return len(resp.GetEntries())
+	}
+	if n := answer(false); n == 0 {
+		t.Fatal("a plain sync request got no entries; want a's latest heartbeat")
+	}
+	if n := answer(true); n != 0 {
+		t.Errorf("a push got %d entries back; want none", n)
 	}
 }

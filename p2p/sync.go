@@ -59,7 +59,12 @@ func (h *Host) handleSync(s network.Stream) {
 		return
 	}
 	// Answer first: what the requester pushed cannot be in the answer anyway.
-	resp := n.syncResponse(time.Now())
+	// A push asks for nothing back: answering it with every author's latest
+	// messages would make each push a full sync.
+	resp := &pb.SyncResponse{}
+	if !req.GetPushOnly() {
+		resp = n.syncResponse(time.Now())
+	}
 	if err := pbio.NewDelimitedWriter(s).WriteMsg(resp); err != nil {
 		_ = s.Reset()
 	}
@@ -122,6 +127,16 @@ func (n *Network) requestSync(p peer.ID) error {
 // message of p's answer that verifies and is newer than what this node has
 // through the handler.
 func (n *Network) exchange(p peer.ID, entries []*pb.SyncEntry) error {
+	return n.exchangeWith(p, &pb.SyncRequest{NetworkId: n.id, Entries: entries})
+}
+
+// push hands entries to p and asks for nothing back.
+func (n *Network) push(p peer.ID, entries []*pb.SyncEntry) error {
+	return n.exchangeWith(p, &pb.SyncRequest{NetworkId: n.id, Entries: entries, PushOnly: true})
+}
+
+// exchangeWith sends req to p and takes in what it answers.
+func (n *Network) exchangeWith(p peer.ID, req *pb.SyncRequest) error {
 	ctx, cancel := context.WithTimeout(n.ctx, syncTimeout)
 	defer cancel()
 	s, err := n.host.h.NewStream(allowLimited(ctx, "meshmon: sync"), p, SyncProtocol)
@@ -130,7 +145,6 @@ func (n *Network) exchange(p peer.ID, entries []*pb.SyncEntry) error {
 	}
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(syncTimeout))
-	req := &pb.SyncRequest{NetworkId: n.id, Entries: entries}
 	if err := pbio.NewDelimitedWriter(s).WriteMsg(req); err != nil {
 		return fmt.Errorf("request: %w", err)
 	}
@@ -213,6 +227,7 @@ func (n *Network) pushStranded(raw *pubsubpb.Message) {
 		on[p] = true
 	}
 	var stranded []peer.ID
+	now := time.Now()
 	for _, p := range n.validator.Members().Peers() {
 		if p == n.host.ID() || on[p] {
 			continue
@@ -220,7 +235,7 @@ func (n *Network) pushStranded(raw *pubsubpb.Message) {
 		// A member reached only through a relay is off the topic by
 		// design (GossipSub ignores limited connections; its gossip
 		// flows through public members), so it is not pushed to.
-		if l := n.linkOf(p); l.Connected && !l.Relayed && !n.pushFailedRecently(p, time.Now()) {
+		if l := n.linkOf(p); l.Connected && !l.Relayed && !n.pushFailedRecently(p, now) {
 			stranded = append(stranded, p)
 		}
 	}
@@ -237,7 +252,7 @@ func (n *Network) pushStranded(raw *pubsubpb.Message) {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			if err := n.exchange(p, entries); err != nil && n.ctx.Err() == nil {
+			if err := n.push(p, entries); err != nil && n.ctx.Err() == nil {
 				n.log.Debug("push to a member off the topic failed", "peer", p.String(), "err", err)
 				n.mu.Lock()
 				if n.pushFailed == nil {

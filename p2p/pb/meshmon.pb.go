@@ -841,9 +841,13 @@ func (*Envelope_Monitors) isEnvelope_Body() {}
 // SyncRequest asks a member for the latest messages it accepted on a network
 // and pushes the requester's own (a push-pull exchange).
 type SyncRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NetworkId     string                 `protobuf:"bytes,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
-	Entries       []*SyncEntry           `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	NetworkId string                 `protobuf:"bytes,1,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
+	Entries   []*SyncEntry           `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	// push_only asks for no answer: the requester only hands over its own
+	// message (a push to a member off the topic). The responder then answers
+	// an empty SyncResponse.
+	PushOnly      bool `protobuf:"varint,3,opt,name=push_only,json=pushOnly,proto3" json:"push_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -890,6 +894,13 @@ func (x *SyncRequest) GetEntries() []*SyncEntry {
 		return x.Entries
 	}
 	return nil
+}
+
+func (x *SyncRequest) GetPushOnly() bool {
+	if x != nil {
+		return x.PushOnly
+	}
+	return false
 }
 
 // SyncEntry is one signed pubsub message as the responder received it.
@@ -1045,11 +1056,12 @@ const file_meshmon_proto_rawDesc = "" +
 	"\x06report\x18\x03 \x01(\v2\x12.meshmon.v1.ReportH\x00R\x06report\x125\n" +
 	"\tdelivered\x18\x04 \x01(\v2\x15.meshmon.v1.DeliveredH\x00R\tdelivered\x127\n" +
 	"\bmonitors\x18\x05 \x01(\v2\x19.meshmon.v1.MonitorReportH\x00R\bmonitorsB\x06\n" +
-	"\x04body\"]\n" +
+	"\x04body\"z\n" +
 	"\vSyncRequest\x12\x1d\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\tR\tnetworkId\x12/\n" +
-	"\aentries\x18\x02 \x03(\v2\x15.meshmon.v1.SyncEntryR\aentries\"<\n" +
+	"\aentries\x18\x02 \x03(\v2\x15.meshmon.v1.SyncEntryR\aentries\x12\x1b\n" +
+	"\tpush_only\x18\x03 \x01(\bR\bpushOnly\"<\n" +
 	"\tSyncEntry\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\fR\amessage\x12\x15\n" +
 	"\x06age_ms\x18\x02 \x01(\rR\x05ageMs\"?\n" +
