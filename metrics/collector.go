@@ -37,7 +37,7 @@ type Collector struct {
 	sent, received, rejected                     *prometheus.Desc
 	duplicates, publishErrors, refutes, pauses   *prometheus.Desc
 	gateDropped, gateMessages, clashes           *prometheus.Desc
-	memberClashes, strandedPushes                *prometheus.Desc
+	memberClashes, strandedPushes, pushFailures  *prometheus.Desc
 	gossipRefused                                *prometheus.Desc
 	reloadOK, reloadTime                         *prometheus.Desc
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
@@ -107,6 +107,9 @@ func NewCollector(src Sources) (*Collector, error) {
 		strandedPushes: d("sync_pushes_total",
 			"Messages of this node pushed over /meshmon/sync/1 to a directly connected member that gossip did not reach (GossipSub dropped it from the topic, as when two hosts hold one key).",
 			"network"),
+		pushFailures: d("sync_push_failures_total",
+			"Pushes of sync_pushes_total that failed (the member did not take the stream or did not answer); the member is then left alone for a minute.",
+			"network"),
 		gateDropped: d("gossip_dropped_total",
 			"Gossip RPCs dropped before validation by reason: not_member (a peer in no joined network), wrong_topic (a member publishing on a network it is not in), backed_off (a peer disconnected for misbehaving, within its backoff); disconnected counts the peers disconnected.",
 			"reason"),
@@ -154,7 +157,7 @@ func NewCollector(src Sources) (*Collector, error) {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
-		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.memberClashes, c.strandedPushes, c.gossipRefused, c.reloadOK, c.reloadTime,
+		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.memberClashes, c.strandedPushes, c.pushFailures, c.gossipRefused, c.reloadOK, c.reloadTime,
 		c.alertsSent, c.alertLatency, c.notificationLeader, c.alertsSuppressed, c.alertMarksIgnored, c.buildInfo,
 		c.historyOK, c.historyRecords, c.historyErrors, c.historyDropped, c.historySize,
 	} {
@@ -281,6 +284,7 @@ func (c *Collector) collectTraffic(ch chan<- prometheus.Metric, ts []Traffic) {
 		ch <- constMetric(c.pauses, prometheus.CounterValue, float64(t.Pauses), t.Network)
 		ch <- constMetric(c.clashes, prometheus.CounterValue, float64(t.Clashes), t.Network)
 		ch <- constMetric(c.strandedPushes, prometheus.CounterValue, float64(t.StrandedPushes), t.Network)
+		ch <- constMetric(c.pushFailures, prometheus.CounterValue, float64(t.StrandedPushFailures), t.Network)
 		for _, node := range slices.Sorted(maps.Keys(t.MemberClashes)) {
 			ch <- constMetric(c.memberClashes, prometheus.CounterValue, float64(t.MemberClashes[node]), t.Network, node)
 		}

@@ -96,6 +96,9 @@ type Traffic struct {
 	// directly connected member that gossip did not reach
 	// (p2p.Network.StrandedPushes).
 	StrandedPushes uint64
+	// StrandedPushFailures counts those pushes that failed
+	// (p2p.Network.StrandedPushFailures).
+	StrandedPushFailures uint64
 }
 
 // ValidatorTraffic fills the Received and Rejected counters of a network

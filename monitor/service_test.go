@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -81,30 +82,40 @@ func webDef(nodes []string) func(string, *failing) Definition {
 	}
 }
 
+// eventually polls cond on a ticker until it holds or timeout passes, and
+// then fails the test with what cond last said.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("%s: not within %v; last %s", what, timeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
 // waitVerdict waits until every service's verdict of "web" satisfies ok.
 func waitVerdict(t *testing.T, m *mesh, what string, ok func(Verdict) bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		all := true
-		var last Verdict
+	eventually(t, 20*time.Second, "no "+what+" verdict on every member", func() (bool, string) {
 		m.mu.Lock()
+		defer m.mu.Unlock()
 		for _, s := range m.svcs {
 			v, found := s.Snapshot().Monitor("web")
 			if !found || !ok(v.Verdict) {
-				all, last = false, v.Verdict
-				break
+				return false, fmt.Sprintf("%+v", v.Verdict)
 			}
 		}
-		m.mu.Unlock()
-		if all {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s verdict on every member; last seen %+v", what, last)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return true, ""
+	})
 }
 
 func TestServiceAgrees(t *testing.T) {
@@ -136,17 +147,10 @@ func TestServiceAgrees(t *testing.T) {
 	probes["b"].down.Store(true)
 	waitVerdict(t, m, "down", func(v Verdict) bool { return v.Status == StatusDown })
 	m.svcs["c"].SetLive(map[string]bool{"c": true, "b": true})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually(t, 10*time.Second, "c's verdict without a, want degraded of 2 live", func() (bool, string) {
 		v, _ := m.svcs["c"].Snapshot().Monitor("web")
-		if v.Verdict.Status == StatusDegraded && v.Verdict.Live == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("c's verdict without a = %+v, want degraded of 2 live", v.Verdict)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return v.Verdict.Status == StatusDegraded && v.Verdict.Live == 2, fmt.Sprintf("%+v", v.Verdict)
+	})
 }
 
 // TestServicePublishesOnChange: a steady state is not republished on every
@@ -156,9 +160,10 @@ func TestServicePublishesOnChange(t *testing.T) {
 	m, probes := startMesh(t, nodes, webDef(nodes))
 	waitVerdict(t, m, "up", func(v Verdict) bool { return v.Status == StatusUp && v.Live == 2 })
 	before := m.svcs["a"].Probes.Load()
-	for m.svcs["a"].Probes.Load() < before+20 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, 20*time.Second, "20 more probes of a", func() (bool, string) {
+		n := m.svcs["a"].Probes.Load()
+		return n >= before+20, fmt.Sprintf("%d probes", n-before)
+	})
 	m.mu.Lock()
 	sent := m.sent["a"]
 	m.mu.Unlock()
@@ -189,13 +194,10 @@ func TestServiceIgnoresOtherDefinitions(t *testing.T) {
 		{Name: "web", ConfigHash: 2, State: pb.MonitorState_MONITOR_STATE_DOWN},
 		{Name: "other", ConfigHash: 1, State: pb.MonitorState_MONITOR_STATE_DOWN},
 	}}, time.Now())
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Mismatched.Load() != 1 || s.Unknown.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("mismatched=%d unknown=%d, want 1 and 1", s.Mismatched.Load(), s.Unknown.Load())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, 10*time.Second, "want mismatched and unknown 1 and 1", func() (bool, string) {
+		mm, un := s.Mismatched.Load(), s.Unknown.Load()
+		return mm == 1 && un == 1, fmt.Sprintf("mismatched=%d unknown=%d", mm, un)
+	})
 	v, _ := s.Snapshot().Monitor("web")
 	if v.Verdict.Status != StatusUnknown || v.Vantages[1].Has {
 		t.Errorf("verdict %+v, b %+v: a result of another definition must not count", v.Verdict, v.Vantages[1])
@@ -221,25 +223,15 @@ func TestServiceRetakesReportsAfterReload(t *testing.T) {
 	}}, time.Now())
 	waitFor := func(what string, ok func(View) bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if v, found := s.Snapshot().Monitor("web"); found && ok(v) {
-				return
-			}
-			if time.Now().After(deadline) {
-				v, _ := s.Snapshot().Monitor("web")
-				t.Fatalf("%s: %+v", what, v)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		eventually(t, 10*time.Second, what, func() (bool, string) {
+			v, found := s.Snapshot().Monitor("web")
+			return found && ok(v), fmt.Sprintf("%+v", v)
+		})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Mismatched.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("b's result of another definition was not counted")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, 10*time.Second, "b's result of another definition counted", func() (bool, string) {
+		n := s.Mismatched.Load()
+		return n == 1, fmt.Sprintf("mismatched=%d", n)
+	})
 	waitFor("b's result ignored", func(v View) bool { return !v.Vantages[1].Has })
 	s.SetMonitors(def(2))
 	waitFor("b's result counted after the reload", func(v View) bool {

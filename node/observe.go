@@ -60,6 +60,7 @@ func (n *Node) traffic() []metrics.Traffic {
 		t.Clashes = r.engine.Clashes.Load()
 		t.MemberClashes = r.engine.MemberClashes()
 		t.StrandedPushes = r.net.StrandedPushes()
+		t.StrandedPushFailures = r.net.StrandedPushFailures()
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Network < out[j].Network })

@@ -129,7 +129,9 @@ type Network struct {
 	pingEvery atomic.Int64
 	// strandedPushes counts pushStranded's pushes.
 	strandedPushes atomic.Uint64
-	punchWait      time.Duration
+	// strandedPushFailures counts those that failed.
+	strandedPushFailures atomic.Uint64
+	punchWait            time.Duration
 
 	ctx      context.Context
 	cancel   context.CancelFunc

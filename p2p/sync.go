@@ -253,6 +253,9 @@ func (n *Network) pushStranded(raw *pubsubpb.Message) {
 		go func() {
 			defer n.wg.Done()
 			if err := n.push(p, entries); err != nil && n.ctx.Err() == nil {
+				// Counted (meshmon_sync_push_failures_total); the message
+				// still reaches p through other members or the next sync.
+				n.strandedPushFailures.Add(1)
 				n.log.Debug("push to a member off the topic failed", "peer", p.String(), "err", err)
 				n.mu.Lock()
 				if n.pushFailed == nil {
@@ -286,3 +289,6 @@ func (n *Network) pushFailedRecently(p peer.ID, now time.Time) bool {
 // directly connected member that gossip did not reach (pushStranded): one
 // per message and member.
 func (n *Network) StrandedPushes() uint64 { return n.strandedPushes.Load() }
+
+// StrandedPushFailures counts the pushes of StrandedPushes that failed.
+func (n *Network) StrandedPushFailures() uint64 { return n.strandedPushFailures.Load() }
