@@ -150,6 +150,11 @@ type Network struct {
 	// pushFailed is when a push to a member off the topic last failed
 	// (pushStranded); nil until one does.
 	pushFailed map[peer.ID]time.Time
+	// offTopic is what strandLoop knows of the members off the topic.
+	offTopic map[peer.ID]offTopic
+	// own is the latest message of each kind but Delivered this node
+	// published (rememberOwn), for the catch-up push.
+	own map[Kind][]byte
 }
 
 type syncEntry struct {
@@ -256,10 +261,11 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 			_ = h.h.Network().ClosePeer(p)
 		}
 	}
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.readLoop()
 	go n.dialLoop()
 	go n.syncLoop(events)
+	go n.strandLoop()
 	return n, nil
 }
 
@@ -458,6 +464,7 @@ func (n *Network) readLoop() {
 		n.remember(env, msg.Message, time.Now())
 		local := n.published(msg)
 		if local {
+			n.rememberOwn(env, msg.Message)
 			n.pushStranded(msg.Message)
 		}
 		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: local, Clash: clash})
