@@ -97,6 +97,14 @@ func (d *driver) step(f func(*engineState)) {
 	d.s.evaluate()
 }
 
+// soon applies an input as Run does between ticks (mark dirty, then
+// evaluateSoon).
+func (d *driver) soon(f func(*engineState)) {
+	f(d.s)
+	d.s.dirty = true
+	d.s.evaluateSoon()
+}
+
 func (d *driver) msg(m p2p.Message) {
 	d.step(func(s *engineState) { s.onMessage(m, s.e.cfg.Now()) })
 }
@@ -751,5 +759,66 @@ func TestEngineDatesAnsweredPingByItsAnswer(t *testing.T) {
 	d.s.evaluate()
 	if r := d.lastReport(); r == nil || reportOpinions(r)["b"] != sus {
 		t.Fatalf("published report %v; want b suspect 3.1 s after its last answer", r)
+	}
+}
+
+// TestEvaluateSoon: an evaluation brought forward by an input (Run's soon)
+// turns the verdict at once, but leaves the publication of this node's
+// good news to the tick, so members heard in a burst make one report.
+func TestEvaluateSoon(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := newDriver(t, clock, "a", "b", "c", "d")
+	running := pb.State_STATE_RUNNING
+	for _, m := range []string{"b", "c"} {
+		d.ping(m, time.Millisecond)
+		d.msg(reportMsg(m, map[string]Opinion{"a": up, "b": up, "c": up}))
+	}
+	d.lastReport()
+
+	// Good news between ticks: d is heard for the first time.
+	d.soon(func(s *engineState) { s.onMessage(heartbeatMsg("d", running, 0), clock.Now()) })
+	if r := d.lastReport(); r != nil {
+		t.Fatalf("published %v between ticks for a member first heard; want it left to the tick", r)
+	}
+	d.s.evaluate()
+	if r := d.lastReport(); r == nil || reportOpinions(r)["d"] != up {
+		t.Fatalf("the tick published %v; want d reachable", r)
+	}
+	d.newEvents()
+
+	// c hangs: this node suspects it at a tick; b's report that it does
+	// too turns c offline in the evaluation brought forward.
+	clock.Advance(2 * time.Second)
+	d.ping("b", time.Millisecond)
+	d.msg(heartbeatMsg("d", running, 0))
+	clock.Advance(1500 * time.Millisecond)
+	d.s.evaluate()
+	d.newEvents()
+	d.soon(func(s *engineState) {
+		s.onMessage(reportMsg("b", map[string]Opinion{"a": up, "c": sus, "d": up}), clock.Now())
+	})
+	d.wantEvents(transition{"c", StatusOnline, StatusOffline, SeverityError, true})
+}
+
+// TestSoonWait: an input's evaluation waits at least minSoonGap, and ten
+// times the last evaluation's cost, after the last evaluation ended.
+func TestSoonWait(t *testing.T) {
+	last := time.Unix(1_800_000_000, 0)
+	for _, c := range []struct {
+		name  string
+		since time.Duration
+		cost  time.Duration
+		want  time.Duration
+	}{
+		{"right after a cheap one", 0, 50 * time.Microsecond, minSoonGap},
+		{"a while after", time.Second, 50 * time.Microsecond, 0},
+		{"part of the gap gone", 4 * time.Millisecond, time.Microsecond, minSoonGap - 4*time.Millisecond},
+		{"a costly evaluation", 5 * time.Millisecond, 3 * time.Millisecond, 25 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := soonWait(last, last.Add(c.since), c.cost); got != c.want {
+				t.Errorf("soonWait = %v; want %v", got, c.want)
+			}
+		})
 	}
 }

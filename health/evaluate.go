@@ -71,7 +71,22 @@ func (s *engineState) consensus(now time.Time) map[string]Verdict {
 
 // evaluate publishes a report if this node's opinions changed, recomputes
 // consensus, raises events for transitions and stores a new view.
-func (s *engineState) evaluate() {
+func (s *engineState) evaluate() { s.evaluateFor(false) }
+
+// evaluateSoon is evaluate right after an input, between ticks (Run): only
+// bad news is published at once (an own opinion newly suspect, so a crash
+// travels in one round trip); any other change of this node's opinions
+// waits for the tick, so that a burst of good news (links coming up at
+// start) still makes one report, not one per link.
+func (s *engineState) evaluateSoon() { s.evaluateFor(true) }
+
+// newlySuspect tells whether the opinion published as was is now suspect
+// and was not.
+func newlySuspect(was, now publishedObs) bool {
+	return now.op == OpinionSuspect && was.op != OpinionSuspect
+}
+
+func (s *engineState) evaluateFor(urgentOnly bool) {
 	now := s.e.cfg.Now()
 	if !s.republishAt.IsZero() && !now.Before(s.republishAt) && s.out != nil {
 		s.republishAt = time.Time{}
@@ -81,15 +96,17 @@ func (s *engineState) evaluate() {
 		}
 	}
 	s.endClashes(now)
-	changed := false
+	changed, urgent := false, false
 	for k, o := range s.ownObservations(now) {
-		if s.published[k] != observed(o) {
+		if p := observed(o); s.published[k] != p {
 			changed = true
-			break
+			if urgent = newlySuspect(s.published[k], p); urgent || !urgentOnly {
+				break
+			}
 		}
 	}
 	recovering := s.aware.Recovering(now, s.suspectAfter)
-	if changed && !s.left && !recovering {
+	if changed && (urgent || !urgentOnly) && !s.left && !recovering {
 		// While recovering from a pause this node publishes nothing: its
 		// withdrawn opinions ("none") would only erase what it said before,
 		// which still stands. The first evaluation after it recovered
