@@ -125,3 +125,41 @@ func TestLeftTopicStrandsAtOnce(t *testing.T) {
 		t.Errorf("leftTopic on no state = %+v; want a off since strandAfter ago", got)
 	}
 }
+
+// TestHealthyNetworkPushesNothing: members that all stay on the topic are
+// never stranded, so nothing is pushed to them, through start-up and past
+// strandAfter.
+func TestHealthyNetworkPushesNothing(t *testing.T) {
+	nodes := newKeys(t, "a", "b", "c")
+	a, b, c := nodes["a"], nodes["b"], nodes["c"]
+	for _, n := range []*testNode{a, b, c} {
+		n.start(t, nodes)
+	}
+	a.connect(t, b)
+	a.connect(t, c)
+	b.connect(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, n := range []*testNode{a, b, c} {
+		env := heartbeat("net", n.name, 1, 1)
+		env.Header.SentUnixMs = time.Now().UnixMilli()
+		if err := n.net.Publish(ctx, env); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	waitFor(t, 30*time.Second, "every node on the others' topic list", func() bool {
+		return len(a.net.Peers()) == 2 && len(b.net.Peers()) == 2 && len(c.net.Peers()) == 2
+	})
+	// Watch for two strandAfter periods: no push may happen.
+	deadline := time.Now().Add(2 * strandAfter)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		for _, n := range []*testNode{a, b, c} {
+			if got := n.net.StrandedPushes(); got != 0 {
+				t.Fatalf("%s pushed %d times to members on the topic; want none", n.name, got)
+			}
+		}
+		<-tick.C
+	}
+}
