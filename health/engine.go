@@ -474,6 +474,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		case <-soon.C:
 			soonArmed = false
+			// After a pause of this process the soon timer may fire
+			// before the tick: its lateness must be seen first, or
+			// every member would look silent.
+			s.checkPause(e.cfg.Now(), tick)
 			timed(s.evaluateSoon)
 		case <-eval.C:
 			now := e.cfg.Now()

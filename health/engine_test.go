@@ -797,3 +797,30 @@ func TestSoonWait(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluateSeesAPauseBeforeItJudges: an evaluation whose clock shows the
+// process did not run for a while (stopped between the loop's check and the
+// evaluation, as a throttled cgroup does) counts the pause first, so it
+// withdraws silence-based suspicions rather than publish them.
+func TestEvaluateSeesAPauseBeforeItJudges(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := newDriver(t, clock, "a", "b", "c")
+	d.ping("b", time.Millisecond)
+	d.ping("c", time.Millisecond)
+	d.msg(reportMsg("b", map[string]Opinion{"a": up, "c": up}))
+	d.lastReport()
+	d.newEvents()
+	d.s.lastTick = clock.Now()
+
+	clock.Advance(11 * time.Second) // no tick ran: the process was stopped
+	d.link("b", p2p.Link{Connected: true})
+	if r := d.lastReport(); r != nil && slices.ContainsFunc(r.Peers, func(o *pb.PeerObservation) bool {
+		return o.GetReachability() == pb.Reachability_REACHABILITY_SUSPECT
+	}) {
+		t.Errorf("published %v after a stop; want no suspicion", r)
+	}
+	d.wantEvents()
+	if got := d.s.e.Pauses.Load(); got != 1 {
+		t.Errorf("Pauses = %d; want the stop counted once", got)
+	}
+}
