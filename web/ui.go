@@ -60,14 +60,15 @@ type uiAsset struct {
 	etag  string // strong validator: a hash of the bytes
 }
 
-// open returns the asset's bytes; embed.FS files seek.
-func (f uiAsset) open() (io.ReadSeeker, error) {
+// open returns the asset's bytes; embed.FS files seek. The caller closes it.
+func (f uiAsset) open() (io.ReadSeekCloser, error) {
 	file, err := uiFS.Open(f.path)
 	if err != nil {
 		return nil, err
 	}
-	rs, ok := file.(io.ReadSeeker)
+	rs, ok := file.(io.ReadSeekCloser)
 	if !ok {
+		file.Close()
 		return nil, fmt.Errorf("ui asset %s: %w", f.path, errors.ErrUnsupported)
 	}
 	return rs, nil
@@ -130,15 +131,17 @@ func (a uiAssets) serveNotFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, ok := a["notfound.html"]
-	var body io.Reader
+	var body io.ReadSeekCloser
 	if ok {
-		rs, err := f.open()
-		ok, body = err == nil, rs
+		var err error
+		body, err = f.open()
+		ok = err == nil
 	}
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
+	defer body.Close()
 	h := w.Header()
 	h.Set("Content-Security-Policy", uiCSP)
 	h.Set("Referrer-Policy", "same-origin")
@@ -171,7 +174,7 @@ func (a uiAssets) serveFavicon(w http.ResponseWriter, r *http.Request) {
 // 304) and never runs an old module against a new one after an upgrade.
 func (a uiAssets) serve(w http.ResponseWriter, r *http.Request, name string) {
 	f, ok := a[name]
-	var body io.ReadSeeker
+	var body io.ReadSeekCloser
 	if ok {
 		var err error
 		body, err = f.open()
@@ -181,6 +184,7 @@ func (a uiAssets) serve(w http.ResponseWriter, r *http.Request, name string) {
 		http.NotFound(w, r)
 		return
 	}
+	defer body.Close()
 	h := w.Header()
 	h.Set("Content-Type", f.ctype)
 	h.Set("Cache-Control", "no-cache")
