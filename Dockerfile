@@ -72,7 +72,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
+# urfave_cli_no_docs: as in the Makefile (no man-page generator in the binary).
+RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -tags urfave_cli_no_docs \
       -ldflags "-s -w -X github.com/meshmon/meshmon/version.Version=${VERSION} -X github.com/meshmon/meshmon/version.Commit=${COMMIT}" \
       -o /out/meshmon ./cmd/meshmon
 # Same files as the Makefile's docker-context target; keep the two in step.

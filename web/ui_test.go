@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -167,7 +168,15 @@ var (
 // file refers to another site (the UI works offline, with no CDN).
 func TestUIAssetsSelfContained(t *testing.T) {
 	assets := loadUIAssets()
-	index := string(assets["index.html"].body)
+	read := func(name string) string {
+		t.Helper()
+		b, err := fs.ReadFile(uiFS, assets[name].path)
+		if err != nil {
+			t.Fatalf("read %s: %v", name, err)
+		}
+		return string(b)
+	}
+	index := read("index.html")
 	refs := refRE.FindAllStringSubmatch(index, -1)
 	if len(refs) < 4 {
 		t.Fatalf("index.html loads %d files from /ui/; want its icon, style sheet and scripts", len(refs))
@@ -178,8 +187,8 @@ func TestUIAssetsSelfContained(t *testing.T) {
 		}
 	}
 	modules := 0
-	for name, a := range assets {
-		text := string(a.body)
+	for name := range assets {
+		text := read(name)
 		if path.Ext(name) == ".js" {
 			modules++
 			for _, m := range importRE.FindAllStringSubmatch(text, -1) {
@@ -222,4 +231,33 @@ func TestUIHeadIsCheap(t *testing.T) {
 	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Errorf("HEAD /graph = %d, %d bytes, %q; want 200, no body, text/html", resp.StatusCode, len(body), resp.Header.Get("Content-Type"))
 	}
+}
+
+// TestUIAssetsStayInBinary: the dashboard's bytes are served from the
+// binary, not copied onto every node's heap (about 0.25 MiB resident).
+func TestUIAssetsStayInBinary(t *testing.T) {
+	var size int64
+	_ = fs.WalkDir(uiFS, "ui", func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				size += info.Size()
+			}
+		}
+		return nil
+	})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	assets := loadUIAssets()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	live := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	runtime.KeepAlive(assets)
+	if len(assets) == 0 {
+		t.Fatal("no assets")
+	}
+	if live > size/4 {
+		t.Errorf("loadUIAssets keeps %d bytes on the heap for %d bytes of files; want under a quarter", live, size)
+	}
+	t.Logf("%d files, %d bytes; %d bytes live on the heap", len(assets), size, live)
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
-	"github.com/urfave/cli/v2"
+	"os"
 	"strings"
+
+	"github.com/urfave/cli/v2"
 
 	"github.com/meshmon/meshmon/node"
 )
@@ -40,13 +42,16 @@ func runAction(c *cli.Context) error {
 	if err := stepDown(log, c.String("config-dir"), c.String("config-file")); err != nil {
 		return err
 	}
-	if addr := c.String("pprof-listen"); addr != "" {
-		ln, err := pprofListener(addr)
+	profiling := c.String("pprof-listen") != ""
+	if profiling {
+		ln, err := pprofListener(c.String("pprof-listen"))
 		if err != nil {
 			return err
 		}
 		go servePprof(c.Context, log, ln)
 	}
+	rm := tuneRuntimeMemory(os.Getenv, profiling)
+	log.Info("runtime memory settings", "gc_percent", rm.GCPercent, "gogc_from_env", rm.GCFromEnv, "mem_profile_rate", rm.MemProfileRate)
 	retention, err := retentionOf(c)
 	if err != nil {
 		return err
