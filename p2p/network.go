@@ -472,15 +472,22 @@ func (n *Network) readLoop() {
 	}
 }
 
+// kept is what remember and rememberOwn keep of a message: its kind and its
+// encoding; ok is false for a Delivered, which sync does not carry.
+func kept(env *pb.Envelope, raw *pubsubpb.Message) (Kind, []byte, bool) {
+	kind, _ := KindOf(env)
+	if kind == KindDelivered {
+		return kind, nil, false
+	}
+	b, err := proto.Marshal(raw)
+	return kind, b, err == nil
+}
+
 // remember keeps the latest message of each kind but Delivered of each
 // author for sync.
 func (n *Network) remember(env *pb.Envelope, raw *pubsubpb.Message, at time.Time) {
-	kind, _ := KindOf(env)
-	if kind == KindDelivered {
-		return
-	}
-	b, err := proto.Marshal(raw)
-	if err != nil {
+	kind, b, ok := kept(env, raw)
+	if !ok {
 		return
 	}
 	h := env.GetHeader()

@@ -151,12 +151,8 @@ func (n *Network) offTopicMembers(now time.Time) []peer.ID {
 // sync swaps, which hold another host's messages when a clone's
 // incarnation is newer.
 func (n *Network) rememberOwn(env *pb.Envelope, raw *pubsubpb.Message) {
-	kind, _ := KindOf(env)
-	if kind == KindDelivered {
-		return
-	}
-	b, err := proto.Marshal(raw)
-	if err != nil {
+	kind, b, ok := kept(env, raw)
+	if !ok {
 		return
 	}
 	n.mu.Lock()

@@ -70,22 +70,7 @@ func TestP2PAnnounce(t *testing.T) {
 			for _, f := range tc.flags {
 				args = append(args, "--p2p-announce", f)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			var runErr error
-			var logs lockedBuffer
-			go func() { runErr = run(ctx, args, &bytes.Buffer{}, &logs); close(done) }()
-			defer func() {
-				cancel()
-				select {
-				case <-done:
-					if runErr != nil {
-						t.Errorf("run: %v", runErr)
-					}
-				case <-time.After(15 * time.Second):
-					t.Errorf("node did not stop within 15s of its context ending")
-				}
-			}()
+			r := startRunInProcess(t, args)
 
 			var info p2p.P2PInfo
 			ok := nodetest.Eventually(15*time.Second, func() bool {
@@ -97,12 +82,7 @@ func TestP2PAnnounce(t *testing.T) {
 				return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&info) == nil
 			})
 			if !ok {
-				select {
-				case <-done:
-					t.Fatalf("node exited: %v\n%s", runErr, logs.String())
-				default:
-				}
-				t.Fatalf("no /api/p2p answer within 15s")
+				t.Fatalf("no /api/p2p answer within 15s%s", r.exited())
 			}
 			if tc.want == nil {
 				// Without announce addresses peers get the listen address.
@@ -119,6 +99,45 @@ func TestP2PAnnounce(t *testing.T) {
 				t.Errorf("/api/p2p addrs = %v; want exactly %v", info.Addrs, tc.want)
 			}
 		})
+	}
+}
+
+// inProcess is `meshmon run` running in this test process.
+type inProcess struct {
+	done chan struct{}
+	err  error // set before done closes
+	logs lockedBuffer
+}
+
+// startRunInProcess runs `meshmon run` with args in this process until the
+// test ends, when it must stop within 15 s without an error.
+func startRunInProcess(t *testing.T, args []string) *inProcess {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &inProcess{done: make(chan struct{})}
+	go func() { r.err = run(ctx, args, &bytes.Buffer{}, &r.logs); close(r.done) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+			if r.err != nil {
+				t.Errorf("run: %v", r.err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("node did not stop within 15s of its context ending")
+		}
+	})
+	return r
+}
+
+// exited says, for a failure message, whether the node has exited and how,
+// with its logs.
+func (r *inProcess) exited() string {
+	select {
+	case <-r.done:
+		return fmt.Sprintf(": the node exited: %v\n%s", r.err, r.logs.String())
+	default:
+		return "\n" + r.logs.String()
 	}
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -88,22 +86,7 @@ func TestRunTunesRuntimeMemory(t *testing.T) {
 	}
 	args := []string{"meshmon", "run", "--config-dir", dirs[0], "--log-level", "INFO",
 		"--http-listen", fmt.Sprintf("127.0.0.1:%d", port)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	var runErr error
-	var logs lockedBuffer
-	go func() { runErr = run(ctx, args, &bytes.Buffer{}, &logs); close(done) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-			if runErr != nil {
-				t.Errorf("run: %v", runErr)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("node did not stop within 15s of its context ending")
-		}
-	}()
+	r := startRunInProcess(t, args)
 	ok := nodetest.Eventually(15*time.Second, func() bool {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/health", port))
 		if err != nil {
@@ -113,7 +96,7 @@ func TestRunTunesRuntimeMemory(t *testing.T) {
 		return true
 	})
 	if !ok {
-		t.Fatalf("node did not answer within 15s:\n%s", logs.String())
+		t.Fatalf("node did not answer within 15s%s", r.exited())
 	}
 	if gc := gcPercent(); gc != defaultGCPercent {
 		t.Errorf("GC target of a running node = %d; want %d", gc, defaultGCPercent)
@@ -121,7 +104,7 @@ func TestRunTunesRuntimeMemory(t *testing.T) {
 	if runtime.MemProfileRate != 0 {
 		t.Errorf("runtime.MemProfileRate of a running node = %d; want 0", runtime.MemProfileRate)
 	}
-	if want := fmt.Sprintf("gc_percent=%d", defaultGCPercent); !strings.Contains(logs.String(), want) {
-		t.Errorf("logs do not say %q:\n%s", want, logs.String())
+	if want := fmt.Sprintf("gc_percent=%d", defaultGCPercent); !strings.Contains(r.logs.String(), want) {
+		t.Errorf("logs do not say %q:\n%s", want, r.logs.String())
 	}
 }
