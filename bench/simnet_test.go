@@ -283,10 +283,65 @@ type simResult struct {
 	bytesPerNode, packetsPerNode float64
 	// heapPerNode: the live Go heap per node after convergence.
 	heapPerNode float64
+	// start is what the start cost, from the start of every node to
+	// convergence, per node (mean).
+	start simStartCost
 	// hung: a node stops answering (its socket drops everything) → every
 	// survivor sees it offline. stopped: a node's host closes at once → the
 	// same.
 	hung, stopped time.Duration
+}
+
+// simStartCost is what a start of all nodes at once cost per node (mean),
+// counted from the start to convergence plus the settle period.
+type simStartCost struct {
+	// syncs: sync exchanges started; syncEntries, syncBytes: entries and
+	// message bytes received by sync; syncAdmitted: those that were new.
+	syncs, syncEntries, syncBytes, syncAdmitted float64
+	// reports, announces: Reports and announces published.
+	reports, announces float64
+	// gossipIn: messages admitted (gossip and sync); duplicates: refused
+	// as already held.
+	gossipIn, duplicates float64
+	// bytes: IP bytes sent.
+	bytes float64
+}
+
+// startCost sums what every running node counted so far, per node.
+func (c *simCluster) startCost() simStartCost {
+	var r simStartCost
+	n := 0
+	for i, nd := range c.nodes {
+		if nd.net == nil {
+			continue
+		}
+		n++
+		st := nd.net.SyncStats()
+		r.syncs += float64(st.Requested)
+		r.syncEntries += float64(st.EntriesReceived)
+		r.syncBytes += float64(st.BytesReceived)
+		r.syncAdmitted += float64(st.Admitted)
+		r.reports += float64(nd.engine.ReportsSent.Load())
+		r.announces += float64(nd.engine.HeartbeatsSent.Load())
+		v := nd.net.Validator()
+		for _, k := range []p2p.Kind{p2p.KindHeartbeat, p2p.KindReport, p2p.KindDelivered, p2p.KindMonitor} {
+			r.gossipIn += float64(v.Accepted(k))
+		}
+		r.duplicates += float64(v.Duplicates())
+		b, _ := c.sent(i)
+		r.bytes += float64(b)
+	}
+	if n == 0 {
+		return r
+	}
+	f := float64(n)
+	return simStartCost{r.syncs / f, r.syncEntries / f, r.syncBytes / f, r.syncAdmitted / f,
+		r.reports / f, r.announces / f, r.gossipIn / f, r.duplicates / f, r.bytes / f}
+}
+
+func (s simStartCost) String() string {
+	return fmt.Sprintf("per node: %.1f syncs, %.0f entries (%.0f kB) received by sync, %.0f of them new; %.1f reports and %.1f announces published; %.0f messages admitted, %.0f duplicates; %.0f kB sent",
+		s.syncs, s.syncEntries, s.syncBytes/1e3, s.syncAdmitted, s.reports, s.announces, s.gossipIn, s.duplicates, s.bytes/1e3)
 }
 
 // simTimes bound each phase of simulate in virtual time.
@@ -317,6 +372,8 @@ func simulate(t *testing.T, n int) simResult {
 	}
 	t.Logf("N=%d: converged after %v", n, r.converge)
 	time.Sleep(simSettle)
+	r.start = c.startCost()
+	t.Logf("N=%d: start %v", n, r.start)
 	var after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&after)

@@ -131,7 +131,9 @@ type Network struct {
 	strandedPushes atomic.Uint64
 	// strandedPushFailures counts those that failed.
 	strandedPushFailures atomic.Uint64
-	punchWait            time.Duration
+	// syncStats counts the sync exchanges of this network (SyncStats).
+	syncStats syncCounters
+	punchWait time.Duration
 
 	ctx      context.Context
 	cancel   context.CancelFunc

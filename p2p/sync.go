@@ -64,10 +64,13 @@ func (h *Host) handleSync(s network.Stream) {
 	resp := &pb.SyncResponse{}
 	if !req.GetPushOnly() {
 		resp = n.syncResponse(time.Now())
+		n.syncStats.answered.Add(1)
+		n.syncStats.sent(resp.GetEntries())
 	}
 	if err := pbio.NewDelimitedWriter(s).WriteMsg(resp); err != nil {
 		_ = s.Reset()
 	}
+	n.syncStats.received(req.GetEntries())
 	for _, e := range req.GetEntries() {
 		n.acceptSynced(e)
 	}
@@ -127,6 +130,8 @@ func (n *Network) requestSync(p peer.ID) error {
 // message of p's answer that verifies and is newer than what this node has
 // through the handler.
 func (n *Network) exchange(p peer.ID, entries []*pb.SyncEntry) error {
+	n.syncStats.requested.Add(1)
+	n.syncStats.sent(entries)
 	return n.exchangeWith(p, &pb.SyncRequest{NetworkId: n.id, Entries: entries})
 }
 
@@ -152,6 +157,7 @@ func (n *Network) exchangeWith(p peer.ID, req *pb.SyncRequest) error {
 	if err := pbio.NewDelimitedReader(s, maxSyncMessage).ReadMsg(&resp); err != nil {
 		return fmt.Errorf("response: %w", err)
 	}
+	n.syncStats.received(resp.GetEntries())
 	for _, e := range resp.GetEntries() {
 		n.acceptSynced(e)
 	}
@@ -187,6 +193,7 @@ func (n *Network) acceptSynced(e *pb.SyncEntry) {
 	if other != 0 {
 		clash = n.clash(from, env, other)
 	}
+	n.syncStats.admitted.Add(1)
 	age := time.Duration(e.GetAgeMs()) * time.Millisecond
 	n.remember(env, raw, time.Now().Add(-age))
 	n.handler.HandleMessage(Message{From: from, Env: env, Raw: raw, Age: age, Clash: clash})
