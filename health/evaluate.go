@@ -81,21 +81,18 @@ func (s *engineState) evaluate() {
 		}
 	}
 	s.endClashes(now)
-	changed := false
-	for k, o := range s.ownObservations(now) {
-		if s.published[k] != observed(o) {
-			changed = true
-			break
-		}
-	}
+	changed, urgent := reportChange(s.published, s.ownObservations(now))
 	recovering := s.aware.Recovering(now, s.suspectAfter)
 	if changed && !s.left && !recovering {
 		// While recovering from a pause this node publishes nothing: its
 		// withdrawn opinions ("none") would only erase what it said before,
 		// which still stands. The first evaluation after it recovered
-		// publishes whatever changed.
-		s.send(s.report())
-		s.dirty = true
+		// publishes whatever changed. Good news waits for the pace
+		// (reportPace); a later evaluation publishes it.
+		if reportDue(urgent, s.reportSentAt, now) {
+			s.send(s.report())
+			s.dirty = true
+		}
 	} else if changed {
 		s.dirty = true
 	}
