@@ -135,13 +135,15 @@ type Network struct {
 	syncStats syncCounters
 	punchWait time.Duration
 
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	linkCh   chan peer.ID
-	staleCh  chan staleEvent
-	kick     chan struct{}
-	closeOne sync.Once
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	linkCh  chan peer.ID
+	staleCh chan staleEvent
+	kick    chan struct{}
+	// syncSlots holds a token per sync exchange in flight (syncParallel).
+	syncSlots chan struct{}
+	closeOne  sync.Once
 
 	// mu protects the following fields.
 	mu        sync.Mutex
@@ -191,6 +193,7 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		linkCh:     make(chan peer.ID, 256),
 		staleCh:    make(chan staleEvent),
 		kick:       make(chan struct{}, 1),
+		syncSlots:  make(chan struct{}, syncParallel),
 		latest:     map[freshKey]syncEntry{},
 		endpoints:  cfg.Endpoints,
 		lastPinged: map[peer.ID]time.Time{},
