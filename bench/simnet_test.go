@@ -353,8 +353,9 @@ const (
 )
 
 // simulate runs the simulated network of n nodes inside the current synctest
-// bubble and measures it.
-func simulate(t *testing.T, n int) simResult {
+// bubble and measures it. The nodes start stagger apart (0: all at once);
+// convergence is counted from the last start.
+func simulate(t *testing.T, n int, stagger time.Duration) simResult {
 	r := simResult{n: n}
 	var before runtime.MemStats
 	runtime.GC()
@@ -363,6 +364,9 @@ func simulate(t *testing.T, n int) simResult {
 	c := newSimCluster(t, n)
 	defer c.close()
 	for i := range n {
+		if i > 0 && stagger > 0 {
+			time.Sleep(stagger)
+		}
 		c.start(i)
 	}
 	t.Logf("N=%d: started", n)
@@ -432,7 +436,7 @@ func warmGlobals() {
 func TestSimulatedNetwork(t *testing.T) {
 	warmGlobals()
 	var r simResult
-	synctest.Test(t, func(t *testing.T) { r = simulate(t, 5) })
+	synctest.Test(t, func(t *testing.T) { r = simulate(t, 5, 0) })
 	const bound = 2 * 3 * time.Second
 	if r.hung > bound || r.stopped > bound {
 		t.Errorf("N=5: hung → offline %v, stopped → offline %v; want each within %v", r.hung, r.stopped, bound)

@@ -25,8 +25,10 @@ import (
 // does.
 //
 // The sizes are N = 10, 30 and 60; MESHMON_SIM_N (comma-separated) picks
-// others, e.g. N=100 alone (about 2 GiB of heap and several minutes on two
-// cores):
+// others, e.g. N=100 alone. The nodes start all at once;
+// MESHMON_SIM_STAGGER (a duration, e.g. 200ms) starts them that far apart
+// instead, so that every node joins a network that is already running and
+// catches up by sync. Convergence is then counted from the last start.
 //
 //	go test -run '^$' -bench BenchmarkSimScale -benchtime 1x ./bench/
 //	MESHMON_SIM_N=100 go test -run '^$' -bench BenchmarkSimScale -benchtime 1x -timeout 60m ./bench/
@@ -35,11 +37,17 @@ func BenchmarkSimScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var stagger time.Duration
+	if v := os.Getenv("MESHMON_SIM_STAGGER"); v != "" {
+		if stagger, err = time.ParseDuration(v); err != nil || stagger < 0 {
+			b.Fatalf("MESHMON_SIM_STAGGER: %q is not a duration", v)
+		}
+	}
 	warmGlobals()
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			for range b.N {
-				r, peak := runSimulation(b, n)
+				r, peak := runSimulation(b, n, stagger)
 				fmt.Printf("sim N=%-4d converge %5.2f s  %7.0f B/s %5.1f packets/s per node  heap %5.2f MiB per node, peak %6.0f MiB  hung → offline %5.2f s  stopped → offline %5.2f s\n",
 					n, r.converge.Seconds(), r.bytesPerNode, r.packetsPerNode, r.heapPerNode/(1<<20), float64(peak)/(1<<20), r.hung.Seconds(), r.stopped.Seconds())
 				fmt.Printf("sim N=%-4d start %v\n", n, r.start)
@@ -81,7 +89,7 @@ func simSizes(v string) ([]int, error) {
 // benchmark does not have, so the simulation runs as a test of its own
 // through testing.RunTests (the function go test's main calls; exported
 // for it). Its failures are printed, and fail b.
-func runSimulation(b *testing.B, n int) (simResult, uint64) {
+func runSimulation(b *testing.B, n int, stagger time.Duration) (simResult, uint64) {
 	b.Helper()
 	var peak atomic.Uint64
 	stop := make(chan struct{})
@@ -105,7 +113,7 @@ func runSimulation(b *testing.B, n int) (simResult, uint64) {
 	}()
 	var r simResult
 	test := testing.InternalTest{Name: fmt.Sprintf("Simulation/N=%d", n), F: func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) { r = simulate(t, n) })
+		synctest.Test(t, func(t *testing.T) { r = simulate(t, n, stagger) })
 	}}
 	ok := testing.RunTests(func(_, _ string) (bool, error) { return true, nil }, []testing.InternalTest{test})
 	close(stop)
