@@ -137,7 +137,9 @@ type simCluster struct {
 
 // newSimCluster makes n nodes' keys and addresses; start starts them.
 func newSimCluster(tb testing.TB, n int) *simCluster {
-	c := &simCluster{tb: tb, network: &simnet.Simnet{LatencyFunc: simnet.StaticLatency(simLatency)}}
+	// The simnet logs every datagram to an address nobody listens on yet
+	// (a member not started yet) at ERROR: nothing to report.
+	c := &simCluster{tb: tb, network: &simnet.Simnet{LatencyFunc: simnet.StaticLatency(simLatency), Logger: slog.New(slog.DiscardHandler)}}
 	for i := range n {
 		_, key, err := ed25519.GenerateKey(nil)
 		if err != nil {

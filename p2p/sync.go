@@ -17,20 +17,25 @@ import (
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 
-// SyncProtocol is the push-pull protocol two members use to swap their latest
-// admitted messages, so a joiner's first view is complete at once and no
-// message published before two members saw each other on the topic is
-// missed until its author's next one.
+// SyncProtocol is the push-pull protocol two members use to hand each other
+// the latest admitted messages the other lacks, so a joiner's first view is
+// complete at once and no message published before two members saw each
+// other on the topic is missed until its author's next one.
 //
 // Every node starts an exchange with each member it sees join the topic
-// (GossipSub's PeerJoin). Flood publishing reaches exactly the peers known
-// on the topic, so a message of this node's published before it saw the
-// member join reaches the member through the exchange, and one published
-// after reaches it through gossip.
+// (GossipSub's PeerJoin), at most syncParallel at once. The request pushes
+// the requester's own latest messages and lists the position of every
+// message it holds (SyncRequest.held); the answer carries the responder's
+// latest messages that are newer, or of authors and kinds not listed.
+// Flood publishing reaches exactly the peers known on the topic, so a
+// message of this node's published before it saw the member join reaches
+// the member through the exchange, and one published after reaches it
+// through gossip.
 const SyncProtocol = protocol.ID("/meshmon/sync/1")
 
 // handleSync takes in a member's pushed messages and answers with the latest
-// heartbeat and report of every author this node has admitted. A peer that
+// admitted messages of every author that are newer than those the request
+// lists as held (heldPositions; a malformed list refuses it). A peer that
 // is a member of no joined network has nothing of its stream read, and a
 // request is bounded and charged to the stream's memory scope
 // (readSyncRequest); every refusal is counted by reason.
