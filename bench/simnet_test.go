@@ -432,9 +432,10 @@ func warmGlobals() {
 	bw.LogRecvMessage(1)
 }
 
-// TestSimulatedNetwork: five nodes on the simulated network converge, and
-// every survivor sees a hung node and a stopped node offline within twice
-// suspect_after. Time is virtual, so a busy machine cannot make it flake.
+// TestSimulatedNetwork: five nodes on the simulated network converge with
+// fewer Reports than links, and every survivor sees a hung node and a
+// stopped node offline within twice suspect_after. Time is virtual, so a
+// busy machine cannot make it flake.
 func TestSimulatedNetwork(t *testing.T) {
 	warmGlobals()
 	var r simResult
@@ -446,6 +447,11 @@ func TestSimulatedNetwork(t *testing.T) {
 	if r.bytesPerNode <= 0 {
 		t.Errorf("N=5: %v IP bytes/s per node in steady state; want some (the pings)", r.bytesPerNode)
 	}
-	t.Logf("N=5: converge %v, %.0f B/s and %.1f packets/s per node, heap %.2f MiB per node, hung → offline %v, stopped → offline %v",
-		r.converge, r.bytesPerNode, r.packetsPerNode, r.heapPerNode/(1<<20), r.hung, r.stopped)
+	// The start's Reports are paced (health/reportpace.go): fewer than one
+	// per link that came up, or a start costs N⁴ bytes network-wide.
+	if r.start.reports >= 5-1 {
+		t.Errorf("N=5: %.1f Reports per node published in the start; want fewer than one per link (4)", r.start.reports)
+	}
+	t.Logf("N=5: converge %v, %.0f B/s and %.1f packets/s per node, heap %.2f MiB per node, hung → offline %v, stopped → offline %v; start %v",
+		r.converge, r.bytesPerNode, r.packetsPerNode, r.heapPerNode/(1<<20), r.hung, r.stopped, r.start)
 }
