@@ -6,22 +6,24 @@ import (
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 
-// reportPace is the least time between two Reports when nothing urgent
-// changed. While a node's links come up (its start, a healed partition,
-// a member set that grew), every link changes its observation several
-// times (connected, reachable, first RTT), at moments spread over a
-// second or more. Publishing a Report for each would make a start cost
-// every node about N Reports of N observations, each flooded to N members:
-// N⁴ bytes network-wide, N² signature checks per node. Paced, the good news
-// of a burst goes out in a few Reports.
+// reportPace is the least time between two Reports when no opinion changed.
+// While a node's links come up (its start, a healed partition, a member
+// set that grew), every link changes its link facts (connected, relayed,
+// first RTT) at moments spread over a second or more. Publishing a Report
+// for each would make a start cost every node about N Reports of N
+// observations, each flooded to N members: N⁴ bytes network-wide, N²
+// signature checks per node. Paced, the link facts of a burst go out in a
+// few Reports.
 const reportPace = time.Second
 
 // reportChange compares this node's observations now (own) with what it
 // last published. changed: some observation differs in what makes a new
-// Report (publishedObs). urgent: some opinion turned suspect or stopped
-// being suspect. That is what moves a member's agreed status at the other
-// members (a failure detected, or withdrawn), so it goes out at once, never
-// held back by the pace.
+// Report (publishedObs). urgent: some opinion changed (first evidence of a
+// member, a suspicion, a suspicion withdrawn). Opinions are what the other
+// members' consensus counts, so they go out at once, as before: a member
+// whose opinion the others do not hold yet is not counted among the
+// observers, and a failure would rest on fewer words. Link facts only feed
+// the view's connections, so they can wait for the pace.
 func reportChange(published map[string]publishedObs, own map[string]*pb.PeerObservation) (changed, urgent bool) {
 	for k, o := range own {
 		was, now := published[k], observed(o)
@@ -29,7 +31,7 @@ func reportChange(published map[string]publishedObs, own map[string]*pb.PeerObse
 			continue
 		}
 		changed = true
-		if was.op != now.op && (was.op == OpinionSuspect || now.op == OpinionSuspect) {
+		if was.op != now.op {
 			return true, true
 		}
 	}
