@@ -87,8 +87,8 @@ func (s *engineState) evaluate() {
 		// While recovering from a pause this node publishes nothing: its
 		// withdrawn opinions ("none") would only erase what it said before,
 		// which still stands. The first evaluation after it recovered
-		// publishes whatever changed. Good news waits for the pace
-		// (reportPace); a later evaluation publishes it.
+		// publishes whatever changed. A change of link facts alone waits
+		// for the pace (reportPace); a later evaluation publishes it.
 		if reportDue(urgent, s.reportSentAt, now) {
 			s.send(s.report())
 			s.dirty = true

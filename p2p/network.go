@@ -131,19 +131,20 @@ type Network struct {
 	strandedPushes atomic.Uint64
 	// strandedPushFailures counts those that failed.
 	strandedPushFailures atomic.Uint64
+	punchWait            time.Duration
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	linkCh   chan peer.ID
+	staleCh  chan staleEvent
+	kick     chan struct{}
+	closeOne sync.Once
+
 	// syncStats counts the sync exchanges of this network (SyncStats).
 	syncStats syncCounters
-	punchWait time.Duration
-
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	linkCh  chan peer.ID
-	staleCh chan staleEvent
-	kick    chan struct{}
 	// syncSlots holds a token per sync exchange in flight (syncParallel).
 	syncSlots chan struct{}
-	closeOne  sync.Once
 
 	// mu protects the following fields.
 	mu        sync.Mutex
