@@ -19,6 +19,12 @@ func (s *engineState) heard(node string, at time.Time) {
 	}
 }
 
+// answered records this node's ping of node, answered at at after rtt.
+func (s *engineState) answered(node string, rtt time.Duration, at time.Time) {
+	s.rtt[node] = rtt
+	s.evidence(node, at)
+}
+
 // evidence records a ping (answered, or a request) of node at at. When it
 // changes no opinion of this node, it marks the state evidenceOnly, so Run
 // does not recompute consensus for it.

@@ -104,6 +104,14 @@ func (d *driver) paced(clock *fakeClock) {
 	d.s.evaluate()
 }
 
+// soon applies an input as Run does between ticks (mark dirty, then
+// evaluateSoon).
+func (d *driver) soon(f func(*engineState)) {
+	f(d.s)
+	d.s.dirty = true
+	d.s.evaluateSoon()
+}
+
 func (d *driver) msg(m p2p.Message) {
 	d.step(func(s *engineState) { s.onMessage(m, s.e.cfg.Now()) })
 }
@@ -113,10 +121,12 @@ func (d *driver) link(node string, l p2p.Link) {
 
 // ping records an answered ping of node (evidence), as HandleRTT does.
 func (d *driver) ping(node string, rtt time.Duration) {
-	d.step(func(s *engineState) {
-		s.rtt[node] = rtt
-		s.heard(node, s.e.cfg.Now())
-	})
+	d.pingAged(node, rtt, 0)
+}
+
+// pingAged records a ping of node answered age ago, as HandleRTT does.
+func (d *driver) pingAged(node string, rtt, age time.Duration) {
+	d.step(func(s *engineState) { s.answered(node, rtt, s.e.cfg.Now().Add(-age)) })
 }
 
 type transition struct {
@@ -737,5 +747,86 @@ func TestEngineWarnsOnTimingMismatch(t *testing.T) {
 	d.msg(hb("b", 3000, 9000))
 	if got := len(warnings()); got != 2 {
 		t.Fatalf("warnings after b changed again = %d; want 2", got)
+	}
+}
+
+// TestEngineDatesAnsweredPingByItsAnswer: a ping result handed over after
+// it waited (libp2p pings again only once a result is taken) is evidence
+// of when the answer came, so a member that hung right after answering is
+// suspected suspect_after after that answer, not after the hand-over.
+func TestEngineDatesAnsweredPingByItsAnswer(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := newDriver(t, clock, "a", "b")
+	d.pingAged("b", time.Millisecond, 0)
+	clock.Advance(time.Second)
+	d.pingAged("b", time.Millisecond, 900*time.Millisecond) // answered 100 ms after the last
+	if n := d.node("b"); n.LastHeardMs != 900 {
+		t.Errorf("b last heard %d ms ago; want 900 (the answer's age)", n.LastHeardMs)
+	}
+	clock.Advance(2200 * time.Millisecond) // the answer is 3.1 s old
+	d.s.evaluate()
+	if r := d.lastReport(); r == nil || reportOpinions(r)["b"] != sus {
+		t.Fatalf("published report %v; want b suspect 3.1 s after its last answer", r)
+	}
+}
+
+// TestEvaluateSoon: an evaluation brought forward by an input (Run's soon)
+// turns the verdict at once, but leaves the publication of this node's
+// good news to the tick, so members heard in a burst make one report.
+func TestEvaluateSoon(t *testing.T) {
+	clock := newFakeClock(t0)
+	d := newDriver(t, clock, "a", "b", "c", "d")
+	running := pb.State_STATE_RUNNING
+	for _, m := range []string{"b", "c"} {
+		d.ping(m, time.Millisecond)
+		d.msg(reportMsg(m, map[string]Opinion{"a": up, "b": up, "c": up}))
+	}
+	d.lastReport()
+
+	// Good news between ticks: d is heard for the first time.
+	d.soon(func(s *engineState) { s.onMessage(heartbeatMsg("d", running, 0), clock.Now()) })
+	if r := d.lastReport(); r != nil {
+		t.Fatalf("published %v between ticks for a member first heard; want it left to the tick", r)
+	}
+	d.s.evaluate()
+	if r := d.lastReport(); r == nil || reportOpinions(r)["d"] != up {
+		t.Fatalf("the tick published %v; want d reachable", r)
+	}
+	d.newEvents()
+
+	// c hangs: this node suspects it at a tick; b's report that it does
+	// too turns c offline in the evaluation brought forward.
+	clock.Advance(2 * time.Second)
+	d.ping("b", time.Millisecond)
+	d.msg(heartbeatMsg("d", running, 0))
+	clock.Advance(1500 * time.Millisecond)
+	d.s.evaluate()
+	d.newEvents()
+	d.soon(func(s *engineState) {
+		s.onMessage(reportMsg("b", map[string]Opinion{"a": up, "c": sus, "d": up}), clock.Now())
+	})
+	d.wantEvents(transition{"c", StatusOnline, StatusOffline, SeverityError, true})
+}
+
+// TestSoonWait: an input's evaluation waits at least minSoonGap, and ten
+// times the last evaluation's cost, after the last evaluation ended.
+func TestSoonWait(t *testing.T) {
+	last := time.Unix(1_800_000_000, 0)
+	for _, c := range []struct {
+		name  string
+		since time.Duration
+		cost  time.Duration
+		want  time.Duration
+	}{
+		{"right after a cheap one", 0, 50 * time.Microsecond, minSoonGap},
+		{"a while after", time.Second, 50 * time.Microsecond, 0},
+		{"part of the gap gone", 4 * time.Millisecond, time.Microsecond, minSoonGap - 4*time.Millisecond},
+		{"a costly evaluation", 5 * time.Millisecond, 3 * time.Millisecond, 25 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := soonWait(last, last.Add(c.since), c.cost); got != c.want {
+				t.Errorf("soonWait = %v; want %v", got, c.want)
+			}
+		})
 	}
 }

@@ -71,7 +71,22 @@ func (s *engineState) consensus(now time.Time) map[string]Verdict {
 
 // evaluate publishes a report if this node's opinions changed, recomputes
 // consensus, raises events for transitions and stores a new view.
-func (s *engineState) evaluate() {
+func (s *engineState) evaluate() { s.evaluateFor(false) }
+
+// evaluateSoon is evaluate right after an input, between ticks (Run): only
+// bad news is published at once (an own opinion newly suspect, so a crash
+// travels in one round trip); any other change of this node's opinions
+// waits for the tick, so that a burst of good news (links coming up at
+// start) still makes one report, not one per link.
+func (s *engineState) evaluateSoon() { s.evaluateFor(true) }
+
+// newlySuspect tells whether the opinion published as was is now suspect
+// and was not.
+func newlySuspect(was, now publishedObs) bool {
+	return now.op == OpinionSuspect && was.op != OpinionSuspect
+}
+
+func (s *engineState) evaluateFor(urgentOnly bool) {
 	now := s.e.cfg.Now()
 	if !s.republishAt.IsZero() && !now.Before(s.republishAt) && s.out != nil {
 		s.republishAt = time.Time{}
@@ -81,21 +96,23 @@ func (s *engineState) evaluate() {
 		}
 	}
 	s.endClashes(now)
-	changed, urgent := reportChange(s.published, s.ownObservations(now))
+	changed, opinion, suspect := reportChange(s.published, s.ownObservations(now))
+	// Between ticks (urgentOnly) only a new suspicion goes out; at a tick a
+	// changed opinion goes out at once and link facts at the pace.
+	due := suspect || (!urgentOnly && reportDue(opinion, s.reportSentAt, now))
 	recovering := s.aware.Recovering(now, s.suspectAfter)
-	if changed && !s.left && !recovering {
+	if changed && due && !s.left && !recovering {
 		// While recovering from a pause this node publishes nothing: its
 		// withdrawn opinions ("none") would only erase what it said before,
 		// which still stands. The first evaluation after it recovered
-		// publishes whatever changed. A change of link facts alone waits
-		// for the pace (reportPace); a later evaluation publishes it.
-		if reportDue(urgent, s.reportSentAt, now) {
-			s.send(s.report())
-			s.dirty = true
-		}
-	} else if changed {
+		// publishes whatever changed.
+		s.send(s.report())
+		s.dirty = true
+	} else if changed && (urgentOnly || s.left || recovering) {
 		s.dirty = true
 	}
+	// A change of link facts alone held back by the pace does not make the
+	// view dirty again at every tick: the input that changed it did.
 	if !s.dirty {
 		// Time alone can change freshness; skip rebuilding an unchanged view.
 		s.dirty = s.timeSensitive(now) || (s.viewStale && now.Sub(s.viewAt) >= viewRefresh)

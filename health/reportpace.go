@@ -18,29 +18,30 @@ const reportPace = time.Second
 
 // reportChange compares this node's observations now (own) with what it
 // last published. changed: some observation differs in what makes a new
-// Report (publishedObs). urgent: some opinion changed (first evidence of a
+// Report (publishedObs). opinion: some opinion changed (first evidence of a
 // member, a suspicion, a suspicion withdrawn). Opinions are what the other
-// members' consensus counts, so they go out at once, as before: a member
-// whose opinion the others do not hold yet is not counted among the
+// members' consensus counts, so they go out at the next tick, as before: a
+// member whose opinion the others do not hold yet is not counted among the
 // observers, and a failure would rest on fewer words. Link facts only feed
-// the view's connections, so they can wait for the pace.
-func reportChange(published map[string]publishedObs, own map[string]*pb.PeerObservation) (changed, urgent bool) {
+// the view's connections, so they can wait for the pace. suspect: some
+// opinion is newly suspect (newlySuspect), which goes out even between
+// ticks (evaluateSoon).
+func reportChange(published map[string]publishedObs, own map[string]*pb.PeerObservation) (changed, opinion, suspect bool) {
 	for k, o := range own {
 		was, now := published[k], observed(o)
 		if was == now {
 			continue
 		}
 		changed = true
-		if was.op != now.op {
-			return true, true
-		}
+		opinion = opinion || was.op != now.op
+		suspect = suspect || newlySuspect(was, now)
 	}
-	return changed, false
+	return changed, opinion, suspect
 }
 
-// reportDue tells whether a changed Report goes out now: at once when
-// urgent, else when reportPace has passed since the last Report (lastAt,
-// zero when none was published yet).
+// reportDue tells whether a changed Report goes out at a tick: at once
+// when urgent (an opinion changed), else when reportPace has passed since
+// the last Report (lastAt, zero when none was published yet).
 func reportDue(urgent bool, lastAt, now time.Time) bool {
 	return urgent || lastAt.IsZero() || now.Sub(lastAt) >= reportPace
 }

@@ -13,26 +13,26 @@ func TestReportChange(t *testing.T) {
 		return &pb.PeerObservation{NodeId: "b", Reachability: pb.Reachability(op), Connected: connected, RttUs: rtt}
 	}
 	for _, tc := range []struct {
-		name            string
-		published       publishedObs
-		now             *pb.PeerObservation
-		changed, urgent bool
+		name                      string
+		published                 publishedObs
+		now                       *pb.PeerObservation
+		changed, opinion, suspect bool
 	}{
-		{"unchanged", publishedObs{op: up, connected: true, rttKnown: true}, obs(up, true, 5), false, false},
-		{"an RTT only moved", publishedObs{op: up, connected: true, rttKnown: true}, obs(up, true, 9), false, false},
-		{"connected", publishedObs{}, obs(OpinionNone, true, 0), true, false},
-		{"first evidence", publishedObs{connected: true}, obs(up, true, 0), true, true},
-		{"first RTT", publishedObs{op: up, connected: true}, obs(up, true, 5), true, false},
-		{"disconnected", publishedObs{op: up, connected: true, rttKnown: true}, obs(up, false, 0), true, false},
-		{"suspected", publishedObs{op: up, connected: true, rttKnown: true}, obs(sus, false, 0), true, true},
-		{"suspected, never heard before", publishedObs{}, obs(sus, false, 0), true, true},
-		{"suspicion withdrawn", publishedObs{op: sus}, obs(up, true, 0), true, true},
-		{"suspicion withdrawn after a pause", publishedObs{op: sus}, obs(OpinionNone, false, 0), true, true},
+		{"unchanged", publishedObs{op: up, connected: true, rttKnown: true}, obs(up, true, 5), false, false, false},
+		{"an RTT only moved", publishedObs{op: up, connected: true, rttKnown: true}, obs(up, true, 9), false, false, false},
+		{"connected", publishedObs{}, obs(OpinionNone, true, 0), true, false, false},
+		{"first evidence", publishedObs{connected: true}, obs(up, true, 0), true, true, false},
+		{"first RTT", publishedObs{op: up, connected: true}, obs(up, true, 5), true, false, false},
+		{"disconnected", publishedObs{op: up, connected: true, rttKnown: true}, obs(up, false, 0), true, false, false},
+		{"suspected", publishedObs{op: up, connected: true, rttKnown: true}, obs(sus, false, 0), true, true, true},
+		{"suspected, never heard before", publishedObs{}, obs(sus, false, 0), true, true, true},
+		{"suspicion withdrawn", publishedObs{op: sus}, obs(up, true, 0), true, true, false},
+		{"suspicion withdrawn after a pause", publishedObs{op: sus}, obs(OpinionNone, false, 0), true, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			changed, urgent := reportChange(map[string]publishedObs{"b": tc.published}, map[string]*pb.PeerObservation{"b": tc.now})
-			if changed != tc.changed || urgent != tc.urgent {
-				t.Errorf("reportChange(%+v, %v) = %v, %v; want %v, %v", tc.published, tc.now, changed, urgent, tc.changed, tc.urgent)
+			changed, opinion, suspect := reportChange(map[string]publishedObs{"b": tc.published}, map[string]*pb.PeerObservation{"b": tc.now})
+			if changed != tc.changed || opinion != tc.opinion || suspect != tc.suspect {
+				t.Errorf("reportChange(%+v, %v) = %v, %v, %v; want %v, %v, %v", tc.published, tc.now, changed, opinion, suspect, tc.changed, tc.opinion, tc.suspect)
 			}
 		})
 	}

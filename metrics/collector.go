@@ -45,6 +45,7 @@ type Collector struct {
 	buildInfo                                    *prometheus.Desc
 	historyOK, historyRecords, historyErrors     *prometheus.Desc
 	historyDropped, historySize                  *prometheus.Desc
+	historyOpenRetries                           *prometheus.Desc
 	mon                                          monitorDescs
 }
 
@@ -148,6 +149,8 @@ func NewCollector(src Sources) (*Collector, error) {
 			"Failed writes of a batch to the history store; each is retried with the next batch."),
 		historyDropped: d("history_records_dropped_total",
 			"History records given up because the store could not be written for long (or link views that came faster than the recorder took them in)."),
+		historyOpenRetries: d("history_open_retries_total",
+			"Failed tries to open the history store while it is unavailable (e.g. a read-only or missing data dir); the node retries with backoff up to 5 min."),
 		historySize: d("history_store_size_bytes",
 			"Size of the history store file."),
 	}, nil
@@ -159,7 +162,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
 		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.memberClashes, c.strandedPushes, c.pushFailures, c.gossipRefused, c.reloadOK, c.reloadTime,
 		c.alertsSent, c.alertLatency, c.notificationLeader, c.alertsSuppressed, c.alertMarksIgnored, c.buildInfo,
-		c.historyOK, c.historyRecords, c.historyErrors, c.historyDropped, c.historySize,
+		c.historyOK, c.historyRecords, c.historyErrors, c.historyDropped, c.historySize, c.historyOpenRetries,
 	} {
 		ch <- d
 	}
@@ -211,6 +214,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- constMetric(c.historyErrors, prometheus.CounterValue, float64(h.WriteErrors))
 		ch <- constMetric(c.historyDropped, prometheus.CounterValue, float64(h.Dropped))
 		ch <- constMetric(c.historySize, prometheus.GaugeValue, float64(h.SizeBytes))
+		ch <- constMetric(c.historyOpenRetries, prometheus.CounterValue, float64(h.OpenRetries))
 	}
 	var known map[monitorKey]bool
 	if c.src.Monitors != nil {

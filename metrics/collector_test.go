@@ -121,7 +121,7 @@ func newSources(t *testing.T) (*snapshots, metrics.Sources) {
 			}
 		},
 		History: func() metrics.History {
-			return metrics.History{OK: false, Records: 7, WriteErrors: 3, Dropped: 1, SizeBytes: 32768}
+			return metrics.History{OK: false, Records: 7, WriteErrors: 3, Dropped: 1, OpenRetries: 4, SizeBytes: 32768}
 		},
 		Monitors: snap.Monitors,
 		MonitorCounters: func() []metrics.MonitorCounters {
@@ -370,6 +370,7 @@ func TestHistoryStoreMetrics(t *testing.T) {
 		"meshmon_history_records_written_total 7",
 		"meshmon_history_write_errors_total 3",
 		"meshmon_history_records_dropped_total 1",
+		"meshmon_history_open_retries_total 4",
 		"meshmon_history_store_size_bytes 32768",
 	} {
 		if !strings.Contains(body, want+"\n") {

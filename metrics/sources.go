@@ -185,6 +185,8 @@ type History struct {
 	// Records counts records written; WriteErrors failed batch writes;
 	// Dropped records given up while the store could not be written.
 	Records, WriteErrors, Dropped uint64
+	// OpenRetries counts failed tries to open an unavailable store.
+	OpenRetries uint64
 	// SizeBytes is the store file's size (0 without a store).
 	SizeBytes int64
 }

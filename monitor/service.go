@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -138,7 +139,7 @@ func (s *Service) HandleReport(from string, r *pb.MonitorReport, sent time.Time)
 // degraded in the agreed view. It is cheap when the set did not change.
 func (s *Service) SetLive(live map[string]bool) {
 	s.liveMu.Lock()
-	same := equalSets(s.lastLive, live)
+	same := maps.Equal(s.lastLive, live)
 	if !same {
 		s.lastLive = live
 	}
@@ -147,18 +148,6 @@ func (s *Service) SetLive(live map[string]bool) {
 		return
 	}
 	s.enqueue(func(st *state) { st.live = live; st.dirty = true })
-}
-
-func equalSets(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // jitter spreads d by ±10 %.

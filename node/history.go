@@ -102,5 +102,5 @@ func (n *Node) History() *history.Recorder { return n.history.rec }
 func (n *Node) historyMetrics() metrics.History {
 	st := n.history.rec.Stats()
 	return metrics.History{OK: st.OK, Records: st.Records, WriteErrors: st.WriteErrors, Dropped: st.Dropped,
-		SizeBytes: st.SizeBytes}
+		OpenRetries: st.OpenRetries, SizeBytes: st.SizeBytes}
 }

@@ -74,8 +74,11 @@ type Handler interface {
 	// HandleLink gets changes of this node's connection to a member.
 	HandleLink(node string, l Link)
 	// HandleRTT gets the round trips of this node's pings to a member it
-	// is the pinger of (the smaller peer ID of the pair).
-	HandleRTT(node string, rtt time.Duration)
+	// is the pinger of (the smaller peer ID of the pair). age is how long
+	// ago the answer arrived: libp2p pings again as soon as a result is
+	// taken, and results are taken once per ping interval, so an answer
+	// waits up to an interval before it is handed over.
+	HandleRTT(node string, rtt, age time.Duration)
 	// HandlePinged gets each ping request from a member that pings this
 	// node (the pair's smaller peer ID): evidence that it runs.
 	HandlePinged(node string)
@@ -155,6 +158,11 @@ type Network struct {
 	// pushFailed is when a push to a member off the topic last failed
 	// (pushStranded); nil until one does.
 	pushFailed map[peer.ID]time.Time
+	// offTopic is what strandLoop knows of the members off the topic.
+	offTopic map[peer.ID]offTopic
+	// own is the latest message of each kind but Delivered this node
+	// published (rememberOwn), for the catch-up push.
+	own map[Kind][]byte
 }
 
 type syncEntry struct {
@@ -262,10 +270,11 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 			_ = h.h.Network().ClosePeer(p)
 		}
 	}
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.readLoop()
 	go n.dialLoop()
 	go n.syncLoop(events)
+	go n.strandLoop()
 	return n, nil
 }
 
@@ -464,6 +473,7 @@ func (n *Network) readLoop() {
 		n.remember(env, msg.Message, time.Now())
 		local := n.published(msg)
 		if local {
+			n.rememberOwn(env, msg.Message)
 			n.pushStranded(msg.Message)
 		}
 		n.handler.HandleMessage(Message{From: msg.GetFrom(), Env: env, Raw: msg.Message, Local: local, Clash: clash})

@@ -22,6 +22,8 @@ type recorder struct {
 	msgs  []Message
 	links map[string]Link
 	rtts  map[string]time.Duration
+	// ages are the answer ages of HandleRTT, with their RTTs, in order.
+	ages []time.Duration
 	// pinged counts ping requests from each member (this node answers).
 	pinged map[string]int
 }
@@ -58,13 +60,14 @@ func (r *recorder) HandleLink(node string, l Link) {
 	r.links[node] = l
 }
 
-func (r *recorder) HandleRTT(node string, rtt time.Duration) {
+func (r *recorder) HandleRTT(node string, rtt, age time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.rtts == nil {
 		r.rtts = map[string]time.Duration{}
 	}
 	r.rtts[node] = rtt
+	r.ages = append(r.ages, age, rtt)
 }
 
 // link returns the latest link change reported for node and its latest RTT.

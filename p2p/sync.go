@@ -110,8 +110,9 @@ func (n *Network) syncEntries(now time.Time, held map[freshKey]Position) []*pb.S
 	return out
 }
 
-// ownEntries is this node's own latest messages: what an exchange pushes.
-func (n *Network) ownEntries(now time.Time) []*pb.SyncEntry {
+// ownLatest is this node's own latest admitted messages: what an exchange
+// pushes.
+func (n *Network) ownLatest(now time.Time) []*pb.SyncEntry {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var out []*pb.SyncEntry
@@ -145,7 +146,8 @@ func (n *Network) syncHeld() []*pb.SyncHeld {
 }
 
 // syncLoop starts a push-pull exchange with every member GossipSub sees join
-// the topic (at start, after a reconnect, after a partition heals).
+// the topic (at start, after a reconnect, after a partition heals), and
+// hands every member it sees leave to the stranded-member push (noteLeave).
 func (n *Network) syncLoop(events *pubsub.TopicEventHandler) {
 	defer n.wg.Done()
 	defer events.Cancel()
@@ -154,11 +156,15 @@ func (n *Network) syncLoop(events *pubsub.TopicEventHandler) {
 		if err != nil {
 			return
 		}
-		if ev.Type != pubsub.PeerJoin || ev.Peer == n.host.ID() {
+		if ev.Peer == n.host.ID() {
 			continue
 		}
 		node, ok := n.validator.Members().NodeID(ev.Peer)
 		if !ok {
+			continue
+		}
+		if ev.Type == pubsub.PeerLeave {
+			n.noteLeave(ev.Peer)
 			continue
 		}
 		n.wg.Add(1)
@@ -189,7 +195,7 @@ const syncParallel = 4
 // node holds, and feeds every message of p's answer (what this node lacks)
 // that verifies through the handler.
 func (n *Network) requestSync(p peer.ID) error {
-	entries := n.ownEntries(time.Now())
+	entries := n.ownLatest(time.Now())
 	n.syncStats.requested.Add(1)
 	n.syncStats.sent(entries)
 	return n.exchangeWith(p, &pb.SyncRequest{NetworkId: n.id, Entries: entries, Held: n.syncHeld()})
@@ -277,79 +283,6 @@ func (n *Network) Latest() []Received {
 		out = append(out, Received{Raw: e.raw, At: e.at})
 	}
 	return out
-}
-
-// pushStranded hands raw, a message this node just published, over
-// /meshmon/sync/1 to every directly connected member that GossipSub does not
-// list on the topic: gossip does not reach those. It happens when two hosts hold
-// one key (docs/liveness.md, "Cloned identities"): a member keeps one
-// inbound gossip stream per peer ID, so the second host's stream replaces
-// the first's, the first drops the member from the topic and, after a few
-// retries, stops writing to it while still connected. Without this push the
-// real host of a cloned key would go silent at every member where the copy
-// won the stream. Each push is counted (StrandedPushes).
-func (n *Network) pushStranded(raw *pubsubpb.Message) {
-	on := map[peer.ID]bool{}
-	for _, p := range n.topic.ListPeers() {
-		on[p] = true
-	}
-	var stranded []peer.ID
-	now := time.Now()
-	for _, p := range n.validator.Members().Peers() {
-		if p == n.host.ID() || on[p] {
-			continue
-		}
-		// A member reached only through a relay is off the topic by
-		// design (GossipSub ignores limited connections; its gossip
-		// flows through public members), so it is not pushed to.
-		if l := n.linkOf(p); l.Connected && !l.Relayed && !n.pushFailedRecently(p, now) {
-			stranded = append(stranded, p)
-		}
-	}
-	if len(stranded) == 0 {
-		return
-	}
-	b, err := proto.Marshal(raw)
-	if err != nil {
-		return
-	}
-	entries := []*pb.SyncEntry{{Message: b}}
-	for _, p := range stranded {
-		n.strandedPushes.Add(1)
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			if err := n.push(p, entries); err != nil && n.ctx.Err() == nil {
-				// Counted (meshmon_sync_push_failures_total); the message
-				// still reaches p through other members or the next sync.
-				n.strandedPushFailures.Add(1)
-				n.log.Debug("push to a member off the topic failed", "peer", p.String(), "err", err)
-				n.mu.Lock()
-				if n.pushFailed == nil {
-					n.pushFailed = map[peer.ID]time.Time{}
-				}
-				n.pushFailed[p] = time.Now()
-				n.mu.Unlock()
-			}
-		}()
-	}
-}
-
-// pushRetry is how long pushStranded leaves a member alone after a push to
-// it failed (a member whose own config lacks this network refuses every
-// one): its next message goes by gossip or waits.
-const pushRetry = time.Minute
-
-// pushFailedRecently tells whether a push to p failed within pushRetry of now.
-func (n *Network) pushFailedRecently(p peer.ID, now time.Time) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	at, ok := n.pushFailed[p]
-	if ok && now.Sub(at) >= pushRetry {
-		delete(n.pushFailed, p)
-		return false
-	}
-	return ok
 }
 
 // StrandedPushes counts the pushes of this node's messages by sync to a

@@ -82,7 +82,7 @@ func TestSyncAnswersWhatTheRequesterLacks(t *testing.T) {
 	waitFor(t, 30*time.Second, "a to hold a's and b's heartbeats", func() bool {
 		return len(a.net.syncResponse(time.Now()).GetEntries()) == 2
 	})
-	if own := a.net.ownEntries(time.Now()); len(own) != 1 {
+	if own := a.net.ownLatest(time.Now()); len(own) != 1 {
 		t.Errorf("a pushes %d entries; want 1, its own heartbeat", len(own))
 	}
 
