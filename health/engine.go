@@ -277,10 +277,9 @@ func (e *Engine) HandleLink(node string, l p2p.Link) {
 	e.enqueue(func(s *engineState) { s.onLink(node, l, at) })
 }
 
-// HandleRTT implements p2p.Handler: an answered ping is evidence, of when
-// the answer arrived (age ago).
-func (e *Engine) HandleRTT(node string, rtt, age time.Duration) {
-	at := e.cfg.Now().Add(-age)
+// HandleRTT implements p2p.Handler: an answered ping is evidence.
+func (e *Engine) HandleRTT(node string, rtt time.Duration) {
+	at := e.cfg.Now()
 	e.enqueue(func(s *engineState) { s.answered(node, rtt, at) })
 }
 
@@ -475,6 +474,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		case <-soon.C:
 			soonArmed = false
+			// After a pause of this process the soon timer may fire
+			// before the tick: its lateness must be seen first, or
+			// every member would look silent.
+			s.checkPause(e.cfg.Now(), tick)
 			timed(s.evaluateSoon)
 		case <-eval.C:
 			now := e.cfg.Now()

@@ -88,6 +88,11 @@ func newlySuspect(was, now publishedObs) bool {
 
 func (s *engineState) evaluateFor(urgentOnly bool) {
 	now := s.e.cfg.Now()
+	// The loop checked for a pause before this input, but this process
+	// may have been stopped or starved since (a throttled cgroup runs in
+	// bursts a second apart): judged at a now that came after such a
+	// stop, every member would look silent.
+	s.checkPause(now, evalEvery(s.heartbeatEvery))
 	if !s.republishAt.IsZero() && !now.Before(s.republishAt) && s.out != nil {
 		s.republishAt = time.Time{}
 		if !s.left && !s.aware.Recovering(now, s.suspectAfter) {

@@ -402,17 +402,6 @@ func (n *Network) dialRelayed(ctx context.Context, p peer.ID) error {
 // staleAfter is how long a connected member may leave pings unanswered
 // before its link is reported stale: several ping intervals, so a busy
 // machine's late answer is no false alarm.
-// answerAge is how long ago the answer of a ping result taken at now
-// arrived, when the previous result was taken at prev (zero for the first
-// result, taken as it arrives) and the ping took rtt: the ping started at
-// prev, so it was answered at prev + rtt. Never negative.
-func answerAge(prev, now time.Time, rtt time.Duration) time.Duration {
-	if prev.IsZero() {
-		return 0
-	}
-	return max(now.Sub(prev)-rtt, 0)
-}
-
 func staleAfter(pingEvery time.Duration) time.Duration {
 	return max(5*pingEvery, 5*time.Second)
 }
@@ -475,7 +464,7 @@ func (n *Network) pingLoop(ctx context.Context, p peer.ID, node string) {
 	defer late.Stop()
 	for ctx.Err() == nil {
 		pctx, cancel := context.WithCancel(allowLimited(ctx, "meshmon: ping a member behind NAT"))
-		n.takePings(ctx, node, ping.Ping(pctx, n.host.h, p), late, setStale)
+		n.takePings(ctx, node, pingPaced(pctx, n.host.h, p, n.pingInterval), late, setStale)
 		cancel()
 		select {
 		case <-ctx.Done():
@@ -486,39 +475,23 @@ func (n *Network) pingLoop(ctx context.Context, p peer.ID, node string) {
 	}
 }
 
-// takePings reports one ping result per ping interval (libp2p pings again as
-// soon as a result is taken) until the ping fails or ctx ends, and reports
-// the link stale when late fires first. Each result is dated by when its
-// answer arrived, not when it is taken: the ping started when the previous
-// result was taken, so its answer came RTT later and has waited since.
-// Dated by the take, the evidence of a hung member looked up to an
-// interval younger than it was, and the pinger of a pair suspected it up to
-// an interval after the answering end did.
+// takePings reports each ping result as it comes (pingPaced paces the
+// pings) until the ping fails or ctx ends, and reports the link stale when
+// late fires first.
 func (n *Network) takePings(ctx context.Context, node string, results <-chan ping.Result, late *time.Timer, setStale func(bool)) {
-	var pace <-chan time.Time // nil: take the next result now
-	var taken time.Time       // when the previous result was taken; zero before the first
 	for {
-		next := results
-		if pace != nil {
-			next = nil
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-late.C:
 			setStale(true)
-		case <-pace:
-			pace = nil
-		case res, open := <-next:
+		case res, open := <-results:
 			if !open || res.Error != nil {
 				return
 			}
 			setStale(false)
-			now := time.Now()
-			n.handler.HandleRTT(node, res.RTT, answerAge(taken, now, res.RTT))
-			taken = now
+			n.handler.HandleRTT(node, res.RTT)
 			late.Reset(staleAfter(n.pingInterval()))
-			pace = time.After(n.pingInterval())
 		}
 	}
 }

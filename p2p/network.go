@@ -74,11 +74,9 @@ type Handler interface {
 	// HandleLink gets changes of this node's connection to a member.
 	HandleLink(node string, l Link)
 	// HandleRTT gets the round trips of this node's pings to a member it
-	// is the pinger of (the smaller peer ID of the pair). age is how long
-	// ago the answer arrived: libp2p pings again as soon as a result is
-	// taken, and results are taken once per ping interval, so an answer
-	// waits up to an interval before it is handed over.
-	HandleRTT(node string, rtt, age time.Duration)
+	// is the pinger of (the smaller peer ID of the pair), as each answer
+	// arrives.
+	HandleRTT(node string, rtt time.Duration)
 	// HandlePinged gets each ping request from a member that pings this
 	// node (the pair's smaller peer ID): evidence that it runs.
 	HandlePinged(node string)

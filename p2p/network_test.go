@@ -22,8 +22,8 @@ type recorder struct {
 	msgs  []Message
 	links map[string]Link
 	rtts  map[string]time.Duration
-	// ages are the answer ages of HandleRTT, with their RTTs, in order.
-	ages []time.Duration
+	// rttAt is when each HandleRTT came, in order.
+	rttAt []time.Time
 	// pinged counts ping requests from each member (this node answers).
 	pinged map[string]int
 }
@@ -60,14 +60,14 @@ func (r *recorder) HandleLink(node string, l Link) {
 	r.links[node] = l
 }
 
-func (r *recorder) HandleRTT(node string, rtt, age time.Duration) {
+func (r *recorder) HandleRTT(node string, rtt time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.rtts == nil {
 		r.rtts = map[string]time.Duration{}
 	}
 	r.rtts[node] = rtt
-	r.ages = append(r.ages, age, rtt)
+	r.rttAt = append(r.rttAt, time.Now())
 }
 
 // link returns the latest link change reported for node and its latest RTT.
@@ -111,6 +111,8 @@ type testNode struct {
 	rec  *recorder
 	// punchRetry, when set, is the network's PunchRetry.
 	punchRetry time.Duration
+	// pingEvery, when set, is the network's PingInterval.
+	pingEvery time.Duration
 }
 
 func newKeys(t *testing.T, names ...string) map[string]*testNode {
@@ -148,7 +150,7 @@ func (n *testNode) startWith(t *testing.T, members map[string]*testNode, r Reach
 	for name, m := range members {
 		byNode[name] = m.id
 	}
-	nw, err := h.Join(NetworkConfig{ID: "net", Self: n.name, Members: NewMembers(byNode), Handler: n.rec, Endpoints: eps, PunchRetry: n.punchRetry})
+	nw, err := h.Join(NetworkConfig{ID: "net", Self: n.name, Members: NewMembers(byNode), Handler: n.rec, Endpoints: eps, PunchRetry: n.punchRetry, PingInterval: n.pingEvery})
 	if err != nil {
 		t.Fatal(err)
 	}

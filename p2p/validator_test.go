@@ -488,9 +488,9 @@ func (s *msgSink) HandleMessage(m Message) {
 	s.msgs = append(s.msgs, m)
 }
 
-func (*msgSink) HandleLink(string, Link)                        {}
-func (*msgSink) HandleRTT(string, time.Duration, time.Duration) {}
-func (*msgSink) HandlePinged(string)                            {}
+func (*msgSink) HandleLink(string, Link)         {}
+func (*msgSink) HandleRTT(string, time.Duration) {}
+func (*msgSink) HandlePinged(string)             {}
 
 func (s *msgSink) got() []Message {
 	s.mu.Lock()
