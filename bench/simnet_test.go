@@ -137,7 +137,9 @@ type simCluster struct {
 
 // newSimCluster makes n nodes' keys and addresses; start starts them.
 func newSimCluster(tb testing.TB, n int) *simCluster {
-	c := &simCluster{tb: tb, network: &simnet.Simnet{LatencyFunc: simnet.StaticLatency(simLatency)}}
+	// The simnet logs every datagram to an address nobody listens on yet
+	// (a member not started yet) at ERROR: nothing to report.
+	c := &simCluster{tb: tb, network: &simnet.Simnet{LatencyFunc: simnet.StaticLatency(simLatency), Logger: slog.New(slog.DiscardHandler)}}
 	for i := range n {
 		_, key, err := ed25519.GenerateKey(nil)
 		if err != nil {
@@ -283,10 +285,65 @@ type simResult struct {
 	bytesPerNode, packetsPerNode float64
 	// heapPerNode: the live Go heap per node after convergence.
 	heapPerNode float64
+	// start is what the start cost, from the start of every node to
+	// convergence, per node (mean).
+	start simStartCost
 	// hung: a node stops answering (its socket drops everything) → every
 	// survivor sees it offline. stopped: a node's host closes at once → the
 	// same.
 	hung, stopped time.Duration
+}
+
+// simStartCost is what a start of all nodes at once cost per node (mean),
+// counted from the start to convergence plus the settle period.
+type simStartCost struct {
+	// syncs: sync exchanges started; syncEntries, syncBytes: entries and
+	// message bytes received by sync; syncAdmitted: those that were new.
+	syncs, syncEntries, syncBytes, syncAdmitted float64
+	// reports, announces: Reports and announces published.
+	reports, announces float64
+	// gossipIn: messages admitted (gossip and sync); duplicates: refused
+	// as already held.
+	gossipIn, duplicates float64
+	// bytes: IP bytes sent.
+	bytes float64
+}
+
+// startCost sums what every running node counted so far, per node.
+func (c *simCluster) startCost() simStartCost {
+	var r simStartCost
+	n := 0
+	for i, nd := range c.nodes {
+		if nd.net == nil {
+			continue
+		}
+		n++
+		st := nd.net.SyncStats()
+		r.syncs += float64(st.Requested)
+		r.syncEntries += float64(st.EntriesReceived)
+		r.syncBytes += float64(st.BytesReceived)
+		r.syncAdmitted += float64(st.Admitted)
+		r.reports += float64(nd.engine.ReportsSent.Load())
+		r.announces += float64(nd.engine.HeartbeatsSent.Load())
+		v := nd.net.Validator()
+		for _, k := range []p2p.Kind{p2p.KindHeartbeat, p2p.KindReport, p2p.KindDelivered, p2p.KindMonitor} {
+			r.gossipIn += float64(v.Accepted(k))
+		}
+		r.duplicates += float64(v.Duplicates())
+		b, _ := c.sent(i)
+		r.bytes += float64(b)
+	}
+	if n == 0 {
+		return r
+	}
+	f := float64(n)
+	return simStartCost{r.syncs / f, r.syncEntries / f, r.syncBytes / f, r.syncAdmitted / f,
+		r.reports / f, r.announces / f, r.gossipIn / f, r.duplicates / f, r.bytes / f}
+}
+
+func (s simStartCost) String() string {
+	return fmt.Sprintf("per node: %.1f syncs, %.0f entries (%.0f kB) received by sync, %.0f of them new; %.1f reports and %.1f announces published; %.0f messages admitted, %.0f duplicates; %.0f kB sent",
+		s.syncs, s.syncEntries, s.syncBytes/1e3, s.syncAdmitted, s.reports, s.announces, s.gossipIn, s.duplicates, s.bytes/1e3)
 }
 
 // simTimes bound each phase of simulate in virtual time.
@@ -298,8 +355,9 @@ const (
 )
 
 // simulate runs the simulated network of n nodes inside the current synctest
-// bubble and measures it.
-func simulate(t *testing.T, n int) simResult {
+// bubble and measures it. The nodes start stagger apart (0: all at once);
+// convergence is counted from the last start.
+func simulate(t *testing.T, n int, stagger time.Duration) simResult {
 	r := simResult{n: n}
 	var before runtime.MemStats
 	runtime.GC()
@@ -308,6 +366,9 @@ func simulate(t *testing.T, n int) simResult {
 	c := newSimCluster(t, n)
 	defer c.close()
 	for i := range n {
+		if i > 0 && stagger > 0 {
+			time.Sleep(stagger)
+		}
 		c.start(i)
 	}
 	t.Logf("N=%d: started", n)
@@ -317,6 +378,8 @@ func simulate(t *testing.T, n int) simResult {
 	}
 	t.Logf("N=%d: converged after %v", n, r.converge)
 	time.Sleep(simSettle)
+	r.start = c.startCost()
+	t.Logf("N=%d: start %v", n, r.start)
 	var after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -369,13 +432,14 @@ func warmGlobals() {
 	bw.LogRecvMessage(1)
 }
 
-// TestSimulatedNetwork: five nodes on the simulated network converge, and
-// every survivor sees a hung node and a stopped node offline within twice
-// suspect_after. Time is virtual, so a busy machine cannot make it flake.
+// TestSimulatedNetwork: five nodes on the simulated network converge with
+// fewer Reports than links, and every survivor sees a hung node and a
+// stopped node offline within twice suspect_after. Time is virtual, so a
+// busy machine cannot make it flake.
 func TestSimulatedNetwork(t *testing.T) {
 	warmGlobals()
 	var r simResult
-	synctest.Test(t, func(t *testing.T) { r = simulate(t, 5) })
+	synctest.Test(t, func(t *testing.T) { r = simulate(t, 5, 0) })
 	const bound = 2 * 3 * time.Second
 	if r.hung > bound || r.stopped > bound {
 		t.Errorf("N=5: hung → offline %v, stopped → offline %v; want each within %v", r.hung, r.stopped, bound)
@@ -383,6 +447,11 @@ func TestSimulatedNetwork(t *testing.T) {
 	if r.bytesPerNode <= 0 {
 		t.Errorf("N=5: %v IP bytes/s per node in steady state; want some (the pings)", r.bytesPerNode)
 	}
-	t.Logf("N=5: converge %v, %.0f B/s and %.1f packets/s per node, heap %.2f MiB per node, hung → offline %v, stopped → offline %v",
-		r.converge, r.bytesPerNode, r.packetsPerNode, r.heapPerNode/(1<<20), r.hung, r.stopped)
+	// The start's Reports are paced (health/reportpace.go): fewer than one
+	// per link that came up, or a start costs N⁴ bytes network-wide.
+	if r.start.reports >= 5-1 {
+		t.Errorf("N=5: %.1f Reports per node published in the start; want fewer than one per link (4)", r.start.reports)
+	}
+	t.Logf("N=5: converge %v, %.0f B/s and %.1f packets/s per node, heap %.2f MiB per node, hung → offline %v, stopped → offline %v; start %v",
+		r.converge, r.bytesPerNode, r.packetsPerNode, r.heapPerNode/(1<<20), r.hung, r.stopped, r.start)
 }

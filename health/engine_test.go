@@ -97,6 +97,13 @@ func (d *driver) step(f func(*engineState)) {
 	d.s.evaluate()
 }
 
+// paced lets reportPace pass and evaluates, so that a Report held back by
+// the pace goes out.
+func (d *driver) paced(clock *fakeClock) {
+	clock.Advance(reportPace)
+	d.s.evaluate()
+}
+
 // soon applies an input as Run does between ticks (mark dirty, then
 // evaluateSoon).
 func (d *driver) soon(f func(*engineState)) {
@@ -652,6 +659,7 @@ func TestEngineStaleLink(t *testing.T) {
 	d.lastReport()
 
 	d.link("c", p2p.Link{Connected: true, Stale: true})
+	d.paced(clock)
 	r := d.lastReport()
 	var obs *pb.PeerObservation
 	for _, o := range r.GetPeers() {

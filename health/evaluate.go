@@ -101,26 +101,23 @@ func (s *engineState) evaluateFor(urgentOnly bool) {
 		}
 	}
 	s.endClashes(now)
-	changed, urgent := false, false
-	for k, o := range s.ownObservations(now) {
-		if p := observed(o); s.published[k] != p {
-			changed = true
-			if urgent = newlySuspect(s.published[k], p); urgent || !urgentOnly {
-				break
-			}
-		}
-	}
+	changed, opinion, suspect := reportChange(s.published, s.ownObservations(now))
+	// Between ticks (urgentOnly) only a new suspicion goes out; at a tick a
+	// changed opinion goes out at once and link facts at the pace.
+	due := suspect || (!urgentOnly && reportDue(opinion, s.reportSentAt, now))
 	recovering := s.aware.Recovering(now, s.suspectAfter)
-	if changed && (urgent || !urgentOnly) && !s.left && !recovering {
+	if changed && due && !s.left && !recovering {
 		// While recovering from a pause this node publishes nothing: its
 		// withdrawn opinions ("none") would only erase what it said before,
 		// which still stands. The first evaluation after it recovered
 		// publishes whatever changed.
 		s.send(s.report())
 		s.dirty = true
-	} else if changed {
+	} else if changed && (urgentOnly || s.left || recovering) {
 		s.dirty = true
 	}
+	// A change of link facts alone held back by the pace does not make the
+	// view dirty again at every tick: the input that changed it did.
 	if !s.dirty {
 		// Time alone can change freshness; skip rebuilding an unchanged view.
 		s.dirty = s.timeSensitive(now) || (s.viewStale && now.Sub(s.viewAt) >= viewRefresh)

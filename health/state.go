@@ -73,7 +73,10 @@ type engineState struct {
 	downSince map[string]time.Time
 
 	published map[string]publishedObs // own observations last published
-	status    map[string]Status
+	// reportSentAt is when this node last published a Report (zero: never),
+	// for the pace of Reports with no urgent change (reportPace).
+	reportSentAt time.Time
+	status       map[string]Status
 }
 
 // publishedObs is what of an observation, when it changes, makes a new
@@ -158,6 +161,7 @@ func (s *engineState) announce(state pb.State) *pb.Envelope {
 
 func (s *engineState) report() *pb.Envelope {
 	now := s.e.cfg.Now()
+	s.reportSentAt = now
 	obs := s.ownObservations(now)
 	r := &pb.Report{Peers: make([]*pb.PeerObservation, 0, len(obs))}
 	for _, k := range slices.Sorted(maps.Keys(obs)) {

@@ -142,6 +142,11 @@ type Network struct {
 	kick     chan struct{}
 	closeOne sync.Once
 
+	// syncStats counts the sync exchanges of this network (SyncStats).
+	syncStats syncCounters
+	// syncSlots holds a token per sync exchange in flight (syncParallel).
+	syncSlots chan struct{}
+
 	// mu protects the following fields.
 	mu        sync.Mutex
 	latest    map[freshKey]syncEntry
@@ -195,6 +200,7 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		linkCh:     make(chan peer.ID, 256),
 		staleCh:    make(chan staleEvent),
 		kick:       make(chan struct{}, 1),
+		syncSlots:  make(chan struct{}, syncParallel),
 		latest:     map[freshKey]syncEntry{},
 		endpoints:  cfg.Endpoints,
 		lastPinged: map[peer.ID]time.Time{},

@@ -17,20 +17,25 @@ import (
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 
-// SyncProtocol is the push-pull protocol two members use to swap their latest
-// admitted messages, so a joiner's first view is complete at once and no
-// message published before two members saw each other on the topic is
-// missed until its author's next one.
+// SyncProtocol is the push-pull protocol two members use to hand each other
+// the latest admitted messages the other lacks, so a joiner's first view is
+// complete at once and no message published before two members saw each
+// other on the topic is missed until its author's next one.
 //
 // Every node starts an exchange with each member it sees join the topic
-// (GossipSub's PeerJoin). Flood publishing reaches exactly the peers known
-// on the topic, so a message of this node's published before it saw the
-// member join reaches the member through the exchange, and one published
-// after reaches it through gossip.
+// (GossipSub's PeerJoin), at most syncParallel at once. The request pushes
+// the requester's own latest messages and lists the position of every
+// message it holds (SyncRequest.held); the answer carries the responder's
+// latest messages that are newer, or of authors and kinds not listed.
+// Flood publishing reaches exactly the peers known on the topic, so a
+// message of this node's published before it saw the member join reaches
+// the member through the exchange, and one published after reaches it
+// through gossip.
 const SyncProtocol = protocol.ID("/meshmon/sync/1")
 
 // handleSync takes in a member's pushed messages and answers with the latest
-// heartbeat and report of every author this node has admitted. A peer that
+// admitted messages of every author that are newer than those the request
+// lists as held (heldPositions; a malformed list refuses it). A peer that
 // is a member of no joined network has nothing of its stream read, and a
 // request is bounded and charged to the stream's memory scope
 // (readSyncRequest); every refusal is counted by reason.
@@ -58,33 +63,84 @@ func (h *Host) handleSync(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
+	held, err := heldPositions(req.GetHeld(), maxHeld(n.validator.Members().Len()))
+	if err != nil {
+		h.syncRefused.add(SyncRefusedMalformed)
+		h.log.Debug("sync request refused", "peer", s.Conn().RemotePeer().String(), "err", err)
+		_ = s.Reset()
+		return
+	}
 	// Answer first: what the requester pushed cannot be in the answer anyway.
 	// A push asks for nothing back: answering it with every author's latest
-	// messages would make each push a full sync.
+	// messages would make each push a full sync. A request answers what the
+	// requester lacks: the messages newer than those it holds.
 	resp := &pb.SyncResponse{}
 	if !req.GetPushOnly() {
-		resp = n.syncResponse(time.Now())
+		resp = &pb.SyncResponse{Entries: n.syncEntries(time.Now(), held)}
+		n.syncStats.answered.Add(1)
+		n.syncStats.sent(resp.GetEntries())
 	}
 	if err := pbio.NewDelimitedWriter(s).WriteMsg(resp); err != nil {
 		_ = s.Reset()
 	}
+	n.syncStats.received(req.GetEntries())
 	for _, e := range req.GetEntries() {
 		n.acceptSynced(e)
 	}
 }
 
+// syncResponse is the answer to a request that holds nothing.
 func (n *Network) syncResponse(now time.Time) *pb.SyncResponse {
-	return &pb.SyncResponse{Entries: n.syncEntries(now)}
+	return &pb.SyncResponse{Entries: n.syncEntries(now, nil)}
 }
 
-// syncEntries is the latest admitted heartbeat and report of every author.
-func (n *Network) syncEntries(now time.Time) []*pb.SyncEntry {
+// syncEntries is the latest admitted message of every author and kind
+// (but Delivered) that is newer than the position held names for it (all
+// of them when held is nil).
+func (n *Network) syncEntries(now time.Time, held map[freshKey]Position) []*pb.SyncEntry {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]*pb.SyncEntry, 0, len(n.latest))
-	for _, e := range n.latest {
-		age := now.Sub(e.at).Milliseconds()
-		out = append(out, &pb.SyncEntry{Message: e.raw, AgeMs: uint32(min(max(age, 0), 1<<31))})
+	for k, e := range n.latest {
+		if h, ok := held[k]; ok && !e.pos.After(h) {
+			continue
+		}
+		out = append(out, syncEntryOf(e, now))
+	}
+	return out
+}
+
+// ownLatest is this node's own latest admitted messages: what an exchange
+// pushes.
+func (n *Network) ownLatest(now time.Time) []*pb.SyncEntry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []*pb.SyncEntry
+	for k, e := range n.latest {
+		if k.node == n.self {
+			out = append(out, syncEntryOf(e, now))
+		}
+	}
+	return out
+}
+
+func syncEntryOf(e syncEntry, now time.Time) *pb.SyncEntry {
+	age := now.Sub(e.at).Milliseconds()
+	return &pb.SyncEntry{Message: e.raw, AgeMs: uint32(min(max(age, 0), 1<<31))}
+}
+
+// syncHeld lists the position of every message this node holds for sync,
+// so that a member answers only what this node lacks.
+func (n *Network) syncHeld() []*pb.SyncHeld {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]*pb.SyncHeld, 0, len(n.latest))
+	for k, e := range n.latest {
+		f, ok := k.kind.bodyField()
+		if !ok {
+			continue
+		}
+		out = append(out, &pb.SyncHeld{NodeId: k.node, Kind: f, BootId: e.pos.Boot, Seq: e.pos.Seq})
 	}
 	return out
 }
@@ -114,6 +170,16 @@ func (n *Network) syncLoop(events *pubsub.TopicEventHandler) {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
+			// At most syncParallel exchanges at once: a node that meets
+			// many members at once (its start, a healed partition) then
+			// learns most of what it lacks from the first answers, and
+			// tells the later ones that it holds it.
+			select {
+			case n.syncSlots <- struct{}{}:
+			case <-n.ctx.Done():
+				return
+			}
+			defer func() { <-n.syncSlots }()
 			if err := n.requestSync(ev.Peer); err != nil && n.ctx.Err() == nil {
 				n.log.Debug("sync failed", "peer", ev.Peer.String(), "node", node, "err", err)
 			}
@@ -121,18 +187,18 @@ func (n *Network) syncLoop(events *pubsub.TopicEventHandler) {
 	}
 }
 
-// requestSync pushes this node's latest messages to member p and feeds every
-// one of p's that verifies and is newer than what this node has through the
-// handler.
-func (n *Network) requestSync(p peer.ID) error {
-	return n.exchange(p, n.syncEntries(time.Now()))
-}
+// syncParallel is how many sync exchanges a network runs at once.
+const syncParallel = 4
 
-// exchange pushes entries to member p over /meshmon/sync/1 and feeds every
-// message of p's answer that verifies and is newer than what this node has
-// through the handler.
-func (n *Network) exchange(p peer.ID, entries []*pb.SyncEntry) error {
-	return n.exchangeWith(p, &pb.SyncRequest{NetworkId: n.id, Entries: entries})
+// requestSync pushes this node's own latest messages to member p (p's own
+// request brings it the rest), tells p the position of every message this
+// node holds, and feeds every message of p's answer (what this node lacks)
+// that verifies through the handler.
+func (n *Network) requestSync(p peer.ID) error {
+	entries := n.ownLatest(time.Now())
+	n.syncStats.requested.Add(1)
+	n.syncStats.sent(entries)
+	return n.exchangeWith(p, &pb.SyncRequest{NetworkId: n.id, Entries: entries, Held: n.syncHeld()})
 }
 
 // push hands entries to p and asks for nothing back.
@@ -157,6 +223,7 @@ func (n *Network) exchangeWith(p peer.ID, req *pb.SyncRequest) error {
 	if err := pbio.NewDelimitedReader(s, maxSyncMessage).ReadMsg(&resp); err != nil {
 		return fmt.Errorf("response: %w", err)
 	}
+	n.syncStats.received(resp.GetEntries())
 	for _, e := range resp.GetEntries() {
 		n.acceptSynced(e)
 	}
@@ -192,6 +259,7 @@ func (n *Network) acceptSynced(e *pb.SyncEntry) {
 	if other != 0 {
 		clash = n.clash(from, env, other)
 	}
+	n.syncStats.admitted.Add(1)
 	age := time.Duration(e.GetAgeMs()) * time.Millisecond
 	n.remember(env, raw, time.Now().Add(-age))
 	n.handler.HandleMessage(Message{From: from, Env: env, Raw: raw, Age: age, Clash: clash})

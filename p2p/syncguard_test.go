@@ -231,10 +231,12 @@ func lenPrefix(b []byte) int {
 	return len(b)
 }
 
-// FuzzSyncFrame feeds arbitrary bytes to the sync request reader and every
-// entry it decodes to the sync admission path. Nothing may panic, memory
-// reserved is always released and never beyond the limit, and only a
-// message validly signed by a member on the topic is delivered.
+// FuzzSyncFrame feeds arbitrary bytes to the sync request reader, every
+// entry it decodes to the sync admission path, and its held list to the
+// answer. Nothing may panic, memory reserved is always released and never
+// beyond the limit, only a message validly signed by a member on the topic
+// is delivered, and the answer holds only messages newer than those the
+// request says it holds.
 func FuzzSyncFrame(f *testing.F) {
 	a, b := newAuthor(f, "a"), newAuthor(f, "b")
 	f.Add(frame(f, &pb.SyncRequest{NetworkId: testNetwork, Entries: []*pb.SyncEntry{
@@ -242,6 +244,9 @@ func FuzzSyncFrame(f *testing.F) {
 		{Message: marshal(f, b.gossip(f, envelope(KindReport, testNetwork, "b", 2, 3)))},
 	}}))
 	f.Add(frame(f, &pb.SyncRequest{NetworkId: testNetwork, Entries: []*pb.SyncEntry{{Message: []byte("junk")}}}))
+	f.Add(frame(f, &pb.SyncRequest{NetworkId: testNetwork,
+		Entries: []*pb.SyncEntry{{Message: marshal(f, a.gossip(f, hb("a", 1, 2)))}, {Message: marshal(f, b.gossip(f, hb("b", 1, 1)))}},
+		Held:    []*pb.SyncHeld{{NodeId: "a", Kind: 2, BootId: 1, Seq: 2}, {NodeId: "b", Kind: 7, BootId: 9}, {NodeId: "", Kind: 2}}}))
 	f.Add(binary.AppendUvarint(nil, 8<<20))
 	f.Add([]byte{})
 	f.Add([]byte{0x80, 0x80})
@@ -275,6 +280,20 @@ func FuzzSyncFrame(f *testing.F) {
 			from, err := verifySigned(m.Raw)
 			if err != nil || from != m.From || (from != a.id && from != b.id) || m.Raw.GetTopic() != TopicName(testNetwork) {
 				t.Fatalf("sync delivered %v from %s: verifySigned = %s, %v", m.Raw, m.From, from, err)
+			}
+		}
+		held, err := heldPositions(req.GetHeld(), maxHeld(2))
+		if err != nil {
+			return
+		}
+		if len(held) > maxHeld(2) {
+			t.Fatalf("heldPositions kept %d positions; limit %d", len(held), maxHeld(2))
+		}
+		for _, e := range n.syncEntries(time.Now(), held) {
+			env, _ := decodeSynced(t, e)
+			kind, _ := KindOf(env)
+			if h, ok := held[freshKey{env.GetHeader().GetNodeId(), kind}]; ok && !PositionOf(env.GetHeader()).After(h) {
+				t.Fatalf("answer holds %v at %v; the request holds %v", env.GetHeader().GetNodeId(), PositionOf(env.GetHeader()), h)
 			}
 		}
 	})

@@ -847,7 +847,14 @@ type SyncRequest struct {
 	// push_only asks for no answer: the requester only hands over its own
 	// message (a push to a member off the topic). The responder then answers
 	// an empty SyncResponse.
-	PushOnly      bool `protobuf:"varint,3,opt,name=push_only,json=pushOnly,proto3" json:"push_only,omitempty"`
+	PushOnly bool `protobuf:"varint,3,opt,name=push_only,json=pushOnly,proto3" json:"push_only,omitempty"`
+	// held lists the position of every message the requester holds (its
+	// latest of each author and kind). The responder answers only messages
+	// newer than those: what the requester lacks. A requester that lists
+	// nothing (one that holds nothing, or a version before this field) gets
+	// every message. An entry of a kind the responder does not know is
+	// ignored.
+	Held          []*SyncHeld `protobuf:"bytes,4,rep,name=held,proto3" json:"held,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -903,6 +910,86 @@ func (x *SyncRequest) GetPushOnly() bool {
 	return false
 }
 
+func (x *SyncRequest) GetHeld() []*SyncHeld {
+	if x != nil {
+		return x.Held
+	}
+	return nil
+}
+
+// SyncHeld is the position of one message a sync requester holds.
+type SyncHeld struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// node_id is the author's node_id.
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// kind is the Envelope body's field number: 2 heartbeat (announce),
+	// 3 report, 5 monitors.
+	Kind uint32 `protobuf:"varint,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// boot_id and seq are the message's position (Header).
+	BootId        uint64 `protobuf:"varint,3,opt,name=boot_id,json=bootId,proto3" json:"boot_id,omitempty"`
+	Seq           uint64 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncHeld) Reset() {
+	*x = SyncHeld{}
+	mi := &file_meshmon_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncHeld) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncHeld) ProtoMessage() {}
+
+func (x *SyncHeld) ProtoReflect() protoreflect.Message {
+	mi := &file_meshmon_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncHeld.ProtoReflect.Descriptor instead.
+func (*SyncHeld) Descriptor() ([]byte, []int) {
+	return file_meshmon_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SyncHeld) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *SyncHeld) GetKind() uint32 {
+	if x != nil {
+		return x.Kind
+	}
+	return 0
+}
+
+func (x *SyncHeld) GetBootId() uint64 {
+	if x != nil {
+		return x.BootId
+	}
+	return 0
+}
+
+func (x *SyncHeld) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 // SyncEntry is one signed pubsub message as the responder received it.
 type SyncEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -916,7 +1003,7 @@ type SyncEntry struct {
 
 func (x *SyncEntry) Reset() {
 	*x = SyncEntry{}
-	mi := &file_meshmon_proto_msgTypes[9]
+	mi := &file_meshmon_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1015,7 @@ func (x *SyncEntry) String() string {
 func (*SyncEntry) ProtoMessage() {}
 
 func (x *SyncEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_meshmon_proto_msgTypes[9]
+	mi := &file_meshmon_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1028,7 @@ func (x *SyncEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncEntry.ProtoReflect.Descriptor instead.
 func (*SyncEntry) Descriptor() ([]byte, []int) {
-	return file_meshmon_proto_rawDescGZIP(), []int{9}
+	return file_meshmon_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SyncEntry) GetMessage() []byte {
@@ -968,7 +1055,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_meshmon_proto_msgTypes[10]
+	mi := &file_meshmon_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +1067,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meshmon_proto_msgTypes[10]
+	mi := &file_meshmon_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +1080,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_meshmon_proto_rawDescGZIP(), []int{10}
+	return file_meshmon_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SyncResponse) GetEntries() []*SyncEntry {
@@ -1056,12 +1143,18 @@ const file_meshmon_proto_rawDesc = "" +
 	"\x06report\x18\x03 \x01(\v2\x12.meshmon.v1.ReportH\x00R\x06report\x125\n" +
 	"\tdelivered\x18\x04 \x01(\v2\x15.meshmon.v1.DeliveredH\x00R\tdelivered\x127\n" +
 	"\bmonitors\x18\x05 \x01(\v2\x19.meshmon.v1.MonitorReportH\x00R\bmonitorsB\x06\n" +
-	"\x04body\"z\n" +
+	"\x04body\"\xa4\x01\n" +
 	"\vSyncRequest\x12\x1d\n" +
 	"\n" +
 	"network_id\x18\x01 \x01(\tR\tnetworkId\x12/\n" +
 	"\aentries\x18\x02 \x03(\v2\x15.meshmon.v1.SyncEntryR\aentries\x12\x1b\n" +
-	"\tpush_only\x18\x03 \x01(\bR\bpushOnly\"<\n" +
+	"\tpush_only\x18\x03 \x01(\bR\bpushOnly\x12(\n" +
+	"\x04held\x18\x04 \x03(\v2\x14.meshmon.v1.SyncHeldR\x04held\"b\n" +
+	"\bSyncHeld\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\rR\x04kind\x12\x17\n" +
+	"\aboot_id\x18\x03 \x01(\x04R\x06bootId\x12\x10\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"<\n" +
 	"\tSyncEntry\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\fR\amessage\x12\x15\n" +
 	"\x06age_ms\x18\x02 \x01(\rR\x05ageMs\"?\n" +
@@ -1094,7 +1187,7 @@ func file_meshmon_proto_rawDescGZIP() []byte {
 }
 
 var file_meshmon_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_meshmon_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_meshmon_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_meshmon_proto_goTypes = []any{
 	(State)(0),              // 0: meshmon.v1.State
 	(Reachability)(0),       // 1: meshmon.v1.Reachability
@@ -1108,8 +1201,9 @@ var file_meshmon_proto_goTypes = []any{
 	(*MonitorReport)(nil),   // 9: meshmon.v1.MonitorReport
 	(*Envelope)(nil),        // 10: meshmon.v1.Envelope
 	(*SyncRequest)(nil),     // 11: meshmon.v1.SyncRequest
-	(*SyncEntry)(nil),       // 12: meshmon.v1.SyncEntry
-	(*SyncResponse)(nil),    // 13: meshmon.v1.SyncResponse
+	(*SyncHeld)(nil),        // 12: meshmon.v1.SyncHeld
+	(*SyncEntry)(nil),       // 13: meshmon.v1.SyncEntry
+	(*SyncResponse)(nil),    // 14: meshmon.v1.SyncResponse
 }
 var file_meshmon_proto_depIdxs = []int32{
 	0,  // 0: meshmon.v1.Heartbeat.state:type_name -> meshmon.v1.State
@@ -1122,13 +1216,14 @@ var file_meshmon_proto_depIdxs = []int32{
 	6,  // 7: meshmon.v1.Envelope.report:type_name -> meshmon.v1.Report
 	7,  // 8: meshmon.v1.Envelope.delivered:type_name -> meshmon.v1.Delivered
 	9,  // 9: meshmon.v1.Envelope.monitors:type_name -> meshmon.v1.MonitorReport
-	12, // 10: meshmon.v1.SyncRequest.entries:type_name -> meshmon.v1.SyncEntry
-	12, // 11: meshmon.v1.SyncResponse.entries:type_name -> meshmon.v1.SyncEntry
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	13, // 10: meshmon.v1.SyncRequest.entries:type_name -> meshmon.v1.SyncEntry
+	12, // 11: meshmon.v1.SyncRequest.held:type_name -> meshmon.v1.SyncHeld
+	13, // 12: meshmon.v1.SyncResponse.entries:type_name -> meshmon.v1.SyncEntry
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_meshmon_proto_init() }
@@ -1148,7 +1243,7 @@ func file_meshmon_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshmon_proto_rawDesc), len(file_meshmon_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
