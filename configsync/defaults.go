@@ -33,7 +33,7 @@ type Defaults struct {
 	// MaxKeySize bounds a key file (pubkeys/<node_id>.pub, node.key):
 	// 64 KiB.
 	MaxKeySize int64
-	// MaxMembers bounds a network's node_config: 250 members.
+	// MaxMembers bounds a network's node_config: 1,000 members.
 	MaxMembers int
 }
 
@@ -95,13 +95,22 @@ const (
 	maxPubkeySize = 64 << 10
 )
 
-// MaxMembers bounds the members of one network. Every member pings or is
-// pinged by every other and holds everyone's opinions of everyone, so a
-// node's work and memory grow with the square of the member count: 250
-// members keep a node within a few hundred MB and a core's fraction, while
-// a 2,003-member network took round 1 to 3.3 GB and to flapping. A larger
-// fleet is several networks.
-const MaxMembers = 250
+// MaxMembers bounds the members of one network: 1,000.
+//
+// A node's own work is linear in the member count: one dial state, one
+// ping loop per connected member, one row of the view, a handful of
+// metric series and one entry in each report (docs/performance.md,
+// "Large configs", has the figures measured at 250, 500 and 1,000
+// members). What grows with the square of the count is what every
+// member says of every other: each of N members reports on N-1 others,
+// so with every member running a node holds about N² opinions and its
+// view N² links. 1,000 members keep that within a node's memory budget
+// (32 MB per 10 members) and keep one member's report, one entry per
+// other member, inside a gossip message (64 KiB) for node_ids of up to
+// about 40 characters. The 2,003-member config of round 1, which took a
+// node to 3.3 GB and to flapping, is refused: a larger fleet is several
+// networks.
+const MaxMembers = 1000
 
 // DefaultListen returns the listen addresses used where nodeconf sets none.
 func DefaultListen() Listen { return DefaultValues().Listen }

@@ -481,6 +481,7 @@ func (d *decoder) boolean(n *yaml.Node, path string, def bool) bool {
 // and block naming members.
 func (d *decoder) checkMonitors(root *yaml.Node, nc *NetworkConfig) {
 	seen := map[string]int{}
+	members := nc.memberSet()
 	for i, m := range nc.Monitors {
 		path := fmt.Sprintf("monitors[%d]", i)
 		line := lineOf(root, "monitors", i)
@@ -496,7 +497,7 @@ func (d *decoder) checkMonitors(root *yaml.Node, nc *NetworkConfig) {
 			nodes []string
 		}{{"allow", m.Allow}, {"block", m.Block}} {
 			for j, id := range l.nodes {
-				if _, ok := nc.Member(id); !ok {
+				if !members[id] {
 					d.add(line, itemPath(join(path, l.key), j), "%q is not a node_id of node_config", id)
 				}
 			}

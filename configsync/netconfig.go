@@ -187,7 +187,19 @@ func (d *decoder) timing(n *yaml.Node, path string, t *Timing) {
 	}
 }
 
-// Member returns the member with the given node id.
+// memberSet returns the members' node_ids as a set, for checks that look
+// up many ids (one lookup per pubkey file or monitor entry would otherwise
+// scan node_config each time: quadratic in the member count).
+func (c *NetworkConfig) memberSet() map[string]bool {
+	set := make(map[string]bool, len(c.NodeConfig))
+	for _, m := range c.NodeConfig {
+		set[m.NodeID] = true
+	}
+	return set
+}
+
+// Member returns the member with the given node id. It scans node_config:
+// a caller that looks up many ids builds a set once instead.
 func (c *NetworkConfig) Member(nodeID string) (Member, bool) {
 	for _, m := range c.NodeConfig {
 		if m.NodeID == nodeID {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -89,7 +90,7 @@ var invalidNetworkConfigs = map[string][]string{
 	"invalid-missing-node-config.yml": {"networks/test/config.yml:1: node_config: required: list every node of the network"},
 	"invalid-empty-node-config.yml":   {"networks/test/config.yml:2: node_config: list at least one node"},
 	"invalid-too-many-members.yml": {
-		"networks/test/config.yml:3: node_config: 251 members; a network has at most 250 (split a larger fleet into several networks)",
+		"networks/test/config.yml:3: node_config: 1001 members; a network has at most 1000 (split a larger fleet into several networks)",
 	},
 	"invalid-null-node-config.yml": {"networks/test/config.yml:2: node_config: want a list, got nothing"},
 	"invalid-node-config-not-list.yml": {
@@ -295,4 +296,49 @@ func FuzzParseNetworkConfig(f *testing.F) {
 			t.Errorf("ParseNetworkConfig(%q).Timing = %+v; want heartbeat in [50ms, 1m] and suspect_after >= 2x", data, tm)
 		}
 	})
+}
+
+// membersYAML is a config.yml listing n members, each with a url and an
+// address, as a large fleet's would.
+func membersYAML(n int) []byte {
+	var b strings.Builder
+	b.WriteString("network_id: test\nnode_config:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - node_id: server-%04d\n    url: https://server-%04d.example.com:8000\n    addrs: [/dns4/server-%04d.example.com/tcp/4001]\n", i, i, i)
+	}
+	return []byte(b.String())
+}
+
+// TestParseNetworkConfigMemberLimit: a network of up to MaxMembers (1,000)
+// members loads; round 1's 2,003-member config, which took a node to
+// 3.3 GB, is refused with the limit named.
+func TestParseNetworkConfigMemberLimit(t *testing.T) {
+	tests := []struct {
+		members int
+		want    string // "" when it loads
+	}{
+		{members: 250},
+		{members: 1000},
+		{members: 1001, want: "networks/test/config.yml:3: node_config: 1001 members; a network has at most 1000 (split a larger fleet into several networks)"},
+		{members: 2003, want: "networks/test/config.yml:3: node_config: 2003 members; a network has at most 1000 (split a larger fleet into several networks)"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.members), func(t *testing.T) {
+			data := membersYAML(tt.members)
+			if int64(len(data)) > MaxConfigSize {
+				t.Fatalf("%d members make %d bytes, over MaxConfigSize: the member limit would never be reached", tt.members, len(data))
+			}
+			nc, err := ParseNetworkConfig(data, networkFile)
+			if tt.want != "" {
+				checkProblems(t, fmt.Sprintf("ParseNetworkConfig(%d members)", tt.members), err, networkFile, []string{tt.want})
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseNetworkConfig(%d members) = %v; want no error", tt.members, err)
+			}
+			if len(nc.NodeConfig) != tt.members {
+				t.Errorf("ParseNetworkConfig(%d members) has %d members", tt.members, len(nc.NodeConfig))
+			}
+		})
+	}
 }

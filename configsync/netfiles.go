@@ -76,12 +76,13 @@ func loadNetworkFS(fsys fs.FS, dir string, ref NetworkRef, prefix string) (*Netw
 		return nil, err
 	}
 	entries, _ := fs.ReadDir(fsys, "pubkeys")
+	members := nc.memberSet()
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".pub")
 		if !ok || e.IsDir() {
 			continue
 		}
-		if _, member := nc.Member(id); !member {
+		if !members[id] {
 			nw.Warnings = append(nw.Warnings, fmt.Sprintf("pubkeys/%s is for no node in node_config", e.Name()))
 		}
 	}
