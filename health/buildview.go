@@ -1,22 +1,28 @@
 package health
 
 import (
+	"slices"
 	"time"
 
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 
-func (s *engineState) buildView(now time.Time, verdicts map[string]Verdict) *NetworkView {
+// buildView builds the view from own (this node's observations at now),
+// the reports held and the verdicts. Its cost is linear in the members
+// plus the observations held: a link nothing is known of (status
+// unknown) is left out of Connections, so a config of many members that
+// mostly do not run has a view of N nodes, not N² links.
+func (s *engineState) buildView(now time.Time, own map[string]*pb.PeerObservation, verdicts map[string]Verdict) *NetworkView {
 	nv := &NetworkView{
 		NetworkID: s.e.cfg.NetworkID,
 		Self:      s.e.cfg.Self,
 		Nodes:     make(map[string]*NodeView, len(s.members)),
-		// An empty list, not null, for a network of one.
-		Connections: make([]Connection, 0, len(s.members)*max(len(s.members)-1, 0)),
+		// An empty list, not null, for a network of one or when no link
+		// is known.
+		Connections: []Connection{},
 		UpdatedAt:   now,
 		Local:       s.localHealth(now),
 	}
-	own := s.ownObservations(now)
 	obsOf := func(observer, subject string) *pb.PeerObservation {
 		if observer == s.e.cfg.Self {
 			return own[subject]
@@ -79,19 +85,38 @@ func (s *engineState) buildView(now time.Time, verdicts map[string]Verdict) *Net
 		}
 		return false
 	}
+	// Only pairs with an observation can be anything but unknown: walk
+	// each observer's observations (this node's own, the others'
+	// reports), in member order.
+	index := make(map[string]int, len(s.members))
+	for i, m := range s.members {
+		index[m.NodeID] = i
+	}
+	var dsts []int
 	for _, a := range s.members {
-		for _, b := range s.members {
-			if a.NodeID == b.NodeID {
-				continue
+		obs := s.reports[a.NodeID]
+		if a.NodeID == s.e.cfg.Self {
+			obs = own
+		}
+		dsts = dsts[:0]
+		for b := range obs {
+			if i, ok := index[b]; ok && b != a.NodeID {
+				dsts = append(dsts, i)
 			}
-			c := Connection{Src: a.NodeID, Dst: b.NodeID, Status: "unknown"}
-			ob := obsOf(a.NodeID, b.NodeID)
+		}
+		slices.Sort(dsts)
+		for _, i := range dsts {
+			b := s.members[i]
+			ob := obs[b.NodeID]
+			var c Connection
 			switch {
-			case dead(a.NodeID) || dead(b.NodeID):
-				if (ob != nil && ob.GetReachability() != pb.Reachability_REACHABILITY_NONE) || verdicts[a.NodeID].Status == StatusOffline {
-					c.Status = "down"
-				}
 			case ob == nil:
+				continue
+			case dead(a.NodeID) || dead(b.NodeID):
+				if ob.GetReachability() == pb.Reachability_REACHABILITY_NONE && verdicts[a.NodeID].Status != StatusOffline {
+					continue
+				}
+				c.Status = "down"
 			case ob.GetConnected():
 				c.Status = "up"
 				c.RTTMs = float64(ob.GetRttUs()) / 1000
@@ -101,7 +126,10 @@ func (s *engineState) buildView(now time.Time, verdicts map[string]Verdict) *Net
 				c.Relayed = ob.GetRelayed()
 			case ob.GetReachability() != pb.Reachability_REACHABILITY_NONE:
 				c.Status = "down"
+			default:
+				continue
 			}
+			c.Src, c.Dst = a.NodeID, b.NodeID
 			nv.Connections = append(nv.Connections, c)
 		}
 	}

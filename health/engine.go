@@ -219,7 +219,9 @@ func NewEngine(cfg EngineConfig, pub Publisher) *Engine {
 	}
 	e.publishErrs.init(e)
 	st := newEngineState(e, 0)
-	st.storeView(st.buildView(cfg.Now(), st.consensus(cfg.Now())))
+	now := cfg.Now()
+	own := st.ownObservations(now)
+	st.storeView(st.buildView(now, own, st.consensus(now, own)))
 	return e
 }
 

@@ -45,8 +45,9 @@ func (s *engineState) rttUs(node string) uint32 {
 	return s.reports[node][s.e.cfg.Self].GetRttUs()
 }
 
-func (s *engineState) consensus(now time.Time) map[string]Verdict {
-	own := s.ownObservations(now)
+// consensus runs Consensus over own (this node's observations at now,
+// from ownObservations) and the reports held.
+func (s *engineState) consensus(now time.Time, own map[string]*pb.PeerObservation) map[string]Verdict {
 	in := ConsensusInput{
 		Self:    s.e.cfg.Self,
 		Members: s.memberIDs(),
@@ -101,7 +102,8 @@ func (s *engineState) evaluateFor(urgentOnly bool) {
 		}
 	}
 	s.endClashes(now)
-	changed, opinion, suspect := reportChange(s.published, s.ownObservations(now))
+	own := s.ownObservations(now)
+	changed, opinion, suspect := reportChange(s.published, own)
 	// Between ticks (urgentOnly) only a new suspicion goes out; at a tick a
 	// changed opinion goes out at once and link facts at the pace.
 	due := suspect || (!urgentOnly && reportDue(opinion, s.reportSentAt, now))
@@ -126,7 +128,7 @@ func (s *engineState) evaluateFor(urgentOnly bool) {
 		return
 	}
 	s.dirty = false
-	verdicts := s.consensus(now)
+	verdicts := s.consensus(now, own)
 	for _, m := range s.members {
 		v := verdicts[m.NodeID]
 		old, seen := s.status[m.NodeID]
@@ -145,7 +147,7 @@ func (s *engineState) evaluateFor(urgentOnly bool) {
 			s.transition(m.NodeID, old, v)
 		}
 	}
-	s.storeView(s.buildView(now, verdicts))
+	s.storeView(s.buildView(now, own, verdicts))
 }
 
 // republishDelay is how long after a member (re)connected this node

@@ -159,6 +159,11 @@ func (s *engineState) announce(state pb.State) *pb.Envelope {
 	}
 }
 
+// report builds this node's Report. A member never heard and not
+// connected is left out: its observation says nothing (no opinion, no
+// link, no RTT), a receiver reads a missing entry the same way, and in a
+// large config whose members mostly do not run, listing them all would
+// make every report as long as node_config.
 func (s *engineState) report() *pb.Envelope {
 	now := s.e.cfg.Now()
 	s.reportSentAt = now
@@ -166,8 +171,11 @@ func (s *engineState) report() *pb.Envelope {
 	r := &pb.Report{Peers: make([]*pb.PeerObservation, 0, len(obs))}
 	for _, k := range slices.Sorted(maps.Keys(obs)) {
 		o := obs[k]
-		r.Peers = append(r.Peers, o)
 		s.published[k] = observed(o)
+		if s.lastHeard[k].IsZero() && observed(o) == (publishedObs{}) {
+			continue
+		}
+		r.Peers = append(r.Peers, o)
 	}
 	return &pb.Envelope{Header: s.header(p2p.KindReport), Body: &pb.Envelope_Report{Report: r}}
 }

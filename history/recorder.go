@@ -637,10 +637,10 @@ func (r *Recorder) sample(st *recording) {
 				}
 			}
 		}
+		if !st.fed[netID] {
+			r.linkStatuses(st, netID, nv.Connections, now, session)
+		}
 		for _, c := range nv.Connections {
-			if !st.fed[netID] {
-				r.linkStatus(st, LinkSubject(netID, c.Src, c.Dst), c.Status, now, session)
-			}
 			sub := LinkSubject(netID, c.Src, c.Dst)
 			if c.RTTMs > 0 && c.Status == "up" {
 				r.acc(st, sub, c.RTTMs)
@@ -674,8 +674,23 @@ func (r *Recorder) takeViews(st *recording) {
 		if at.Before(cur.Start) {
 			at = cur.Start
 		}
-		for _, c := range nv.Connections {
-			r.linkStatus(st, LinkSubject(nv.NetworkID, c.Src, c.Dst), c.Status, at, cur.ID)
+		r.linkStatuses(st, nv.NetworkID, nv.Connections, at, cur.ID)
+	}
+}
+
+// linkStatuses records the status of every link of network in conns at t,
+// and "unknown" for a link recorded before that conns no longer lists (a
+// view lists only the links something is known of).
+func (r *Recorder) linkStatuses(st *recording, network string, conns []health.Connection, t time.Time, session uint64) {
+	listed := make(map[Subject]bool, len(conns))
+	for _, c := range conns {
+		sub := LinkSubject(network, c.Src, c.Dst)
+		listed[sub] = true
+		r.linkStatus(st, sub, c.Status, t, session)
+	}
+	for sub, status := range st.links {
+		if sub.Network == network && status != "unknown" && !listed[sub] {
+			r.linkStatus(st, sub, "unknown", t, session)
 		}
 	}
 }

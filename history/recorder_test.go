@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -324,5 +325,37 @@ func TestRecorderRecordsLinkChangesAsTheyHappen(t *testing.T) {
 	}
 	if u.DownMs != 300 || len(u.Outages) != 1 {
 		t.Errorf("link a→b uptime = %+v; want 300 ms down, 1 outage", u)
+	}
+}
+
+// TestRecorderLinkNoLongerListedIsUnknown: a view lists only the links
+// something is known of, so a link it stops listing is recorded unknown.
+func TestRecorderLinkNoLongerListedIsUnknown(t *testing.T) {
+	store, _ := openTemp(t)
+	clock := &testClock{wall: tm(0)}
+	events := health.NewEventLog(100, clock.Now)
+	view := &testView{}
+	view.set(health.StatusOnline, "up")
+	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Now: clock.Now,
+		Elapsed: clock.Elapsed, Session: 1, Sample: time.Second, Flush: time.Hour})
+	flush(t, rec)
+	t0 := clock.Now()
+	rec.ObserveView(linkView(t0, "up"))
+	gone := linkView(t0.Add(400*time.Millisecond), "up")
+	gone.Connections = []health.Connection{}
+	rec.ObserveView(gone)
+	clock.Advance(time.Second)
+	flush(t, rec)
+
+	cs, err := store.Changes(LinkSubject("prod", "a", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, c.From+"→"+c.To)
+	}
+	if want := []string{"→up", "up→unknown"}; !slices.Equal(got, want) {
+		t.Errorf("changes of link a→b = %v; want %v", got, want)
 	}
 }

@@ -228,6 +228,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// MaxRTTMeshMembers is the largest network whose every edge is exported
+// as meshmon_peer_rtt_seconds: 100 members. A full mesh of N members is
+// N(N-1) series (999,000 at 1,000 members), which no scrape should carry;
+// in a larger network each node exports only its own edges (node = this
+// node), so scraping every node still gives every edge, N-1 series each.
+const MaxRTTMeshMembers = 100
+
 func (c *Collector) collectView(ch chan<- prometheus.Metric) {
 	v := c.src.View()
 	if v == nil {
@@ -259,10 +266,11 @@ func (c *Collector) collectView(ch chan<- prometheus.Metric) {
 			live = self.LiveObservers
 		}
 		ch <- constMetric(c.liveObservers, prometheus.GaugeValue, float64(live), id)
-		seen := make(map[[2]string]bool, len(nv.Connections))
+		ownOnly := len(nv.Nodes) > MaxRTTMeshMembers
+		seen := map[[2]string]bool{}
 		for _, e := range nv.Connections {
 			k := [2]string{e.Src, e.Dst}
-			if e.Status != "up" || e.RTTMs <= 0 || seen[k] {
+			if e.Status != "up" || e.RTTMs <= 0 || seen[k] || (ownOnly && e.Src != nv.Self) {
 				continue
 			}
 			seen[k] = true
