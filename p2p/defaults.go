@@ -20,6 +20,14 @@ type Defaults struct {
 	// MinRedial and MaxRedial bound the backoff of redials to a member that
 	// cannot be reached: 1s doubling to 10s.
 	MinRedial, MaxRedial time.Duration
+	// MaxAbsentRedial bounds it instead for a member not up since this
+	// node started, or not for AbsentAfter: 60s, after 10 min. Such a
+	// member that starts dials this node itself. Each wait is spread by
+	// ±10 %.
+	MaxAbsentRedial, AbsentAfter time.Duration
+	// MaxDialsInFlight bounds the backoff dials a network has in flight at
+	// once: 64. A redial right after a disconnect is never held back.
+	MaxDialsInFlight int
 	// RecentRedial is the redial period, and RecentlyUp how long it
 	// applies, for a member whose link was up a moment ago: every 500ms
 	// for 5 min, so a restored link is up within about a second.
@@ -77,6 +85,7 @@ func DefaultValues() Defaults {
 	return Defaults{
 		PingInterval: time.Second, PingIdle: pingIdle,
 		MinRedial: minRedial, MaxRedial: maxRedial, RecentRedial: recentRedial, RecentlyUp: recentlyUp,
+		MaxAbsentRedial: maxAbsentRedial, AbsentAfter: absentAfter, MaxDialsInFlight: maxDialsInFlight,
 		DialTimeout: dialTimeout, FastRedialTimeout: fastRedialTimeout, DialGrace: dialGrace,
 		QUICAfterTCP: quicAfterTCP, ProbeAgain: probeAgain,
 		PunchRetry: defaultPunchRetry, MaxPunchRetry: maxPunchRetry,
@@ -94,6 +103,9 @@ const (
 	pingIdle          = time.Minute
 	minRedial         = time.Second
 	maxRedial         = 10 * time.Second
+	maxAbsentRedial   = time.Minute
+	absentAfter       = 10 * time.Minute
+	maxDialsInFlight  = 64
 	recentRedial      = 500 * time.Millisecond
 	recentlyUp        = 5 * time.Minute
 	dialTimeout       = 5 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -114,8 +115,11 @@ func (n *Network) dialLoop() {
 			}
 		}
 	}()
+	// inFlight counts the dials started and not yet answered.
+	inFlight := 0
 	startDial := func(p peer.ID, st *dialState, fast bool) {
 		st.dialing = true
+		inFlight++
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
@@ -195,7 +199,10 @@ func (n *Network) dialLoop() {
 				states[p] = st
 			}
 			update(p, st)
-			if !st.link.Connected && !st.dialing && !now.Before(st.next) && n.dials(p, node, st, now) {
+			// Fast redials after a disconnect (update) always start;
+			// backoff dials wait for a free slot, so a large config's
+			// absent members never have hundreds of dials in flight.
+			if !st.link.Connected && !st.dialing && !now.Before(st.next) && inFlight < maxDialsInFlight && n.dials(p, node, st, now) {
 				startDial(p, st, false)
 			}
 			if st.link.Connected && st.stale && !st.staleSince.IsZero() && now.Sub(st.staleSince) >= staleAfter(n.pingInterval()) {
@@ -240,6 +247,7 @@ func (n *Network) dialLoop() {
 				update(ev.p, st)
 			}
 		case r := <-results:
+			inFlight--
 			st, ok := states[r.p]
 			if !ok {
 				continue
@@ -255,18 +263,41 @@ func (n *Network) dialLoop() {
 			if errors.Is(r.err, errOtherSideDials) {
 				continue
 			}
-			limit := maxRedial
-			if !st.upAt.IsZero() && time.Since(st.upAt) < recentlyUp {
-				// A member that was up a moment ago (a cut link, a
-				// restart) is tried twice a second, so a restored link
-				// is up again within about a second.
-				limit = recentRedial
-			}
+			limit := redialLimit(st.upAt, time.Now())
 			st.backoff = min(max(2*st.backoff, minRedial), limit)
-			st.next = time.Now().Add(st.backoff)
+			st.next = time.Now().Add(redialJitter(st.backoff))
 			n.log.Debug("member unreachable", "node", st.node, "peer", r.p.String(), "retry_in", st.backoff, "err", r.err)
 		}
 	}
+}
+
+// redialLimit is the longest wait between dials of a member that cannot be
+// reached and whose link was last up at upAt (zero: not since this node
+// started). A member that was up a moment ago (a cut link, a restart) is
+// tried twice a second, so a restored link is up again within about a
+// second. One not up for absentAfter, or never since this node started,
+// is tried every maxAbsentRedial: in a large config whose members mostly
+// do not run (1,000 members, 997 absent), dials every maxRedial cost each
+// node 100 dials a second, half of them through members' relays. Such a
+// member that starts dials this node itself (at once, or after dialGrace
+// when this node is the pair's dialer), so its link is up within
+// dialGrace whatever this node's wait. Any other member: maxRedial.
+func redialLimit(upAt, now time.Time) time.Duration {
+	switch {
+	case !upAt.IsZero() && now.Sub(upAt) < recentlyUp:
+		return recentRedial
+	case upAt.IsZero() || now.Sub(upAt) >= absentAfter:
+		return maxAbsentRedial
+	}
+	return maxRedial
+}
+
+// redialJitter spreads a redial wait d by ±10 %: members that became
+// unreachable together (a large config's absent members, all failing from
+// this node's start) are otherwise redialled in lockstep, every one at
+// once.
+func redialJitter(d time.Duration) time.Duration {
+	return d - d/10 + rand.N(d/5+1)
 }
 
 // schedulePunch keeps st.punchAt in step with st.link: a hole-punch retry
