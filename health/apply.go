@@ -240,6 +240,7 @@ func (s *engineState) setMembers(members []Member) {
 		}
 	}
 	s.members = slices.Clone(members)
+	clear(s.peerIDs)
 }
 
 // forget drops everything held of node.

@@ -37,7 +37,7 @@ func (s *engineState) buildView(now time.Time, own map[string]*pb.PeerObservatio
 			Confirmed:     v.Confirmed,
 			AgreedBy:      v.Agreeing(),
 			LiveObservers: v.Live,
-			PeerID:        m.PeerID.String(),
+			PeerID:        s.peerIDString(m.PeerID),
 			URL:           m.URL,
 			KeyMissing:    m.KeyError,
 			LastHeardMs:   -1,
@@ -47,9 +47,6 @@ func (s *engineState) buildView(now time.Time, own map[string]*pb.PeerObservatio
 		}
 		if v.Status == StatusOnline && len(v.Suspects) > 0 {
 			n.SuspectedBy = v.Suspects
-		}
-		if m.PeerID == "" {
-			n.PeerID = ""
 		}
 		if m.NodeID == s.e.cfg.Self {
 			n.Version = s.e.cfg.Version
