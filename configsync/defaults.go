@@ -35,6 +35,9 @@ type Defaults struct {
 	MaxKeySize int64
 	// MaxMembers bounds a network's node_config: 1,000 members.
 	MaxMembers int
+	// MaxReportSize bounds the report a member makes on every other:
+	// 64 KiB, a gossip message.
+	MaxReportSize int
 }
 
 // DefaultValues returns configsync's defaults.
@@ -64,6 +67,7 @@ func DefaultValues() Defaults {
 		MaxConfigSize:  MaxConfigSize,
 		MaxKeySize:     maxPubkeySize,
 		MaxMembers:     MaxMembers,
+		MaxReportSize:  MaxReportSize,
 	}
 }
 
@@ -105,12 +109,27 @@ const (
 // member says of every other: each of N members reports on N-1 others,
 // so with every member running a node holds about N² opinions and its
 // view N² links. 1,000 members keep that within a node's memory budget
-// (32 MB per 10 members) and keep one member's report, one entry per
-// other member, inside a gossip message (64 KiB) for node_ids of up to
-// about 40 characters. The 2,003-member config of round 1, which took a
-// node to 3.3 GB and to flapping, is refused: a larger fleet is several
-// networks.
+// (32 MB per 10 members) and one member's report inside a gossip message
+// for node_ids of up to about 40 characters (MaxReportSize). The
+// 2,003-member config of round 1, which took a node to 3.3 GB and to
+// flapping, is refused: a larger fleet is several networks.
 const MaxMembers = 1000
+
+// MaxReportSize bounds a network's node_ids: a member's report lists its
+// opinion of every other member, and must fit in one gossip message
+// (p2p.MaxEnvelopeSize, 64 KiB, which every member enforces). With 1,000
+// members that leaves about 40 characters a node_id.
+const MaxReportSize = 64 << 10
+
+// reportEntryOverhead is the most bytes one entry of a report takes
+// besides its node_id (field tags, lengths, opinion, link flags, RTT and
+// age), and reportHeaderSize the most its header takes (network_id and
+// node_id of 64 characters, position, time), as the wire format
+// (p2p/pb) encodes them.
+const (
+	reportEntryOverhead = 23
+	reportHeaderSize    = 200
+)
 
 // DefaultListen returns the listen addresses used where nodeconf sets none.
 func DefaultListen() Listen { return DefaultValues().Listen }

@@ -105,6 +105,9 @@ func ParseNetworkConfig(data []byte, file string) (*NetworkConfig, error) {
 	if len(nc.NodeConfig) > MaxMembers {
 		d.add(present["node_config"].Line, "node_config",
 			"%d members; a network has at most %d (split a larger fleet into several networks)", len(nc.NodeConfig), MaxMembers)
+	} else if n := fullReportSize(nc.NodeConfig); n > MaxReportSize {
+		d.add(present["node_config"].Line, "node_config",
+			"%d members with these node_ids make a report of up to %d bytes, over the %d a gossip message carries: shorten the node_ids or split the network", len(nc.NodeConfig), n, MaxReportSize)
 	}
 	seen := map[string]int{}
 	for i, m := range nc.NodeConfig {
@@ -123,6 +126,26 @@ func ParseNetworkConfig(data []byte, file string) (*NetworkConfig, error) {
 		return nil, err
 	}
 	return nc, nil
+}
+
+// fullReportSize is the most bytes a member's report on every other
+// member can take: each entry is its node_id and at most
+// reportEntryOverhead bytes of opinion, link, RTT and age, plus the
+// message's header.
+func fullReportSize(members []Member) int {
+	n, shortest := reportHeaderSize, 0
+	for i, m := range members {
+		n += len(m.NodeID) + reportEntryOverhead
+		if i == 0 || len(m.NodeID) < shortest {
+			shortest = len(m.NodeID)
+		}
+	}
+	if len(members) > 0 {
+		// The largest report is the shortest-named member's: it does
+		// not report on itself.
+		n -= shortest + reportEntryOverhead
+	}
+	return n
 }
 
 func (d *decoder) member(n *yaml.Node, path string) Member {

@@ -92,6 +92,9 @@ var invalidNetworkConfigs = map[string][]string{
 	"invalid-too-many-members.yml": {
 		"networks/test/config.yml:3: node_config: 1001 members; a network has at most 1000 (split a larger fleet into several networks)",
 	},
+	"invalid-report-too-large.yml": {
+		"networks/test/config.yml:3: node_config: 1000 members with these node_ids make a report of up to 87113 bytes, over the 65536 a gossip message carries: shorten the node_ids or split the network",
+	},
 	"invalid-null-node-config.yml": {"networks/test/config.yml:2: node_config: want a list, got nothing"},
 	"invalid-node-config-not-list.yml": {
 		"networks/test/config.yml:3: node_config: want a list, got a mapping",
