@@ -74,43 +74,43 @@ func (s *engineState) buildView(now time.Time, own map[string]*pb.PeerObservatio
 		nv.Nodes[m.NodeID] = n
 	}
 	// An edge of a member that is offline, left or unknown is down: a dead
-	// node's links are never shown with a stale RTT.
-	dead := func(node string) bool {
-		switch verdicts[node].Status {
-		case StatusOffline, StatusLeft, StatusUnknown:
-			return true
-		}
-		return false
-	}
-	// Only pairs with an observation can be anything but unknown: walk
-	// each observer's observations (this node's own, the others'
-	// reports), in member order.
+	// node's links are never shown with a stale RTT. Only pairs with an
+	// observation can be anything but unknown: walk each observer's
+	// observations (this node's own, the others' reports), in member
+	// order.
 	index := make(map[string]int, len(s.members))
+	dead := make([]bool, len(s.members))
 	for i, m := range s.members {
 		index[m.NodeID] = i
+		switch verdicts[m.NodeID].Status {
+		case StatusOffline, StatusLeft, StatusUnknown:
+			dead[i] = true
+		}
 	}
-	var dsts []int
-	for _, a := range s.members {
+	type dst struct {
+		i  int
+		ob *pb.PeerObservation
+	}
+	var dsts []dst
+	for ai, a := range s.members {
 		obs := s.reports[a.NodeID]
 		if a.NodeID == s.e.cfg.Self {
 			obs = own
 		}
+		offline := verdicts[a.NodeID].Status == StatusOffline
 		dsts = dsts[:0]
-		for b := range obs {
-			if i, ok := index[b]; ok && b != a.NodeID {
-				dsts = append(dsts, i)
+		for b, ob := range obs {
+			if i, ok := index[b]; ok && i != ai && ob != nil {
+				dsts = append(dsts, dst{i, ob})
 			}
 		}
-		slices.Sort(dsts)
-		for _, i := range dsts {
-			b := s.members[i]
-			ob := obs[b.NodeID]
+		slices.SortFunc(dsts, func(x, y dst) int { return x.i - y.i })
+		for _, d := range dsts {
+			b, ob := s.members[d.i], d.ob
 			var c Connection
 			switch {
-			case ob == nil:
-				continue
-			case dead(a.NodeID) || dead(b.NodeID):
-				if ob.GetReachability() == pb.Reachability_REACHABILITY_NONE && verdicts[a.NodeID].Status != StatusOffline {
+			case dead[ai] || dead[d.i]:
+				if ob.GetReachability() == pb.Reachability_REACHABILITY_NONE && !offline {
 					continue
 				}
 				c.Status = "down"

@@ -29,6 +29,9 @@ type engineState struct {
 	evidenceOnly bool
 	viewStale    bool
 	viewAt       time.Time
+	// rebuildAt is when consensus and the view may be rebuilt again
+	// (spaceRebuilds; zero: at once).
+	rebuildAt time.Time
 	// left is set once this node announced that it leaves: no running
 	// announce may follow, or peers would take it back as running.
 	left bool
