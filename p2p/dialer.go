@@ -115,8 +115,9 @@ func (n *Network) dialLoop() {
 			}
 		}
 	}()
-	// inFlight counts the dials started and not yet answered.
-	inFlight := 0
+	// inFlight counts the dials started and not yet answered; capped
+	// tells whether a reconcile left a due dial for want of a slot.
+	inFlight, capped := 0, false
 	startDial := func(p peer.ID, st *dialState, fast bool) {
 		st.dialing = true
 		inFlight++
@@ -178,6 +179,7 @@ func (n *Network) dialLoop() {
 		}
 	}
 	reconcile := func() {
+		capped = false
 		m := n.validator.Members()
 		for p := range states {
 			if _, ok := m.NodeID(p); !ok {
@@ -202,8 +204,12 @@ func (n *Network) dialLoop() {
 			// Fast redials after a disconnect (update) always start;
 			// backoff dials wait for a free slot, so a large config's
 			// absent members never have hundreds of dials in flight.
-			if !st.link.Connected && !st.dialing && !now.Before(st.next) && inFlight < maxDialsInFlight && n.dials(p, node, st, now) {
-				startDial(p, st, false)
+			if !st.link.Connected && !st.dialing && !now.Before(st.next) && n.dials(p, node, st, now) {
+				if inFlight < maxDialsInFlight {
+					startDial(p, st, false)
+				} else {
+					capped = true
+				}
 			}
 			if st.link.Connected && st.stale && !st.staleSince.IsZero() && now.Sub(st.staleSince) >= staleAfter(n.pingInterval()) {
 				// Stale for twice staleAfter in all: the connection is dead
@@ -248,6 +254,13 @@ func (n *Network) dialLoop() {
 			}
 		case r := <-results:
 			inFlight--
+			if capped && inFlight <= maxDialsInFlight/2 {
+				// Dials wait for a slot: start the next ones now, not
+				// at the next tick (a large config's start would
+				// otherwise dial 64 members a second).
+				capped = false
+				reconcile()
+			}
 			st, ok := states[r.p]
 			if !ok {
 				continue
