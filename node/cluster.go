@@ -37,6 +37,18 @@ type ClusterSpec struct {
 	// Monitors, when set, is the YAML list of the network's monitors,
 	// written under "monitors:" (each line indented by two spaces).
 	Monitors string
+	// Absent are more members, listed in node_config after Names with a
+	// public key each, that no node here runs: a large config whose
+	// members mostly do not run. They get no config dir.
+	Absent []AbsentMember
+}
+
+// AbsentMember is a member of ClusterSpec.Absent.
+type AbsentMember struct {
+	// Name is its node_id.
+	Name string
+	// URL is its url ("": none, as behind NAT).
+	URL string
 }
 
 // WriteCluster writes every node's config dir (key, nodeconf.yml, network
@@ -62,10 +74,29 @@ func WriteCluster(spec ClusterSpec) ([]string, error) {
 			return nil, err
 		}
 	}
+	for range spec.Absent {
+		pub, _, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			return nil, err
+		}
+		pem, err := configsync.MarshalPublicKeyPEM(pub)
+		if err != nil {
+			return nil, err
+		}
+		pubs = append(pubs, pem)
+	}
 	var netconf bytes.Buffer
 	fmt.Fprintf(&netconf, "network_id: %s\nnode_config:\n", spec.NetworkID)
 	for i, name := range spec.Names {
 		fmt.Fprintf(&netconf, "  - node_id: %s\n    url: %s\n", name, spec.URLs[i])
+	}
+	members := slices.Clone(spec.Names)
+	for _, a := range spec.Absent {
+		members = append(members, a.Name)
+		fmt.Fprintf(&netconf, "  - node_id: %s\n", a.Name)
+		if a.URL != "" {
+			fmt.Fprintf(&netconf, "    url: %s\n", a.URL)
+		}
 	}
 	if spec.Heartbeat != "" || spec.SuspectAfter != "" {
 		netconf.WriteString("timing:\n")
@@ -98,7 +129,7 @@ func WriteCluster(spec ClusterSpec) ([]string, error) {
 		if err := os.WriteFile(filepath.Join(netDir, "config.yml"), netconf.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
-		for j, peer := range spec.Names {
+		for j, peer := range members {
 			if err := os.WriteFile(filepath.Join(netDir, "pubkeys", peer+".pub"), pubs[j], 0o644); err != nil {
 				return nil, err
 			}

@@ -45,6 +45,15 @@ type Options struct {
 	Monitors string
 	// History tunes every node's history store.
 	History node.HistoryOptions
+	// Absent is how many more members node_config lists that no node
+	// runs (node_ids absent-0001…, each with a key): every other one has
+	// a url on a loopback port nobody listens on, the rest none (as
+	// behind NAT).
+	Absent int
+	// AbsentURL, when set, is the url of those absent members that have
+	// one, instead of a port nobody listens on (a benchmark counts the
+	// fetches there).
+	AbsentURL string
 }
 
 // Cluster is a set of nodes on one network.
@@ -97,6 +106,7 @@ func StartCluster(t testing.TB, n int, o Options) *Cluster {
 		Dir: t.TempDir(), NetworkID: o.NetworkID, Names: c.Names, URLs: c.URLs,
 		Heartbeat: o.Heartbeat, SuspectAfter: o.SuspectAfter,
 		DiscordWebhooks: o.DiscordWebhooks, Webhooks: o.Webhooks, Monitors: o.Monitors,
+		Absent: absentMembers(t, o.Absent, o.AbsentURL),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -366,4 +376,33 @@ func (w testWriter) Write(p []byte) (int, error) {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
+}
+
+// absentMembers returns n members that no node runs: every other one with
+// url, or by default a url on a loopback port that nobody listens on (one
+// taken from the system and closed again), the rest without one.
+func absentMembers(t testing.TB, n int, url string) []node.AbsentMember {
+	t.Helper()
+	if n == 0 {
+		return nil
+	}
+	dead := url
+	if dead == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead = "http://" + ln.Addr().String()
+		if err := ln.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := make([]node.AbsentMember, n)
+	for i := range out {
+		out[i].Name = fmt.Sprintf("absent-%04d", i+1)
+		if i%2 == 0 {
+			out[i].URL = dead
+		}
+	}
+	return out
 }
