@@ -3,6 +3,7 @@ package health
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -99,8 +100,9 @@ func largeDriver(tb testing.TB, n, running int) *driver {
 // view (consensus over every member and the view), 10 a second at most,
 // in a 250-, 500- and 1,000-member network: with 3 members running (the
 // rest absent) and with every member running (each holding a report of
-// every member: N² opinions). It reports the view's links and its JSON
-// size. The absent case grows linearly; the all-running one with N².
+// every member: N² opinions). It reports the view's links, its JSON size
+// and the heap held (the state and the view, after GC). The absent case
+// grows linearly; the all-running one with N².
 func BenchmarkEvaluateLargeConfig(b *testing.B) {
 	for _, all := range []bool{false, true} {
 		for _, n := range []int{250, 500, 1000} {
@@ -124,6 +126,11 @@ func BenchmarkEvaluateLargeConfig(b *testing.B) {
 				}
 				b.ReportMetric(float64(len(v.Connections)), "links")
 				b.ReportMetric(float64(len(data)), "view_B")
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap_MiB")
+				runtime.KeepAlive(d)
 			})
 		}
 	}
