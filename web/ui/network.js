@@ -162,7 +162,10 @@ function dirLine(from, to, e) {
 function pairSection(nv, index, all) {
   const list = pairs(nv, index);
   const many = Object.keys(nv.nodes || {}).length > MANY;
-  const bad = list.filter((p) => p.kind === 'partial' || p.kind === 'none');
+  // A pair with a member that is not up (unknown, offline) is that
+  // member's problem, listed with the members: in a large config whose
+  // members mostly do not run, it would be nearly every pair.
+  const bad = list.filter((p) => (p.kind === 'partial' || p.kind === 'none') && !p.ab.gone && !p.ba.gone);
   const shown = many && !all ? bad : list;
   const counts = { bidirectional: 0, partial: 0, none: 0, absent: 0 };
   for (const p of list) counts[p.kind]++;
@@ -176,7 +179,7 @@ function pairSection(nv, index, all) {
         counts.absent ? h('li', null, h('span', { class: 'swatch kind-absent' }), `member left (${counts.absent})`) : null)),
     list.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-pairs' }, 'A network of one has no links: add a second member to its config.yml (node_config) and give it the member’s key.') : null,
     many ? h('p', { class: 'muted small' },
-      all ? `All ${list.length} pairs. ` : `${list.length - bad.length} of ${list.length} pairs are fine in both directions; showing the others. `,
+      all ? `All ${list.length} pairs. ` : `${counts.bidirectional} of ${list.length} pairs are fine in both directions${list.length - counts.bidirectional - bad.length > 0 ? `, ${list.length - counts.bidirectional - bad.length} have a member that is not up or left` : ''}; showing the others. `,
       h('button', { type: 'button', class: 'linkish', 'data-action': 'all-pairs' }, all ? 'Show problems only' : 'Show all pairs')) : null,
     h('ul', { class: 'pairs', 'data-testid': 'pairs' },
       shown.map((p) => h('li', {
