@@ -89,6 +89,9 @@ func TestReloadAddsPubkey(t *testing.T) {
 func TestReloadAddAndRemoveNetwork(t *testing.T) {
 	c := nodetest.StartCluster(t, 2, nodetest.Options{})
 	c.WaitStatus(c.All(), c.All(), health.StatusOnline, converge)
+	// A member is online on its first ping; its boot comes with its
+	// announce, which may follow.
+	waitView(t, c, 0, "n2's boot known", func(v *health.NetworkView) bool { return v.Nodes["n2"].BootID != 0 })
 	bootBefore := mustView(t, c, 0).Nodes["n2"].BootID
 
 	// A second network "extra" for both nodes: same members and keys.
