@@ -65,6 +65,12 @@ type EngineConfig struct {
 	AnnounceRefresh time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// CPUTime is the CPU time the process has used so far, false where
+	// unknown. It tells a costly rebuild (the process worked) from a stop
+	// during one (it hardly ran): only the former moves the pause check's
+	// reference. Default: unknown, so a rebuild's wall time counts as its
+	// cost.
+	CPUTime func() (time.Duration, bool)
 	// Logger is narrowed with the network. Default slog.Default().
 	Logger *slog.Logger
 	// Events receives status transitions. Required.

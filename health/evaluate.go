@@ -130,6 +130,7 @@ func (s *engineState) evaluateFor(urgentOnly bool) {
 		return
 	}
 	s.dirty = false
+	cpu0, cpuKnown := s.cpuTime()
 	verdicts := s.consensus(now, own)
 	for _, m := range s.members {
 		v := verdicts[m.NodeID]
@@ -150,7 +151,15 @@ func (s *engineState) evaluateFor(urgentOnly bool) {
 		}
 	}
 	s.storeView(s.buildView(now, own, verdicts))
-	s.spaceRebuilds(now)
+	s.spaceRebuilds(now, cpu0, cpuKnown)
+}
+
+// cpuTime is EngineConfig.CPUTime, false without one.
+func (s *engineState) cpuTime() (time.Duration, bool) {
+	if s.e.cfg.CPUTime == nil {
+		return 0, false
+	}
+	return s.e.cfg.CPUTime()
 }
 
 // rebuildSpacing is how many times its own cost the engine waits after a
@@ -161,22 +170,35 @@ func (s *engineState) evaluateFor(urgentOnly bool) {
 // never delays one there.
 const rebuildSpacing = 4
 
-// spaceRebuilds is called after a rebuild that started at start: it
-// spaces the next by rebuildSpacing times its cost, and moves the pause
-// check's reference past it, since the engine's own work is no pause of
-// this node (a rebuild longer than pauseLimit would otherwise make it
-// withdraw its suspicions after every rebuild, and flap).
-func (s *engineState) spaceRebuilds(start time.Time) {
+// spaceRebuilds is called after a rebuild that started at start, when the
+// process had used cpu0 of CPU (if cpuKnown): it spaces the next by
+// rebuildSpacing times its cost, and moves the pause check's reference past
+// it, since the engine's own work is no pause of this node (a rebuild
+// longer than pauseLimit would otherwise make it withdraw its suspicions
+// after every rebuild, and flap). Its cost is the CPU the process used
+// meanwhile, at most the wall time: a rebuild during which the process
+// hardly ran (a throttled cgroup stopped it) cost little, and the stop is
+// left for the pause check to see.
+func (s *engineState) spaceRebuilds(start time.Time, cpu0 time.Duration, cpuKnown bool) {
 	end := s.e.cfg.Now()
-	cost := end.Sub(start)
-	if cost <= 0 {
+	wall := end.Sub(start)
+	if wall <= 0 {
 		return
 	}
+	cost := wall
+	if cpu1, ok := s.cpuTime(); ok && cpuKnown {
+		cost = min(wall, max(cpu1-cpu0, 0))
+	}
 	s.rebuildAt = end.Add(rebuildSpacing * cost)
-	if !s.lastTick.IsZero() && end.After(s.lastTick) {
+	if worked(cost, wall) && !s.lastTick.IsZero() && end.After(s.lastTick) {
 		s.lastTick = end
 	}
 }
+
+// worked tells whether a stretch of wall time in which the process used
+// cost of CPU was work rather than a stop: at least half of it was spent
+// running.
+func worked(cost, wall time.Duration) bool { return 2*cost >= wall }
 
 // republishDelay is how long after a member (re)connected this node
 // publishes its announce and a report again (a burst of connections

@@ -174,3 +174,43 @@ func TestEngineSpacesCostlyRebuilds(t *testing.T) {
 		t.Errorf("view of c after the spacing: version %q; want v-c (the input held back is in)", v)
 	}
 }
+
+// TestEngineTellsAStopFromACostlyRebuild: a rebuild that took a second of
+// wall time in which the process used almost no CPU (a throttled cgroup
+// stopped it) is no cost of the engine's: the next rebuild is not held
+// back, and the pause check still sees the stop, so the node withdraws its
+// silence-based suspicions instead of publishing them. A rebuild in which
+// the process worked is spaced and not taken for a pause.
+func TestEngineTellsAStopFromACostlyRebuild(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		cpuPerSec time.Duration // CPU the process uses per second of wall time in the rebuild
+		wantPause bool
+	}{
+		{"stopped", 0, true},
+		{"worked", time.Second, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clock := newFakeClock(t0)
+			d := newDriver(t, clock, "a", "b", "c")
+			var cpu time.Duration
+			d.s.e.cfg.CPUTime = func() (time.Duration, bool) { return cpu, true }
+			d.s.e.cfg.OnView = func(*NetworkView) {
+				clock.Advance(time.Second) // the rebuild's wall time
+				cpu += c.cpuPerSec
+			}
+			d.s.lastTick = clock.Now()
+			d.msg(heartbeatMsg("b", pb.State_STATE_RUNNING, 0))
+			d.s.e.cfg.OnView = nil
+			clock.Advance(100 * time.Millisecond)
+			d.s.checkPause(clock.Now(), 100*time.Millisecond)
+			if got := d.s.e.Pauses.Load() == 1; got != c.wantPause {
+				t.Errorf("pause counted after the rebuild: %v; want %v", got, c.wantPause)
+			}
+			held := clock.Now().Before(d.s.rebuildAt)
+			if held == c.wantPause {
+				t.Errorf("next rebuild held back until %v (now %v); want held %v", d.s.rebuildAt, clock.Now(), !c.wantPause)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshmon/meshmon/configsync"
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/internal/cputime"
 	"github.com/meshmon/meshmon/monitor"
 	"github.com/meshmon/meshmon/p2p"
 	"github.com/meshmon/meshmon/p2p/pb"
@@ -45,6 +46,7 @@ func (n *Node) startNetwork(nw configsync.Network) (*netRuntime, error) {
 		Version:      n.opts.Version,
 		Reachability: string(n.host.Reachability()),
 		Incarnation:  n.nextIncarnation,
+		CPUTime:      cputime.Process,
 		Logger:       n.log,
 		Events:       n.events,
 		Clusters:     alerts.announced(),
