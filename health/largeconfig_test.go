@@ -184,7 +184,7 @@ func TestEngineSpacesCostlyRebuilds(t *testing.T) {
 func TestEngineTellsAStopFromACostlyRebuild(t *testing.T) {
 	for _, c := range []struct {
 		name      string
-		cpuPerSec time.Duration // CPU the process uses per second of wall time in the rebuild
+		cpuUsed   time.Duration // CPU the process uses in the rebuild's second of wall time
 		wantPause bool
 	}{
 		{"stopped", 0, true},
@@ -197,7 +197,7 @@ func TestEngineTellsAStopFromACostlyRebuild(t *testing.T) {
 			d.s.e.cfg.CPUTime = func() (time.Duration, bool) { return cpu, true }
 			d.s.e.cfg.OnView = func(*NetworkView) {
 				clock.Advance(time.Second) // the rebuild's wall time
-				cpu += c.cpuPerSec
+				cpu += c.cpuUsed
 			}
 			d.s.lastTick = clock.Now()
 			d.msg(heartbeatMsg("b", pb.State_STATE_RUNNING, 0))
