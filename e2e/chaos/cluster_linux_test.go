@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/node"
+	"github.com/meshmon/meshmon/node/nodetest"
 )
 
 // networkID is the network every chaos test runs.
@@ -157,7 +158,7 @@ func startCluster(t testing.TB, spec clusterSpec) *cluster {
 // generic webhook at hook.
 func loopbackCluster(t testing.TB, n int, hook, heartbeat, suspectAfter string) *cluster {
 	t.Helper()
-	ports := freePorts(t, n)
+	ports := nodetest.FreePorts(t, n)
 	spec := clusterSpec{webhook: hook, heartbeat: heartbeat, suspectAfter: suspectAfter}
 	for i := range n {
 		spec.names = append(spec.names, fmt.Sprintf("n%02d", i+1))
@@ -168,25 +169,6 @@ func loopbackCluster(t testing.TB, n int, hook, heartbeat, suspectAfter string) 
 		return []string{meshmonBin, "run", "--config-dir", dir, "--http-listen", fmt.Sprintf("127.0.0.1:%d", ports[i])}
 	}
 	return startCluster(t, spec)
-}
-
-// freePorts reserves n loopback TCP ports and releases them for processes.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var lns []net.Listener
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
 }
 
 // start runs p's process. It is killed if the test process dies first.

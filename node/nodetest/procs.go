@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -44,22 +45,47 @@ func Binary(t testing.TB) string {
 }
 
 // FreePorts reserves n loopback TCP ports and releases them for processes.
+// They are taken below the system's ephemeral range (ip_local_port_range),
+// where no listener on port 0 and no outgoing connection of another test
+// can be given one of them between their release and the process's bind.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
+	low := ephemeralLow()
 	lns := make([]net.Listener, 0, n)
 	ports := make([]int, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			t.Fatalf("no %d free loopback ports below %d after %d tries", n, low, tries)
+		}
+		port := freeBase + rand.IntN(low-freeBase)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			t.Fatal(err)
+			continue // taken: try another
 		}
 		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
 	}
 	for _, ln := range lns {
 		ln.Close()
 	}
 	return ports
+}
+
+// freeBase is the lowest port FreePorts hands out.
+const freeBase = 20000
+
+// ephemeralLow is the first port of the system's ephemeral range, or 32768
+// (Linux's default) where it cannot be read or leaves too little room.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > freeBase+1000 {
+				return v
+			}
+		}
+	}
+	return 32768
 }
 
 // ProcOptions tunes StartProcs.
