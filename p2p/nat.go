@@ -10,6 +10,7 @@ import (
 	circuitproto "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Reachability is whether other nodes can dial this host.
@@ -32,9 +33,14 @@ const (
 // private one reserves slots on the relays among connected members
 // (reserveLoop). Both hole-punch (DCUtR). The fields are those that
 // libp2p.EnableHolePunching, ForceReachabilityPublic/Private,
-// EnableNATService and EnableRelayService set.
+// EnableNATService and EnableRelayService set; hole punching is traced
+// (punchtrace.go).
 func (h *Host) natConfig(cfg *config.Config, r Reachability) error {
-	cfg.EnableHolePunching = true
+	var reg prometheus.Registerer
+	if !cfg.DisableMetrics {
+		reg = cfg.PrometheusRegisterer
+	}
+	punchConfig(cfg, punchTracer{log: h.log, node: h.nodeName}, reg)
 	switch r {
 	case ReachabilityPublic:
 		res := relayv2.DefaultResources()

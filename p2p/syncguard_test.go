@@ -122,24 +122,34 @@ func TestSyncRefusesOversizeFromMember(t *testing.T) {
 // refusedMetric reads meshmon_sync_refused_total{reason} from reg.
 func refusedMetric(t *testing.T, reg *prometheus.Registry, reason string) float64 {
 	t.Helper()
+	v, ok := counterValue(t, reg, "meshmon_sync_refused_total", "reason", reason)
+	if !ok {
+		t.Fatalf("no meshmon_sync_refused_total{reason=%q}", reason)
+	}
+	return v
+}
+
+// counterValue reads the counter name{label=value} from reg; ok is false
+// when reg has no such series.
+func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value string) (v float64, ok bool) {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != "meshmon_sync_refused_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" && l.GetValue() == reason {
-					return m.GetCounter().GetValue()
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue(), true
 				}
 			}
 		}
 	}
-	t.Fatalf("no meshmon_sync_refused_total{reason=%q}", reason)
-	return 0
+	return 0, false
 }
 
 func TestSyncRequestLimit(t *testing.T) {

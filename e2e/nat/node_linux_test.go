@@ -415,10 +415,29 @@ func (c *cluster) dump() {
 		} else {
 			b.WriteString(summarize(v))
 		}
+		if punches := grepLog(n.log, "hole punch"); punches != "" {
+			b.WriteString("hole punching (every line of the log):\n")
+			b.WriteString(punches)
+		}
 		b.WriteString("log (last 60 lines):\n")
 		b.WriteString(tail(n.log, 60))
 	}
 	c.t.Log(b.String())
+}
+
+// grepLog returns the lines of the log at path that contain s.
+func grepLog(path, s string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error() + "\n"
+	}
+	var b strings.Builder
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, s) {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }
 
 // summarize prints a view as one line per node and per edge.
