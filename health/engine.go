@@ -153,6 +153,7 @@ type Engine struct {
 	Clashes atomic.Uint64
 
 	publishErrs publishErrors
+	syncFails   syncFailures
 	// boot is this node's current incarnation (0 before Run).
 	boot atomic.Uint64
 	// connected is how many members this node has a connection to.

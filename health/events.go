@@ -27,8 +27,8 @@ type Event struct {
 	Network string `json:"network,omitempty"`
 	// Node is the member concerned, if any.
 	Node string `json:"node,omitempty"`
-	// Kind is "status", "config", "key", "delivery", "identity", "publish",
-	// "history" or "monitor".
+	// Kind is "status", "config", "key", "git", "delivery", "identity",
+	// "publish", "sync", "history" or "monitor".
 	Kind string `json:"kind"`
 	// Severity is info, warning or error.
 	Severity Severity `json:"severity"`

@@ -261,6 +261,45 @@ func TestPublishErrors(t *testing.T) {
 	}
 }
 
+// TestSyncFailedEvents: a failed sync exchange or push with a member
+// raises a warning event naming it, at most one per member every PublishWarnEvery;
+// another member gets its own, and a clock stepped back does not silence
+// the next one.
+func TestSyncFailedEvents(t *testing.T) {
+	clock := newFakeClock(t0)
+	e, events := testEngine(t, clock.Now, nil, "a", "b", "c")
+	count := func(node string) int {
+		n := 0
+		for _, ev := range events.List(nil) {
+			if ev.Kind == "sync" && ev.Severity == SeverityWarning && ev.Node == node &&
+				strings.Contains(ev.Message, "stream reset") {
+				n++
+			}
+		}
+		return n
+	}
+	every := DefaultTiming().PublishWarnEvery
+	steps := []struct {
+		advance time.Duration
+		node    string
+		wantB   int
+		wantC   int
+	}{
+		{0, "b", 1, 0},
+		{every / 2, "b", 1, 0},  // within the minute: no second event
+		{0, "c", 1, 1},          // another member: its own
+		{every / 2, "b", 2, 1},  // a minute after the first
+		{-time.Hour, "b", 3, 1}, // the clock stepped back
+	}
+	for i, s := range steps {
+		clock.Advance(s.advance)
+		e.HandleSyncFailed(s.node, errors.New("stream reset"))
+		if b, c := count("b"), count("c"); b != s.wantB || c != s.wantC {
+			t.Fatalf("step %d: %d events for b and %d for c; want %d and %d", i, b, c, s.wantB, s.wantC)
+		}
+	}
+}
+
 func contextDeadline() error {
 	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
 	defer cancel()

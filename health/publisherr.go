@@ -122,3 +122,41 @@ func (e *Engine) PublishErrorsBy() map[string]uint64 {
 	}
 	return out
 }
+
+// syncFailures turns failed sync exchanges and pushes with members (p2p's
+// HandleSyncFailed) into warning events, at most one per member every
+// PublishWarnEvery (a clock that steps back allows the next one at once).
+// It is safe for concurrent use.
+type syncFailures struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// due tells whether a failure with node at now deserves an event, and
+// notes it if so.
+func (p *syncFailures) due(node string, now time.Time, every time.Duration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if last, ok := p.last[node]; ok && !now.Before(last) && now.Sub(last) < every {
+		return false
+	}
+	if p.last == nil {
+		p.last = map[string]time.Time{}
+	}
+	p.last[node] = now
+	return true
+}
+
+// HandleSyncFailed implements p2p.Handler: an exchange with member node
+// over the sync protocol failed (err says which), so one of the two may
+// lack the other's latest messages for a while. A warning event says so. p2p counts
+// each failure (meshmon_sync_failures_total,
+// meshmon_sync_push_failures_total).
+func (e *Engine) HandleSyncFailed(node string, err error) {
+	if !e.syncFails.due(node, e.cfg.Now(), DefaultTiming().PublishWarnEvery) {
+		return
+	}
+	e.log.Warn("sync with a member failed", "node", node, "err", err)
+	e.cfg.Events.Add(Event{Network: e.cfg.NetworkID, Node: node, Kind: "sync", Severity: SeverityWarning,
+		Message: "sync with " + node + ": " + err.Error()})
+}

@@ -38,6 +38,7 @@ type Collector struct {
 	duplicates, publishErrors, refutes, pauses   *prometheus.Desc
 	gateDropped, gateMessages, clashes           *prometheus.Desc
 	memberClashes, strandedPushes, pushFailures  *prometheus.Desc
+	syncFailures                                 *prometheus.Desc
 	gossipRefused                                *prometheus.Desc
 	reloadOK, reloadTime                         *prometheus.Desc
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
@@ -109,7 +110,10 @@ func NewCollector(src Sources) (*Collector, error) {
 			"Messages of this node pushed over /meshmon/sync/1 to a directly connected member that gossip did not reach (GossipSub dropped it from the topic, as when two hosts hold one key).",
 			"network"),
 		pushFailures: d("sync_push_failures_total",
-			"Pushes of sync_pushes_total that failed (the member did not take the stream or did not answer); the member is then left alone for a minute.",
+			"Pushes of sync_pushes_total that failed (the member did not take the stream or did not answer); the member is then left alone for a minute, and a sync warning event names it (at most one per member a minute).",
+			"network"),
+		syncFailures: d("sync_failures_total",
+			"Sync exchanges this node started with a member that joined the topic (/meshmon/sync/1) that failed; each raises a sync warning event (at most one per member a minute), and gossip still brings what comes next.",
 			"network"),
 		gateDropped: d("gossip_dropped_total",
 			"Gossip RPCs dropped before validation by reason: not_member (a peer in no joined network), wrong_topic (a member publishing on a network it is not in), backed_off (a peer disconnected for misbehaving, within its backoff); disconnected counts the peers disconnected.",
@@ -160,7 +164,7 @@ func NewCollector(src Sources) (*Collector, error) {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
-		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.memberClashes, c.strandedPushes, c.pushFailures, c.gossipRefused, c.reloadOK, c.reloadTime,
+		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.memberClashes, c.strandedPushes, c.pushFailures, c.syncFailures, c.gossipRefused, c.reloadOK, c.reloadTime,
 		c.alertsSent, c.alertLatency, c.notificationLeader, c.alertsSuppressed, c.alertMarksIgnored, c.buildInfo,
 		c.historyOK, c.historyRecords, c.historyErrors, c.historyDropped, c.historySize, c.historyOpenRetries,
 	} {
@@ -297,6 +301,7 @@ func (c *Collector) collectTraffic(ch chan<- prometheus.Metric, ts []Traffic) {
 		ch <- constMetric(c.clashes, prometheus.CounterValue, float64(t.Clashes), t.Network)
 		ch <- constMetric(c.strandedPushes, prometheus.CounterValue, float64(t.StrandedPushes), t.Network)
 		ch <- constMetric(c.pushFailures, prometheus.CounterValue, float64(t.StrandedPushFailures), t.Network)
+		ch <- constMetric(c.syncFailures, prometheus.CounterValue, float64(t.SyncFailures), t.Network)
 		for _, node := range slices.Sorted(maps.Keys(t.MemberClashes)) {
 			ch <- constMetric(c.memberClashes, prometheus.CounterValue, float64(t.MemberClashes[node]), t.Network, node)
 		}

@@ -99,6 +99,9 @@ type Traffic struct {
 	// StrandedPushFailures counts those pushes that failed
 	// (p2p.Network.StrandedPushFailures).
 	StrandedPushFailures uint64
+	// SyncFailures counts the failed sync exchanges this node started
+	// with members that joined the topic (p2p.Network.SyncFailures).
+	SyncFailures uint64
 }
 
 // ValidatorTraffic fills the Received and Rejected counters of a network

@@ -61,6 +61,7 @@ func (n *Node) traffic() []metrics.Traffic {
 		t.MemberClashes = r.engine.MemberClashes()
 		t.StrandedPushes = r.net.StrandedPushes()
 		t.StrandedPushFailures = r.net.StrandedPushFailures()
+		t.SyncFailures = r.net.SyncFailures()
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Network < out[j].Network })

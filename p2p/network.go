@@ -80,6 +80,14 @@ type Handler interface {
 	// HandlePinged gets each ping request from a member that pings this
 	// node (the pair's smaller peer ID): evidence that it runs.
 	HandlePinged(node string)
+	// HandleSyncFailed gets each failed exchange with member node over
+	// the sync protocol: the sync when node joined the topic (this node
+	// may lack some of its state until gossip brings it), or a push of
+	// this node's messages to a connected member that gossip does not
+	// reach (strand.go; node may not hear this one until a push or gossip
+	// gets through; pushes to one member are a minute apart after a
+	// failure). err says which.
+	HandleSyncFailed(node string, err error)
 }
 
 // Endpoint is where a member can be reached.
@@ -153,6 +161,8 @@ type Network struct {
 	endpoints map[string]Endpoint
 	// lastPinged is when each member last pinged this node.
 	lastPinged map[peer.ID]time.Time
+	// syncFailures counts failed sync exchanges this node started.
+	syncFailures atomic.Uint64
 	// pushFailed is when a push to a member off the topic last failed
 	// (pushStranded); nil until one does.
 	pushFailed map[peer.ID]time.Time

@@ -26,6 +26,14 @@ type recorder struct {
 	rttAt []time.Time
 	// pinged counts ping requests from each member (this node answers).
 	pinged map[string]int
+	// syncFailed lists the failed sync exchanges and pushes, "node: error".
+	syncFailed []string
+}
+
+func (r *recorder) HandleSyncFailed(node string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncFailed = append(r.syncFailed, node+": "+err.Error())
 }
 
 func (r *recorder) HandlePinged(node string) {

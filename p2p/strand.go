@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"fmt"
 	"time"
 
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
@@ -213,10 +214,13 @@ func (n *Network) pushTo(p peer.ID, entries []*pb.SyncEntry) {
 	go func() {
 		defer n.wg.Done()
 		if err := n.push(p, entries); err != nil && n.ctx.Err() == nil {
-			// Counted (meshmon_sync_push_failures_total); the message
-			// still reaches p through other members or the next sync.
+			// Counted (meshmon_sync_push_failures_total) and handed
+			// over (an event); the message may still reach p through
+			// other members or the next sync.
 			n.strandedPushFailures.Add(1)
-			n.log.Debug("push to a member off the topic failed", "peer", p.String(), "err", err)
+			if node, ok := n.validator.Members().NodeID(p); ok {
+				n.handler.HandleSyncFailed(node, fmt.Errorf("gossip does not reach it, and pushing this node's messages to it failed: %w", err))
+			}
 			n.mu.Lock()
 			if n.pushFailed == nil {
 				n.pushFailed = map[peer.ID]time.Time{}

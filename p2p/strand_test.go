@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +100,71 @@ func TestCatchUpReachesMemberOffTopic(t *testing.T) {
 	}
 	if got := a.net.StrandedPushes(); got != 0 {
 		t.Errorf("a pushed %d times; want none (c was never connected to a)", got)
+	}
+}
+
+// TestFailedPushReachesHandler: a push to a stranded member that cannot
+// take it (here it no longer speaks the sync protocol) is counted and
+// handed to the handler with the member's name.
+func TestFailedPushReachesHandler(t *testing.T) {
+	nodes := newKeys(t, "a", "b")
+	a, b := nodes["a"], nodes["b"]
+	a.start(t, nodes)
+	b.start(t, nodes)
+	b.connect(t, a)
+	waitFor(t, 30*time.Second, "b to see a on the topic", func() bool { return slices.Contains(b.net.Peers(), a.id) })
+	a.host.Libp2p().RemoveStreamHandler(SyncProtocol)
+	a.net.sub.Cancel()
+	waitFor(t, 30*time.Second, "b to see a leave the topic", func() bool { return !slices.Contains(b.net.Peers(), a.id) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	env := heartbeat("net", "b", 1, 1)
+	env.Header.SentUnixMs = time.Now().UnixMilli()
+	if err := b.net.Publish(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "b's handler to hear of the failed push to a", func() bool {
+		b.rec.mu.Lock()
+		defer b.rec.mu.Unlock()
+		return len(b.rec.syncFailed) > 0
+	})
+	b.rec.mu.Lock()
+	got := slices.Clone(b.rec.syncFailed)
+	b.rec.mu.Unlock()
+	if !strings.HasPrefix(got[0], "a: gossip does not reach it") {
+		t.Errorf("failed exchanges %q; want the first a push naming a", got)
+	}
+	if n := b.net.StrandedPushFailures(); n < uint64(len(got)) {
+		t.Errorf("StrandedPushFailures = %d; want at least the %d handed over", n, len(got))
+	}
+}
+
+// TestFailedSyncReachesHandler: the sync exchange with a member that
+// joins the topic but cannot take it is counted and handed to the handler
+// with the member's name.
+func TestFailedSyncReachesHandler(t *testing.T) {
+	nodes := newKeys(t, "a", "b")
+	a, b := nodes["a"], nodes["b"]
+	a.start(t, nodes)
+	b.start(t, nodes)
+	a.host.Libp2p().RemoveStreamHandler(SyncProtocol)
+	b.connect(t, a)
+	waitFor(t, 30*time.Second, "b's handler to hear of the failed sync with a", func() bool {
+		b.rec.mu.Lock()
+		defer b.rec.mu.Unlock()
+		return len(b.rec.syncFailed) > 0
+	})
+	b.rec.mu.Lock()
+	got := slices.Clone(b.rec.syncFailed)
+	b.rec.mu.Unlock()
+	if !strings.HasPrefix(got[0], "a: the exchange when it joined the topic failed") {
+		t.Errorf("failed exchanges %q; want the first the sync naming a", got)
+	}
+	if n := b.net.SyncFailures(); n != 1 {
+		t.Errorf("SyncFailures = %d; want 1", n)
+	}
+	if n := a.net.SyncFailures(); n != 0 {
+		t.Errorf("a's SyncFailures = %d; want 0 (b answers)", n)
 	}
 }
 

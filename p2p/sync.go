@@ -181,7 +181,10 @@ func (n *Network) syncLoop(events *pubsub.TopicEventHandler) {
 			}
 			defer func() { <-n.syncSlots }()
 			if err := n.requestSync(ev.Peer); err != nil && n.ctx.Err() == nil {
-				n.log.Debug("sync failed", "peer", ev.Peer.String(), "node", node, "err", err)
+				// Counted (meshmon_sync_failures_total) and handed over
+				// (an event): gossip still brings what comes next.
+				n.syncFailures.Add(1)
+				n.handler.HandleSyncFailed(node, fmt.Errorf("the exchange when it joined the topic failed: %w", err))
 			}
 		}()
 	}
@@ -289,6 +292,10 @@ func (n *Network) Latest() []Received {
 // directly connected member that gossip did not reach (pushStranded): one
 // per message and member.
 func (n *Network) StrandedPushes() uint64 { return n.strandedPushes.Load() }
+
+// SyncFailures counts the sync exchanges this node started (a member
+// joined the topic) that failed.
+func (n *Network) SyncFailures() uint64 { return n.syncFailures.Load() }
 
 // StrandedPushFailures counts the pushes of StrandedPushes that failed.
 func (n *Network) StrandedPushFailures() uint64 { return n.strandedPushFailures.Load() }

@@ -491,6 +491,7 @@ func (s *msgSink) HandleMessage(m Message) {
 func (*msgSink) HandleLink(string, Link)         {}
 func (*msgSink) HandleRTT(string, time.Duration) {}
 func (*msgSink) HandlePinged(string)             {}
+func (*msgSink) HandleSyncFailed(string, error)  {}
 
 func (s *msgSink) got() []Message {
 	s.mu.Lock()
