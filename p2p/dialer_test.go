@@ -1,6 +1,12 @@
 package p2p
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -48,5 +54,70 @@ func TestRedialJitter(t *testing.T) {
 		if len(seen) < 2 {
 			t.Errorf("redialJitter(%v) gave one value in 100 calls; want them spread", d)
 		}
+	}
+}
+
+// TestDialsInFlightCapped: a node whose config lists more members than
+// maxDialsInFlight, none of which answers, has at most maxDialsInFlight
+// dials in flight; here every member's url leads to one server that holds
+// each /api/p2p request open, and counts them.
+func TestDialsInFlightCapped(t *testing.T) {
+	const members = maxDialsInFlight + 6
+	var names []string
+	for i := range members + 1 {
+		names = append(names, fmt.Sprintf("m%03d", i))
+	}
+	nodes := newKeys(t, names...)
+	// The node with the smallest peer ID dials every other member at
+	// once (designatedDialer); the others would wait dialGrace.
+	self := slices.MinFunc(names, func(x, y string) int { return strings.Compare(string(nodes[x].id), string(nodes[y].id)) })
+	var (
+		mu        sync.Mutex
+		cur, peak int
+		release   = make(chan struct{})
+	)
+	state := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return cur, peak
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cur++
+		peak = max(peak, cur)
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		mu.Lock()
+		cur--
+		mu.Unlock()
+		http.Error(w, "held", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	eps := map[string]Endpoint{}
+	for _, name := range names {
+		if name != self {
+			eps[name] = Endpoint{URL: srv.URL}
+		}
+	}
+	nodes[self].startWith(t, nodes, ReachabilityPublic, eps)
+
+	waitFor(t, 30*time.Second, fmt.Sprintf("%d bootstrap fetches held at once", maxDialsInFlight), func() bool {
+		c, p := state()
+		return c == maxDialsInFlight || p > maxDialsInFlight // the loop below fails the latter
+	})
+	// For a second, no further dial may start: without the cap the other
+	// members' dials would be in flight within milliseconds.
+	end := time.Now().Add(time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(end) {
+		if _, p := state(); p > maxDialsInFlight {
+			t.Fatalf("%d dials in flight at once; want at most %d", p, maxDialsInFlight)
+		}
+		<-tick.C
 	}
 }
