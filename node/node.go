@@ -296,7 +296,8 @@ func (n *Node) webDeps(metricsHandler http.Handler) web.Deps {
 		P2P: func() p2p.P2PInfo {
 			bw := n.host.Bandwidth()
 			return p2p.P2PInfo{PeerID: n.host.ID().String(), Addrs: n.host.Addrs(), Bandwidth: &bw,
-				Reachability: string(n.host.Reachability()), RelayService: n.host.RelayService(), Relays: n.host.Relays()}
+				Reachability: string(n.host.Reachability()), RelayService: n.host.RelayService(), Relays: n.host.Relays(),
+				HolePunching: n.host.HolePunching()}
 		},
 		View:   n.View,
 		Events: n.events,

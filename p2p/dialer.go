@@ -33,6 +33,9 @@ type P2PInfo struct {
 	// Relays are the peer IDs of the relays a private node holds a
 	// reservation on (members behind NAT reach it through them).
 	Relays []string `json:"relays,omitempty"`
+	// HolePunching is PunchReady or PunchNoPublicAddress (empty from an
+	// older node).
+	HolePunching string `json:"hole_punching,omitempty"`
 }
 
 type dialState struct {

@@ -40,7 +40,7 @@ func (h *Host) natConfig(cfg *config.Config, r Reachability) error {
 	if !cfg.DisableMetrics {
 		reg = cfg.PrometheusRegisterer
 	}
-	punchConfig(cfg, punchTracer{log: h.log, node: h.nodeName}, reg)
+	punchConfig(cfg, punchTracer{log: h.log, node: func(p peer.ID) string { id, _ := h.memberNode(p); return id }}, reg)
 	switch r {
 	case ReachabilityPublic:
 		res := relayv2.DefaultResources()
@@ -64,29 +64,17 @@ func (h *Host) natConfig(cfg *config.Config, r Reachability) error {
 // relay or open circuits through it.
 type memberACL struct{ h *Host }
 
-func (a memberACL) AllowReserve(p peer.ID, _ ma.Multiaddr) bool { return a.h.isMember(p) }
+func (a memberACL) AllowReserve(p peer.ID, _ ma.Multiaddr) bool { return a.h.memberOfAny(p) }
 
 func (a memberACL) AllowConnect(src peer.ID, _ ma.Multiaddr, dest peer.ID) bool {
-	return a.h.isMember(src) && a.h.isMember(dest)
-}
-
-// isMember tells whether p is a member of any joined network.
-func (h *Host) isMember(p peer.ID) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, n := range h.networks {
-		if _, ok := n.validator.Members().NodeID(p); ok {
-			return true
-		}
-	}
-	return false
+	return a.h.memberOfAny(src) && a.h.memberOfAny(dest)
 }
 
 // relays returns the connected members that run a relay service.
 func (h *Host) relays() []peer.ID {
 	var out []peer.ID
 	for _, p := range h.h.Network().Peers() {
-		if p == h.ID() || !h.isMember(p) {
+		if p == h.ID() || !h.memberOfAny(p) {
 			continue
 		}
 		if ok, _ := h.h.Peerstore().SupportsProtocols(p, circuitproto.ProtoIDv2Hop); len(ok) == 0 {

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/config"
@@ -56,15 +57,49 @@ func punchConfig(cfg *config.Config, t punchTracer, reg prometheus.Registerer) {
 	cfg.HolePunchingOptions = append(cfg.HolePunchingOptions, opt)
 }
 
-// nodeName is the node_id of peer p in a joined network, or "" for a peer
-// that is a member of none.
-func (h *Host) nodeName(p peer.ID) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, n := range h.networks {
-		if id, ok := n.validator.Members().NodeID(p); ok {
-			return id
-		}
+// Hole punching readiness. libp2p's DCUtR service starts (and answers
+// punches) only once the host knows a public address of its own, learnt
+// from public members' identify observations; until then every punch with
+// it fails with "protocols not supported" and nothing says why. A private
+// host tells its log when it becomes ready, and once if it is still not
+// ready punchReadyAfter after its start; /api/p2p shows the state.
+
+// Hole punching states of P2PInfo.HolePunching.
+const (
+	PunchReady           = "ready"             // knows a public address of its own: can punch
+	PunchNoPublicAddress = "no_public_address" // cannot punch (yet): its relayed links stay relayed
+)
+
+// punchReadyAfter is how long after its start a private host that cannot
+// punch yet says so.
+const punchReadyAfter = time.Minute
+
+// HolePunching tells whether this host can hole-punch now (PunchReady or
+// PunchNoPublicAddress).
+func (h *Host) HolePunching() string {
+	if slices.Contains(h.h.Mux().Protocols(), holepunch.Protocol) {
+		return PunchReady
 	}
-	return ""
+	return PunchNoPublicAddress
+}
+
+// punchNote is what a private host has told its log about its hole
+// punching readiness.
+type punchNote struct {
+	ready, toldWaiting bool
+}
+
+// next returns the note after seeing ready at now (start: the host's
+// start) and the INFO line to log ("" for none): one when the host becomes
+// ready, one when it is still not ready punchReadyAfter after its start.
+func (n punchNote) next(ready bool, start, now time.Time) (punchNote, string) {
+	switch {
+	case ready && !n.ready:
+		n.ready = true
+		return n, "hole punching ready: this node knows a public address of its own, so its relayed links to members behind NAT can turn direct"
+	case !ready && !n.ready && !n.toldWaiting && now.Sub(start) >= punchReadyAfter:
+		n.toldWaiting = true
+		return n, "no public address of this node for hole punching yet (public members report none): its links to members behind NAT stay relayed"
+	}
+	return n, ""
 }

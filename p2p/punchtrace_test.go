@@ -127,3 +127,44 @@ func (refuseDials) InterceptSecured(network.Direction, peer.ID, network.ConnMult
 	return true
 }
 func (refuseDials) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+
+// TestPunchNote: a private host logs once when it becomes able to punch,
+// and once if it still cannot a minute after its start; nothing else.
+func TestPunchNote(t *testing.T) {
+	start := time.Unix(1_800_000_000, 0)
+	steps := []struct {
+		after time.Duration
+		ready bool
+		want  string // a substring of the line; "" for none
+	}{
+		{2 * time.Second, false, ""},
+		{punchReadyAfter - time.Second, false, ""},
+		{punchReadyAfter, false, "no public address of this node for hole punching yet"},
+		{punchReadyAfter + 2*time.Second, false, ""}, // told once
+		{punchReadyAfter + 4*time.Second, true, "hole punching ready"},
+		{punchReadyAfter + 6*time.Second, true, ""},
+	}
+	var n punchNote
+	for i, s := range steps {
+		var msg string
+		n, msg = n.next(s.ready, start, start.Add(s.after))
+		if (s.want == "") != (msg == "") || !strings.Contains(msg, s.want) {
+			t.Errorf("step %d (%v, ready %v): logged %q; want %q", i, s.after, s.ready, msg, s.want)
+		}
+	}
+	// Ready from the first look: one line, no complaint later.
+	n = punchNote{}
+	if _, msg := n.next(true, start, start.Add(2*time.Second)); !strings.Contains(msg, "hole punching ready") {
+		t.Errorf("ready at once: logged %q", msg)
+	}
+}
+
+// TestHolePunchingOnLoopback: a host with only loopback addresses has no
+// public address to punch with, and says so.
+func TestHolePunchingOnLoopback(t *testing.T) {
+	nodes := newKeys(t, "a")
+	nodes["a"].startWith(t, nodes, ReachabilityPrivate, nil)
+	if got := nodes["a"].host.HolePunching(); got != PunchNoPublicAddress {
+		t.Errorf("HolePunching() = %q on loopback; want %q", got, PunchNoPublicAddress)
+	}
+}

@@ -24,16 +24,23 @@ type reservation struct {
 }
 
 // reserveLoop keeps reservations on the relays among connected members.
+// It also tells the log when hole punching becomes possible (punchNote).
 func (h *Host) reserveLoop() {
 	defer h.wg.Done()
 	t := time.NewTicker(reserveEvery)
 	defer t.Stop()
+	start := time.Now()
+	var note punchNote
 	for {
 		select {
 		case <-h.ctx.Done():
 			return
-		case <-t.C:
+		case now := <-t.C:
 			h.reserveAll()
+			var msg string
+			if note, msg = note.next(h.HolePunching() == PunchReady, start, now); msg != "" {
+				h.log.Info(msg)
+			}
 		}
 	}
 }

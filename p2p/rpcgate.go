@@ -155,14 +155,20 @@ func (b memberBlacklist) Contains(p peer.ID) bool { return !b.h.memberOfAny(p) }
 
 // memberOfAny tells whether p is a member of a joined network.
 func (h *Host) memberOfAny(p peer.ID) bool {
+	_, ok := h.memberNode(p)
+	return ok
+}
+
+// memberNode is p's node_id in a joined network that lists it.
+func (h *Host) memberNode(p peer.ID) (string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, n := range h.networks {
-		if _, ok := n.validator.Members().NodeID(p); ok {
-			return true
+		if id, ok := n.validator.Members().NodeID(p); ok {
+			return id, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // GateCounts returns the host's gossip gate counters by reason, and the

@@ -123,14 +123,7 @@ func TestFailedPushReachesHandler(t *testing.T) {
 	if err := b.net.Publish(ctx, env); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "b's handler to hear of the failed push to a", func() bool {
-		b.rec.mu.Lock()
-		defer b.rec.mu.Unlock()
-		return len(b.rec.syncFailed) > 0
-	})
-	b.rec.mu.Lock()
-	got := slices.Clone(b.rec.syncFailed)
-	b.rec.mu.Unlock()
+	got := waitSyncFailed(t, b, "b's handler to hear of the failed push to a")
 	if !strings.HasPrefix(got[0], "a: gossip does not reach it") {
 		t.Errorf("failed exchanges %q; want the first a push naming a", got)
 	}
@@ -149,14 +142,7 @@ func TestFailedSyncReachesHandler(t *testing.T) {
 	b.start(t, nodes)
 	a.host.Libp2p().RemoveStreamHandler(SyncProtocol)
 	b.connect(t, a)
-	waitFor(t, 30*time.Second, "b's handler to hear of the failed sync with a", func() bool {
-		b.rec.mu.Lock()
-		defer b.rec.mu.Unlock()
-		return len(b.rec.syncFailed) > 0
-	})
-	b.rec.mu.Lock()
-	got := slices.Clone(b.rec.syncFailed)
-	b.rec.mu.Unlock()
+	got := waitSyncFailed(t, b, "b's handler to hear of the failed sync with a")
 	if !strings.HasPrefix(got[0], "a: the exchange when it joined the topic failed") {
 		t.Errorf("failed exchanges %q; want the first the sync naming a", got)
 	}
@@ -166,6 +152,19 @@ func TestFailedSyncReachesHandler(t *testing.T) {
 	if n := a.net.SyncFailures(); n != 0 {
 		t.Errorf("a's SyncFailures = %d; want 0 (b answers)", n)
 	}
+}
+
+// waitSyncFailed waits until n's handler has heard of a failed sync
+// exchange and returns what it heard.
+func waitSyncFailed(t *testing.T, n *testNode, what string) []string {
+	t.Helper()
+	heard := func() []string {
+		n.rec.mu.Lock()
+		defer n.rec.mu.Unlock()
+		return slices.Clone(n.rec.syncFailed)
+	}
+	waitFor(t, 30*time.Second, what, func() bool { return len(heard()) > 0 })
+	return heard()
 }
 
 // TestLeftTopicStrandsAtOnce: a member that leaves the topic while still

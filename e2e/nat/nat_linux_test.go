@@ -150,6 +150,11 @@ func TestNATRelay(t *testing.T) {
 	c.waitFor(converge, "home-a ↔ home-b up, measured and relayed in every view; home ↔ pub direct",
 		c.all(c.pairUp("home-a", "home-b", true), c.pairUp("pub", "home-a", false), c.pairUp("pub", "home-b", false)))
 	c.logAddrs()
+	// Private IPv4 everywhere: no node has an address libp2p would punch
+	// with, and /api/p2p says so.
+	if ok, detail := c.holePunching("no_public_address", "home-a", "home-b")(); !ok {
+		t.Errorf("hole punching state: %s", detail)
+	}
 
 	tp.block("-I", pub, a)
 	t.Logf("pub now drops every packet to and from %s (home-a's router)", a.wanIP)
@@ -308,6 +313,8 @@ func TestNATHolePunch(t *testing.T) {
 		return true, ""
 	})
 	c.logAddrs()
+	c.waitFor(punched, "each home reports hole punching ready (it knows its router's address)",
+		c.holePunching("ready", "home-a", "home-b"))
 	c.waitFor(punched, "home-a ↔ home-b up, measured and direct (hole-punched) in every view",
 		c.pairUp("home-a", "home-b", false))
 	tp.wantDirectPackets(tp.homes[0], tp.homes[1], true)

@@ -42,6 +42,7 @@ type (
 		Addrs        []string `json:"addrs"`
 		Reachability string   `json:"reachability"`
 		RelayService *bool    `json:"relay_service"`
+		HolePunching string   `json:"hole_punching"`
 	}
 	view struct {
 		Networks map[string]*networkView `json:"networks"`
@@ -320,6 +321,24 @@ func (n *node) p2p() (*p2pInfo, error) {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// holePunching is a condition for waitFor: every node named reports
+// hole_punching state in its /api/p2p.
+func (c *cluster) holePunching(state string, names ...string) func() (bool, string) {
+	return func() (bool, string) {
+		var problems []string
+		for _, name := range names {
+			p, err := c.byName(name).p2p()
+			if err != nil {
+				return false, err.Error()
+			}
+			if p.HolePunching != state {
+				problems = append(problems, fmt.Sprintf("%s: hole_punching %q", name, p.HolePunching))
+			}
+		}
+		return len(problems) == 0, strings.Join(problems, "; ")
+	}
 }
 
 // byName returns the node with node_id name.
