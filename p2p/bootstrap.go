@@ -158,17 +158,26 @@ func BootstrapAddrs(served net.IP, addrs []string) (keep []ma.Multiaddr, dropped
 	return keep, dropped
 }
 
-// registerBootstrapMetrics exports meshmon_bootstrap_addrs_dropped_total.
-func (h *Host) registerBootstrapMetrics(reg prometheus.Registerer) error {
+// registerHostMetrics exports the host's own counters:
+// meshmon_bootstrap_addrs_dropped_total and
+// meshmon_relay_reservation_failures_total.
+func (h *Host) registerHostMetrics(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "meshmon_bootstrap_addrs_dropped_total",
-		Help: "Addresses in members' /api/p2p answers not dialled because they reach further than the address that answered (e.g. private addresses from a public url).",
-	}, func() float64 { return float64(h.bootstrapDropped.Load()) }))
-	if err != nil {
-		return fmt.Errorf("register bootstrap metrics: %w", err)
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "meshmon_bootstrap_addrs_dropped_total",
+			Help: "Addresses in members' /api/p2p answers not dialled because they reach further than the address that answered (e.g. private addresses from a public url).",
+		}, func() float64 { return float64(h.bootstrapDropped.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "meshmon_relay_reservation_failures_total",
+			Help: "Relay reservations this node (behind NAT) failed to take or renew on a connected public member; retried every 2 s.",
+		}, func() float64 { return float64(h.reserveFailures.Load()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register host metrics: %w", err)
+		}
 	}
 	return nil
 }

@@ -78,6 +78,11 @@ type Host struct {
 	// bootstrapDropped counts addresses of members' /api/p2p answers
 	// dropped for their scope (bootstrap.go).
 	bootstrapDropped atomic.Uint64
+	// reserveFailures counts failed relay reservations (reserve.go);
+	// reserveFailing holds the relays whose latest reservation failed
+	// (only reserveLoop uses it).
+	reserveFailures atomic.Uint64
+	reserveFailing  map[peer.ID]bool
 }
 
 // gossipParams tunes GossipSub for small meshes where every member is
@@ -130,7 +135,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{},
+	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{}, reserveFailing: map[peer.ID]bool{},
 		syncRefused: syncRefused}
 	hh.gate = newRPCGate(hh)
 	listen := make([]ma.Multiaddr, 0, len(cfg.Listen))
@@ -195,7 +200,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		return nil, fmt.Errorf("gossipsub: %w", err)
 	}
 	hh.ps = ps
-	if err := hh.registerBootstrapMetrics(cfg.Registerer); err != nil {
+	if err := hh.registerHostMetrics(cfg.Registerer); err != nil {
 		cancel()
 		h.Close()
 		return nil, err

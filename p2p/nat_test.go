@@ -77,6 +77,24 @@ func TestNATedMembersMeetThroughARelay(t *testing.T) {
 	}
 }
 
+// TestRelayReservationFailureCounted: a private member connected to a
+// relay that refuses it (the relay's config lacks it) counts each failed
+// reservation and holds none.
+func TestRelayReservationFailureCounted(t *testing.T) {
+	nodes := newKeys(t, "p", "a", "x")
+	p, a := nodes["p"], nodes["a"]
+	// p's network lists p and x; a's lists p and a.
+	p.startWith(t, map[string]*testNode{"p": p, "x": nodes["x"]}, ReachabilityPublic, nil)
+	a.startWith(t, map[string]*testNode{"p": p, "a": a}, ReachabilityPrivate, nil)
+	a.connect(t, p)
+	waitFor(t, 60*time.Second, "a to count a refused reservation on p", func() bool {
+		return a.host.ReserveFailures() >= 1
+	})
+	if r := a.host.Relays(); len(r) != 0 {
+		t.Errorf("a holds reservations %v on a relay that refuses it", r)
+	}
+}
+
 // TestRelayACLAdmitsMembersOnly: the relay service's filter lets members of
 // a joined network reserve and connect, nobody else.
 func TestRelayACLAdmitsMembersOnly(t *testing.T) {

@@ -58,9 +58,17 @@ func (h *Host) reserveAll() {
 		got, err := client.Reserve(ctx, h.h, peer.AddrInfo{ID: r})
 		cancel()
 		if err != nil {
-			h.log.Debug("relay reservation failed", "relay", r.String(), "err", err)
+			// Counted (meshmon_relay_reservation_failures_total); logged
+			// at WARN on the first failure since the relay last took one.
+			h.reserveFailures.Add(1)
+			if !h.reserveFailing[r] {
+				h.reserveFailing[r] = true
+				h.log.Warn("relay reservation failed: members behind NAT cannot reach this node through this relay until it takes one (retried every 2s)",
+					"relay", r.String(), "err", err)
+			}
 			continue
 		}
+		delete(h.reserveFailing, r)
 		addr, _ := h.circuitVia(r)
 		h.mu.Lock()
 		_, had := h.reservations[r]
@@ -71,6 +79,10 @@ func (h *Host) reserveAll() {
 		}
 	}
 }
+
+// ReserveFailures counts the relay reservations this host failed to take
+// or renew.
+func (h *Host) ReserveFailures() uint64 { return h.reserveFailures.Load() }
 
 // forgetReservation drops the reservation on p once this host is no longer
 // connected to it: the relay dropped it too.
