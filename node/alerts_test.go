@@ -1,7 +1,6 @@
 package node_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/syncbuf"
 
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/history"
@@ -237,24 +238,6 @@ func delivered(rs []fakeRequest) []fakeRequest {
 	return slices.DeleteFunc(slices.Clone(rs), func(r fakeRequest) bool { return r.code/100 != 2 })
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // clusters reads node i's GET /api/notification_cluster.
 func clusters(c *nodetest.Cluster, i int) ([]notify.ClusterStatus, error) {
 	resp, err := http.Get(c.URLs[i] + "/api/notification_cluster")
@@ -361,7 +344,7 @@ func deliveryEvent(t *testing.T, c *nodetest.Cluster, i int, subject, text strin
 
 // checkNoSecret fails the test if the webhook token shows up in any
 // running node's events, view, clusters API or in the logs.
-func checkNoSecret(t *testing.T, c *nodetest.Cluster, logs *syncBuffer) {
+func checkNoSecret(t *testing.T, c *nodetest.Cluster, logs *syncbuf.Buffer) {
 	t.Helper()
 	if logs.String() == "" {
 		t.Error("no logs captured")
@@ -398,19 +381,19 @@ func checkNoSecret(t *testing.T, c *nodetest.Cluster, logs *syncBuffer) {
 
 // startAlertCluster starts n nodes of which those in members configure
 // the fake webhook, and waits until they are all online.
-func startAlertCluster(t *testing.T, n int, members []int, f *fakeDiscord, logs *syncBuffer) *nodetest.Cluster {
+func startAlertCluster(t *testing.T, n int, members []int, f *fakeDiscord, logs *syncbuf.Buffer) *nodetest.Cluster {
 	return startAlertClusterWith(t, n, members, f, logs, nodetest.Options{Alerts: testAlerts})
 }
 
 // startAlertClusterWith is startAlertCluster with other options (timing,
 // alert options); their webhooks and logs are set here.
-func startAlertClusterWith(t *testing.T, n int, members []int, f *fakeDiscord, logs *syncBuffer, o nodetest.Options) *nodetest.Cluster {
+func startAlertClusterWith(t *testing.T, n int, members []int, f *fakeDiscord, logs *syncbuf.Buffer, o nodetest.Options) *nodetest.Cluster {
 	hooks := make([]map[string]string, n)
 	for _, i := range members {
 		hooks[i] = map[string]string{fmt.Sprintf("ops%d", i): f.URL()}
 	}
 	if logs == nil {
-		logs = &syncBuffer{}
+		logs = &syncbuf.Buffer{}
 	}
 	// On failure, the nodes' own logs (not libp2p's chatter) tell why.
 	t.Cleanup(func() {
@@ -474,7 +457,7 @@ func waitHeld(t *testing.T, c *nodetest.Cluster, members []int) {
 // as an event. The webhook URL appears nowhere.
 func TestAlertsFollowerOfflineAndBack(t *testing.T) {
 	f := newFakeDiscord(t)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	members := []int{0, 1, 2}
 	c := startAlertCluster(t, 4, members, f, logs)
 	leader := electedCluster(t, c, members, nil)

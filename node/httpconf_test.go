@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshmon/meshmon/internal/syncbuf"
+
 	"github.com/meshmon/meshmon/node/nodetest"
 )
 
@@ -17,7 +19,7 @@ import (
 // the token is in no log line.
 func TestNodeServesHTTPAccessControlFromNodeconf(t *testing.T) {
 	const token = "node-token-0123456789-SECRET"
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	c := nodetest.StartCluster(t, 1, nodetest.Options{Start: func(int) bool { return false }, Logs: &logs})
 	conf := filepath.Join(c.Dirs[0], "nodeconf.yml")
 	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/syncbuf"
 )
 
 const secretToken = "super-secret-token-9f8e7d"
@@ -103,29 +104,11 @@ func (f *fakeDiscord) waitRequests(t *testing.T, n int) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // harness runs one Sender against a fake server with a fake clock.
 type harness struct {
 	s         *Sender
 	clk       *fakeClock
-	logs      *syncBuffer
+	logs      *syncbuf.Buffer
 	delivered chan Delivery
 	failed    chan Failure
 	latencies chan time.Duration
@@ -140,7 +123,7 @@ func startSenderClock(t *testing.T, url string, clk *fakeClock, mod func(*Sender
 	t.Helper()
 	h := &harness{
 		clk:       clk,
-		logs:      &syncBuffer{},
+		logs:      &syncbuf.Buffer{},
 		delivered: make(chan Delivery, 100),
 		failed:    make(chan Failure, 100),
 		latencies: make(chan time.Duration, 100),

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,10 +15,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/syncbuf"
 
 	"github.com/meshmon/meshmon/node/nodetest"
 )
@@ -104,24 +104,6 @@ func quickStartDir(t *testing.T, uid, gid int) string {
 	return cfg
 }
 
-// syncBuffer collects a process's output for the test to read while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // childEnv is the test's environment without any MESHMON_ or LOG_LEVEL
 // setting, plus extra.
 func childEnv(extra ...string) []string {
@@ -137,7 +119,7 @@ func childEnv(extra ...string) []string {
 // runningProc is one `meshmon run` (or demo) process.
 type runningProc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	url  string
 	done chan struct{}
 	err  error // cmd.Wait's, once done is closed
@@ -151,7 +133,7 @@ func startProc(t *testing.T, bin string, args, env []string, attr *syscall.SysPr
 // startProcIn is startProc with dir as the working dir ("": the test's).
 func startProcIn(t *testing.T, dir, bin string, args, env []string, attr *syscall.SysProcAttr) *runningProc {
 	t.Helper()
-	p := &runningProc{out: &syncBuffer{}, done: make(chan struct{})}
+	p := &runningProc{out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
 	p.cmd.Env = env
