@@ -38,7 +38,7 @@ type Collector struct {
 	duplicates, publishErrors, refutes, pauses   *prometheus.Desc
 	gateDropped, gateMessages, clashes           *prometheus.Desc
 	memberClashes, strandedPushes, pushFailures  *prometheus.Desc
-	syncFailures                                 *prometheus.Desc
+	syncFailures, dialFailures                   *prometheus.Desc
 	gossipRefused                                *prometheus.Desc
 	reloadOK, reloadTime                         *prometheus.Desc
 	alertsSent, alertLatency, notificationLeader *prometheus.Desc
@@ -115,6 +115,9 @@ func NewCollector(src Sources) (*Collector, error) {
 		syncFailures: d("sync_failures_total",
 			"Sync exchanges this node started with a member that joined the topic (/meshmon/sync/1) that failed; each raises a sync warning event (at most one per member a minute), and gossip still brings what comes next.",
 			"network"),
+		dialFailures: d("dial_failures_total",
+			"Dials of members that failed (refused, timed out, no address, a bootstrap url that did not answer or named another key); each is retried with a backoff. The first failure since a member was last connected is logged at INFO with the error.",
+			"network"),
 		gateDropped: d("gossip_dropped_total",
 			"Gossip RPCs dropped before validation by reason: not_member (a peer in no joined network), wrong_topic (a member publishing on a network it is not in), backed_off (a peer disconnected for misbehaving, within its backoff); disconnected counts the peers disconnected.",
 			"reason"),
@@ -164,7 +167,7 @@ func NewCollector(src Sources) (*Collector, error) {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.nodeStatus, c.nodeConfirmed, c.peerRTT, c.members, c.membersMissingKey, c.liveObservers,
-		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.memberClashes, c.strandedPushes, c.pushFailures, c.syncFailures, c.gossipRefused, c.reloadOK, c.reloadTime,
+		c.sent, c.received, c.rejected, c.duplicates, c.publishErrors, c.refutes, c.pauses, c.gateDropped, c.gateMessages, c.clashes, c.memberClashes, c.strandedPushes, c.pushFailures, c.syncFailures, c.dialFailures, c.gossipRefused, c.reloadOK, c.reloadTime,
 		c.alertsSent, c.alertLatency, c.notificationLeader, c.alertsSuppressed, c.alertMarksIgnored, c.buildInfo,
 		c.historyOK, c.historyRecords, c.historyErrors, c.historyDropped, c.historySize, c.historyOpenRetries,
 	} {
@@ -302,6 +305,7 @@ func (c *Collector) collectTraffic(ch chan<- prometheus.Metric, ts []Traffic) {
 		ch <- constMetric(c.strandedPushes, prometheus.CounterValue, float64(t.StrandedPushes), t.Network)
 		ch <- constMetric(c.pushFailures, prometheus.CounterValue, float64(t.StrandedPushFailures), t.Network)
 		ch <- constMetric(c.syncFailures, prometheus.CounterValue, float64(t.SyncFailures), t.Network)
+		ch <- constMetric(c.dialFailures, prometheus.CounterValue, float64(t.DialFailures), t.Network)
 		for _, node := range slices.Sorted(maps.Keys(t.MemberClashes)) {
 			ch <- constMetric(c.memberClashes, prometheus.CounterValue, float64(t.MemberClashes[node]), t.Network, node)
 		}

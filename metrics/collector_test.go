@@ -94,7 +94,7 @@ func newSources(t *testing.T) (*snapshots, metrics.Sources) {
 				Sent:          map[p2p.Kind]uint64{p2p.KindHeartbeat: 10, p2p.KindReport: 2},
 				Received:      map[p2p.Kind]uint64{p2p.KindHeartbeat: 30, p2p.KindReport: 6, p2p.KindDelivered: 1},
 				Rejected:      map[p2p.RejectReason]uint64{p2p.RejectNotMember: 4, p2p.RejectStale: 1},
-				MemberClashes: map[string]uint64{"b": 2, "c": 0}, StrandedPushes: 3, StrandedPushFailures: 1, SyncFailures: 2},
+				MemberClashes: map[string]uint64{"b": 2, "c": 0}, StrandedPushes: 3, StrandedPushFailures: 1, SyncFailures: 2, DialFailures: 5},
 			{Network: "lab"},
 		},
 	}
@@ -216,6 +216,8 @@ func TestScrapeIsCleanForPromtool(t *testing.T) {
 		`meshmon_sync_push_failures_total{network="lab"} 0`,
 		`meshmon_sync_failures_total{network="prod"} 2`,
 		`meshmon_sync_failures_total{network="lab"} 0`,
+		`meshmon_dial_failures_total{network="prod"} 5`,
+		`meshmon_dial_failures_total{network="lab"} 0`,
 		"meshmon_config_last_reload_successful 0",
 		"meshmon_config_last_reload_success_timestamp_seconds 1.7000000005e+09",
 		`meshmon_alerts_sent_total{network="prod",outcome="delivered"} 2`,

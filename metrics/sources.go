@@ -102,6 +102,9 @@ type Traffic struct {
 	// SyncFailures counts the failed sync exchanges this node started
 	// with members that joined the topic (p2p.Network.SyncFailures).
 	SyncFailures uint64
+	// DialFailures counts the failed dials of members
+	// (p2p.Network.DialFailures).
+	DialFailures uint64
 }
 
 // ValidatorTraffic fills the Received and Rejected counters of a network

@@ -62,6 +62,7 @@ func (n *Node) traffic() []metrics.Traffic {
 		t.StrandedPushes = r.net.StrandedPushes()
 		t.StrandedPushFailures = r.net.StrandedPushFailures()
 		t.SyncFailures = r.net.SyncFailures()
+		t.DialFailures = r.net.DialFailures()
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Network < out[j].Network })

@@ -56,6 +56,8 @@ type dialState struct {
 	// upAt is when the link was last seen up; staleSince when it turned
 	// stale (zero: not stale).
 	upAt, staleSince time.Time
+	// failing: a dial failed since the member was last connected.
+	failing bool
 }
 
 // dials tells whether this node dials member p now. Simultaneous dials from
@@ -158,6 +160,7 @@ func (n *Network) dialLoop() {
 		if l.Connected {
 			st.backoff = 0
 			st.downAt = time.Time{}
+			st.failing = false
 			ctx, cancel := context.WithCancel(n.ctx)
 			st.stopPing = cancel
 			n.wg.Add(1)
@@ -282,7 +285,16 @@ func (n *Network) dialLoop() {
 			limit := redialLimit(st.upAt, time.Now())
 			st.backoff = min(max(2*st.backoff, minRedial), limit)
 			st.next = time.Now().Add(redialJitter(st.backoff))
-			n.log.Debug("member unreachable", "node", st.node, "peer", r.p.String(), "retry_in", st.backoff, "err", r.err)
+			// Counted (meshmon_dial_failures_total); the first failure
+			// since the member was last connected (or since this node
+			// started) says why at INFO, the retries at DEBUG.
+			n.dialFailures.Add(1)
+			log := n.log.Debug
+			if !st.failing {
+				st.failing = true
+				log = n.log.Info
+			}
+			log("cannot reach member; retrying", "node", st.node, "peer", r.p.String(), "retry_in", st.backoff, "err", r.err)
 		}
 	}
 }

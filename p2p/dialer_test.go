@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/syncbuf"
 )
 
 // TestRedialLimit: a member up a moment ago is redialled twice a second; a
@@ -68,9 +71,7 @@ func TestDialsInFlightCapped(t *testing.T) {
 		names = append(names, fmt.Sprintf("m%03d", i))
 	}
 	nodes := newKeys(t, names...)
-	// The node with the smallest peer ID dials every other member at
-	// once (designatedDialer); the others would wait dialGrace.
-	self := slices.MinFunc(names, func(x, y string) int { return strings.Compare(string(nodes[x].id), string(nodes[y].id)) })
+	self := firstDialer(nodes, names)
 	var (
 		mu        sync.Mutex
 		cur, peak int
@@ -120,4 +121,47 @@ func TestDialsInFlightCapped(t *testing.T) {
 		}
 		<-tick.C
 	}
+}
+
+// TestDialFailuresCountedAndToldOnce: a member whose url does not serve
+// /api/p2p is counted at every failed dial, and the log says why at INFO
+// once, the retries at DEBUG.
+func TestDialFailuresCountedAndToldOnce(t *testing.T) {
+	nodes := newKeys(t, "a", "b")
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	var logs syncbuf.Buffer
+	self := nodes[firstDialer(nodes, []string{"a", "b"})]
+	other := "a"
+	if self.name == "a" {
+		other = "b"
+	}
+	self.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	self.startWith(t, nodes, ReachabilityPublic, map[string]Endpoint{other: {URL: srv.URL}})
+	waitFor(t, 30*time.Second, "two failed dials of "+other, func() bool { return self.net.DialFailures() >= 2 })
+	var info, debug int
+	for line := range strings.Lines(logs.String()) {
+		if !strings.Contains(line, "cannot reach member") {
+			continue
+		}
+		if !strings.Contains(line, "node="+other) || !strings.Contains(line, "404") {
+			t.Errorf("log line %q lacks the member or the error", line)
+		}
+		switch {
+		case strings.Contains(line, "level=INFO"):
+			info++
+		case strings.Contains(line, "level=DEBUG"):
+			debug++
+		}
+	}
+	if info != 1 || debug < 1 {
+		t.Errorf("%d INFO and %d DEBUG lines of the failed dials; want 1 and at least 1", info, debug)
+	}
+}
+
+// firstDialer is the name among names whose node has the smallest peer ID:
+// it dials every other public member at once (designatedDialer), where
+// the others would wait dialGrace.
+func firstDialer(nodes map[string]*testNode, names []string) string {
+	return slices.MinFunc(names, func(x, y string) int { return strings.Compare(string(nodes[x].id), string(nodes[y].id)) })
 }

@@ -163,6 +163,8 @@ type Network struct {
 	lastPinged map[peer.ID]time.Time
 	// syncFailures counts failed sync exchanges this node started.
 	syncFailures atomic.Uint64
+	// dialFailures counts failed dials of members (dialer.go).
+	dialFailures atomic.Uint64
 	// pushFailed is when a push to a member off the topic last failed
 	// (pushStranded); nil until one does.
 	pushFailed map[peer.ID]time.Time

@@ -121,6 +121,8 @@ type testNode struct {
 	punchRetry time.Duration
 	// pingEvery, when set, is the network's PingInterval.
 	pingEvery time.Duration
+	// log, when set, is the host's logger (default: discard).
+	log *slog.Logger
 }
 
 func newKeys(t *testing.T, names ...string) map[string]*testNode {
@@ -149,7 +151,11 @@ func (n *testNode) start(t *testing.T, members map[string]*testNode) {
 // startWith is start with a reachability and the members' endpoints.
 func (n *testNode) startWith(t *testing.T, members map[string]*testNode, r Reachability, eps map[string]Endpoint) {
 	t.Helper()
-	h, err := NewHost(HostConfig{Key: n.key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: slog.New(slog.DiscardHandler), Reachability: r})
+	log := n.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h, err := NewHost(HostConfig{Key: n.key, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: log, Reachability: r})
 	if err != nil {
 		t.Fatal(err)
 	}

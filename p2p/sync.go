@@ -293,6 +293,10 @@ func (n *Network) Latest() []Received {
 // per message and member.
 func (n *Network) StrandedPushes() uint64 { return n.strandedPushes.Load() }
 
+// DialFailures counts the dials of members that failed (the dial loop
+// retries them).
+func (n *Network) DialFailures() uint64 { return n.dialFailures.Load() }
+
 // SyncFailures counts the sync exchanges this node started (a member
 // joined the topic) that failed.
 func (n *Network) SyncFailures() uint64 { return n.syncFailures.Load() }
