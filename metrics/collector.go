@@ -116,7 +116,7 @@ func NewCollector(src Sources) (*Collector, error) {
 			"Sync exchanges this node started with a member that joined the topic (/meshmon/sync/1) that failed; each raises a sync warning event (at most one per member a minute), and gossip still brings what comes next.",
 			"network"),
 		dialFailures: d("dial_failures_total",
-			"Dials of members that failed (refused, timed out, no address, a bootstrap url that did not answer or named another key); each is retried with a backoff. The first failure since a member was last connected is logged at INFO with the error.",
+			"Dials of members that failed (refused, timed out, no address, a bootstrap url that did not answer or named another key); each is retried with a backoff. Once every dial of a member has failed for 30 s, the log says why at INFO, once a spell.",
 			"network"),
 		gateDropped: d("gossip_dropped_total",
 			"Gossip RPCs dropped before validation by reason: not_member (a peer in no joined network), wrong_topic (a member publishing on a network it is not in), backed_off (a peer disconnected for misbehaving, within its backoff); disconnected counts the peers disconnected.",

@@ -114,7 +114,9 @@ const (
 	quicAfterTCP      = time.Second
 	probeAgain        = 100 * time.Millisecond
 	defaultPunchRetry = 10 * time.Second
-	maxPunchRetry     = 30 * time.Minute
+	// defaultDialTellAfter: NetworkConfig.DialTellAfter.
+	defaultDialTellAfter = 30 * time.Second
+	maxPunchRetry        = 30 * time.Minute
 	// A private node looks for relays every reserveEvery, renews a
 	// reservation renewBefore it expires, and takes it again after a
 	// reconnect (a relay forgets the reservations of peers that

@@ -56,8 +56,9 @@ type dialState struct {
 	// upAt is when the link was last seen up; staleSince when it turned
 	// stale (zero: not stale).
 	upAt, staleSince time.Time
-	// failing: a dial failed since the member was last connected.
-	failing bool
+	// fail is the run of failed dials since the member was last connected
+	// (zero: none).
+	fail failSpell
 }
 
 // dials tells whether this node dials member p now. Simultaneous dials from
@@ -160,7 +161,7 @@ func (n *Network) dialLoop() {
 		if l.Connected {
 			st.backoff = 0
 			st.downAt = time.Time{}
-			st.failing = false
+			st.fail = failSpell{}
 			ctx, cancel := context.WithCancel(n.ctx)
 			st.stopPing = cancel
 			n.wg.Add(1)
@@ -285,16 +286,18 @@ func (n *Network) dialLoop() {
 			limit := redialLimit(st.upAt, time.Now())
 			st.backoff = min(max(2*st.backoff, minRedial), limit)
 			st.next = time.Now().Add(redialJitter(st.backoff))
-			// Counted (meshmon_dial_failures_total); the first failure
-			// since the member was last connected (or since this node
-			// started) says why at INFO, the retries at DEBUG.
+			// Counted (meshmon_dial_failures_total). Once every dial
+			// has failed for dialTell since the member was last
+			// connected (or since this node started), the log says why
+			// at INFO, once; the other failures go to DEBUG.
 			n.dialFailures.Add(1)
+			now := time.Now()
 			log := n.log.Debug
-			if !st.failing {
-				st.failing = true
+			if st.fail.tell(now, n.dialTell) {
 				log = n.log.Info
 			}
-			log("cannot reach member; retrying", "node", st.node, "peer", r.p.String(), "retry_in", st.backoff, "err", r.err)
+			log("cannot reach member; retrying", "node", st.node, "peer", r.p.String(),
+				"failing_for", now.Sub(st.fail.since).Round(time.Second), "retry_in", st.backoff, "err", r.err)
 		}
 	}
 }

@@ -82,7 +82,7 @@ type Host struct {
 	// reserveFailing holds the relays whose latest reservation failed
 	// (only reserveLoop uses it).
 	reserveFailures atomic.Uint64
-	reserveFailing  map[peer.ID]bool
+	reserveFailing  map[peer.ID]failSpell
 }
 
 // gossipParams tunes GossipSub for small meshes where every member is
@@ -135,7 +135,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{}, reserveFailing: map[peer.ID]bool{},
+	hh := &Host{bw: bw, log: cfg.Logger, reach: cfg.Reachability, ctx: ctx, cancel: cancel, networks: map[string]*Network{}, reservations: map[peer.ID]reservation{}, reserveFailing: map[peer.ID]failSpell{},
 		syncRefused: syncRefused}
 	hh.gate = newRPCGate(hh)
 	listen := make([]ma.Multiaddr, 0, len(cfg.Listen))

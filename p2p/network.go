@@ -116,6 +116,11 @@ type NetworkConfig struct {
 	// node retries hole punching; the wait doubles up to maxPunchRetry.
 	// Default 10s.
 	PunchRetry time.Duration
+	// DialTellAfter is how long a member must have failed every dial
+	// before the log says why at INFO (once a spell; the failures before
+	// and after go to DEBUG): members coming up with this node fail for
+	// a few seconds and are no news. Default 30s.
+	DialTellAfter time.Duration
 	// HTTPClient fetches members' /api/p2p. Default: NewBootstrapClient().
 	HTTPClient *http.Client
 	// Logger is narrowed with the network. Default: the host's.
@@ -141,6 +146,7 @@ type Network struct {
 	// strandedPushFailures counts those that failed.
 	strandedPushFailures atomic.Uint64
 	punchWait            time.Duration
+	dialTell             time.Duration
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -190,6 +196,9 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = time.Second
 	}
+	if cfg.DialTellAfter <= 0 {
+		cfg.DialTellAfter = defaultDialTellAfter
+	}
 	if cfg.PunchRetry <= 0 {
 		cfg.PunchRetry = defaultPunchRetry
 	}
@@ -209,6 +218,7 @@ func (h *Host) Join(cfg NetworkConfig) (*Network, error) {
 		log:        cfg.Logger.With("network", cfg.ID),
 		client:     cfg.HTTPClient,
 		punchWait:  cfg.PunchRetry,
+		dialTell:   cfg.DialTellAfter,
 		linkCh:     make(chan peer.ID, 256),
 		staleCh:    make(chan staleEvent),
 		kick:       make(chan struct{}, 1),

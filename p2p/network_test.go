@@ -123,6 +123,8 @@ type testNode struct {
 	pingEvery time.Duration
 	// log, when set, is the host's logger (default: discard).
 	log *slog.Logger
+	// dialTellAfter, when set, is the network's DialTellAfter.
+	dialTellAfter time.Duration
 }
 
 func newKeys(t *testing.T, names ...string) map[string]*testNode {
@@ -164,7 +166,7 @@ func (n *testNode) startWith(t *testing.T, members map[string]*testNode, r Reach
 	for name, m := range members {
 		byNode[name] = m.id
 	}
-	nw, err := h.Join(NetworkConfig{ID: "net", Self: n.name, Members: NewMembers(byNode), Handler: n.rec, Endpoints: eps, PunchRetry: n.punchRetry, PingInterval: n.pingEvery})
+	nw, err := h.Join(NetworkConfig{ID: "net", Self: n.name, Members: NewMembers(byNode), Handler: n.rec, Endpoints: eps, PunchRetry: n.punchRetry, PingInterval: n.pingEvery, DialTellAfter: n.dialTellAfter})
 	if err != nil {
 		t.Fatal(err)
 	}

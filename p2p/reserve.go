@@ -23,6 +23,10 @@ type reservation struct {
 	addr ma.Multiaddr
 }
 
+// reserveTellAfter is how long a relay must have refused every reservation
+// before the log says so at WARN.
+const reserveTellAfter = 30 * time.Second
+
 // reserveLoop keeps reservations on the relays among connected members.
 // It also tells the log when hole punching becomes possible (punchNote).
 func (h *Host) reserveLoop() {
@@ -59,13 +63,16 @@ func (h *Host) reserveAll() {
 		cancel()
 		if err != nil {
 			// Counted (meshmon_relay_reservation_failures_total); logged
-			// at WARN on the first failure since the relay last took one.
+			// at WARN once the relay has refused for reserveTellAfter
+			// since it last took one (a relay still loading its config
+			// refuses for a moment at start).
 			h.reserveFailures.Add(1)
-			if !h.reserveFailing[r] {
-				h.reserveFailing[r] = true
-				h.log.Warn("relay reservation failed: members behind NAT cannot reach this node through this relay until it takes one (retried every 2s)",
-					"relay", r.String(), "err", err)
+			f := h.reserveFailing[r]
+			if f.tell(now, reserveTellAfter) {
+				h.log.Warn("relay reservation failing: members behind NAT cannot reach this node through this relay until it takes one (retried every 2s)",
+					"relay", r.String(), "failing_for", now.Sub(f.since).Round(time.Second), "err", err)
 			}
+			h.reserveFailing[r] = f
 			continue
 		}
 		delete(h.reserveFailing, r)
