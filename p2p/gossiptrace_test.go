@@ -17,11 +17,7 @@ import (
 // seen, a frame that is no RPC, an RPC over the size limit, a message on a
 // topic this node is not on. Today none of them left a count.
 func TestGossipRefusalsCounted(t *testing.T) {
-	nodes := newKeys(t, "a", "b")
-	a, b := nodes["a"], nodes["b"]
-	a.start(t, nodes)
-	b.start(t, nodes)
-	b.connect(t, a)
+	a, b := connectedPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	bkey, err := PrivKey(b.key)

@@ -173,6 +173,17 @@ func (n *testNode) startWith(t *testing.T, members map[string]*testNode, r Reach
 	n.host, n.net = h, nw
 }
 
+// connectedPair starts members a and b of network "net" and has b dial a.
+func connectedPair(t *testing.T) (a, b *testNode) {
+	t.Helper()
+	nodes := newKeys(t, "a", "b")
+	a, b = nodes["a"], nodes["b"]
+	a.start(t, nodes)
+	b.start(t, nodes)
+	b.connect(t, a)
+	return a, b
+}
+
 func (n *testNode) connect(t *testing.T, to *testNode) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -348,11 +359,7 @@ func TestSyncWithEveryMemberThatJoins(t *testing.T) {
 // TestSyncRejectsTampered: a synced message whose payload was altered fails
 // the signature check and is counted, never delivered.
 func TestSyncRejectsTampered(t *testing.T) {
-	nodes := newKeys(t, "a", "b")
-	a, b := nodes["a"], nodes["b"]
-	a.start(t, nodes)
-	b.start(t, nodes)
-	b.connect(t, a)
+	a, b := connectedPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.net.Publish(ctx, heartbeat("net", "a", 1, 1)); err != nil {
@@ -382,11 +389,7 @@ func TestSyncRejectsTampered(t *testing.T) {
 // empty answer, not every author's latest messages: a push must not cost a
 // full sync. A plain request still gets them.
 func TestSyncPushAsksForNothing(t *testing.T) {
-	nodes := newKeys(t, "a", "b")
-	a, b := nodes["a"], nodes["b"]
-	a.start(t, nodes)
-	b.start(t, nodes)
-	b.connect(t, a)
+	a, b := connectedPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.net.Publish(ctx, heartbeat("net", "a", 7, 3)); err != nil {

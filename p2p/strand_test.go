@@ -107,11 +107,7 @@ func TestCatchUpReachesMemberOffTopic(t *testing.T) {
 // take it (here it no longer speaks the sync protocol) is counted and
 // handed to the handler with the member's name.
 func TestFailedPushReachesHandler(t *testing.T) {
-	nodes := newKeys(t, "a", "b")
-	a, b := nodes["a"], nodes["b"]
-	a.start(t, nodes)
-	b.start(t, nodes)
-	b.connect(t, a)
+	a, b := connectedPair(t)
 	waitFor(t, 30*time.Second, "b to see a on the topic", func() bool { return slices.Contains(b.net.Peers(), a.id) })
 	a.host.Libp2p().RemoveStreamHandler(SyncProtocol)
 	a.net.sub.Cancel()

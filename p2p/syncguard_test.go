@@ -104,11 +104,7 @@ func TestSyncRefusesNonMemberBeforeReading(t *testing.T) {
 // TestSyncRefusesOversizeFromMember: a member may only declare what the
 // latest messages of the network's members can take.
 func TestSyncRefusesOversizeFromMember(t *testing.T) {
-	nodes := newKeys(t, "a", "b")
-	a, b := nodes["a"], nodes["b"]
-	a.start(t, nodes)
-	b.start(t, nodes)
-	b.connect(t, a)
+	a, b := connectedPair(t)
 	limit := syncRequestLimit(2)
 	openDeclaring(t, b.host, a.id, 3, limit+1)
 	waitFor(t, 30*time.Second, "3 oversize refusals counted", func() bool {

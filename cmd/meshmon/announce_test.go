@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/syncbuf"
 
 	"github.com/meshmon/meshmon/node"
 	"github.com/meshmon/meshmon/node/nodetest"
@@ -106,7 +107,7 @@ func TestP2PAnnounce(t *testing.T) {
 type inProcess struct {
 	done chan struct{}
 	err  error // set before done closes
-	logs lockedBuffer
+	logs syncbuf.Buffer
 }
 
 // startRunInProcess runs `meshmon run` with args in this process until the
@@ -139,22 +140,4 @@ func (r *inProcess) exited() string {
 	default:
 		return "\n" + r.logs.String()
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for the node's logger and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
