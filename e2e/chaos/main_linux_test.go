@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/meshmon/meshmon/internal/netlab"
+	"github.com/meshmon/meshmon/node/nodetest"
 )
 
 var (
@@ -39,7 +38,7 @@ func TestMain(m *testing.M) {
 		})
 		removeLeftoverCgroups()
 	}
-	bin, dir, err := buildMeshmon()
+	bin, dir, err := nodetest.BuildBinary("meshmon-chaos-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos e2e:", err)
 		os.Exit(1)
@@ -76,31 +75,6 @@ func needLab(t testing.TB) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg + " (skipped because CI is not true)")
-}
-
-// buildMeshmon builds ./cmd/meshmon, static (CGO off), into a temp dir;
-// $MESHMON_BIN, when set, is used instead.
-func buildMeshmon() (bin, dir string, err error) {
-	if b := os.Getenv("MESHMON_BIN"); b != "" {
-		return b, "", nil
-	}
-	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("go list -m: %w", err)
-	}
-	dir, err = os.MkdirTemp("", "meshmon-chaos-")
-	if err != nil {
-		return "", "", err
-	}
-	bin = filepath.Join(dir, "meshmon")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/meshmon")
-	cmd.Dir = strings.TrimSpace(string(root))
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return "", "", fmt.Errorf("go build ./cmd/meshmon: %w\n%s", err, out)
-	}
-	return bin, dir, nil
 }
 
 // envDuration reads a duration knob from the environment (def when unset);

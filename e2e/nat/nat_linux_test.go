@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/meshmon/meshmon/internal/netlab"
+	"github.com/meshmon/meshmon/node/nodetest"
 )
 
 var (
@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "nat e2e: "+format+"\n", args...)
 		})
 		var err error
-		meshmonBin, dir, err = buildMeshmon()
+		meshmonBin, dir, err = nodetest.BuildBinary("meshmon-nat-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nat e2e:", err)
 			os.Exit(1)
@@ -83,31 +83,6 @@ func needLab(t *testing.T) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg + " (skipped because CI is not true)")
-}
-
-// buildMeshmon builds ./cmd/meshmon, static (CGO off), into a temp dir;
-// $MESHMON_BIN, when set, is used instead.
-func buildMeshmon() (bin, dir string, err error) {
-	if b := os.Getenv("MESHMON_BIN"); b != "" {
-		return b, "", nil
-	}
-	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("go list -m: %w", err)
-	}
-	dir, err = os.MkdirTemp("", "meshmon-nat-")
-	if err != nil {
-		return "", "", err
-	}
-	bin = filepath.Join(dir, "meshmon")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/meshmon")
-	cmd.Dir = strings.TrimSpace(string(root))
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return "", "", fmt.Errorf("go build ./cmd/meshmon: %w\n%s", err, out)
-	}
-	return bin, dir, nil
 }
 
 // TestNATRelay is the topology: one public node on the "internet",

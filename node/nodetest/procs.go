@@ -24,24 +24,44 @@ import (
 )
 
 // Binary returns the meshmon binary to run: $MESHMON_BIN if set, else one
-// built from ./cmd/meshmon of the module into a temp dir.
+// built from ./cmd/meshmon of the module into a temp dir removed when t
+// ends (BuildBinary).
 func Binary(t testing.TB) string {
 	t.Helper()
-	if bin := os.Getenv("MESHMON_BIN"); bin != "" {
-		return bin
-	}
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	bin, dir, err := BuildBinary("meshmon-test-")
 	if err != nil {
-		t.Fatalf("go list -m: %v", err)
+		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "meshmon")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/meshmon")
-	cmd.Dir = strings.TrimSpace(string(out))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
+	if dir != "" {
+		t.Cleanup(func() { os.RemoveAll(dir) })
 	}
 	return bin
+}
+
+// BuildBinary returns $MESHMON_BIN if set (dir ""), else builds
+// ./cmd/meshmon of the module, static (CGO off) as in the image, into a new
+// temp dir named with prefix, which the caller removes.
+func BuildBinary(prefix string) (bin, dir string, err error) {
+	if b := os.Getenv("MESHMON_BIN"); b != "" {
+		return b, "", nil
+	}
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("go list -m: %w", err)
+	}
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(dir, "meshmon")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/meshmon")
+	cmd.Dir = strings.TrimSpace(string(root))
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("go build ./cmd/meshmon: %w\n%s", err, out)
+	}
+	return bin, dir, nil
 }
 
 // FreePorts reserves n loopback TCP ports and releases them for processes.
