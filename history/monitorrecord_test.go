@@ -30,13 +30,8 @@ func snapAt(status monitor.Status, since time.Time, aLat, bLat time.Duration, at
 }
 
 func TestRecorderRecordsMonitors(t *testing.T) {
-	store, _ := openTemp(t)
-	clock := &testClock{wall: tm(0).Add(10 * time.Second)}
-	events := health.NewEventLog(100, clock.Now)
-	view := &testView{}
-	view.set(health.StatusOnline, "up")
-	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Now: clock.Now,
-		Elapsed: clock.Elapsed, Session: 1})
+	env := newRecorderEnv(t, tm(0).Add(10*time.Second), health.StatusOnline, "up", nil)
+	store, clock, rec := env.store, env.clock, env.rec
 	start := clock.Now()
 
 	t0 := clock.Now()
@@ -97,13 +92,8 @@ func TestRecorderRecordsMonitors(t *testing.T) {
 }
 
 func TestRecorderMonitorsAcrossAClockStep(t *testing.T) {
-	store, _ := openTemp(t)
-	clock := &testClock{wall: tm(0)}
-	events := health.NewEventLog(100, clock.Now)
-	view := &testView{}
-	view.set(health.StatusOnline, "up")
-	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Now: clock.Now,
-		Elapsed: clock.Elapsed, Session: 1})
+	env := newRecorderEnv(t, tm(0), health.StatusOnline, "up", nil)
+	clock, rec := env.clock, env.rec
 	rec.ObserveMonitors(snapAt(monitor.StatusDown, clock.Now(), 0, 0, clock.Now(), "a", "b"))
 	flush(t, rec)
 	clock.Advance(5 * time.Minute)
@@ -146,14 +136,9 @@ func (m *monitorSource) set(s *monitor.Snapshot) {
 // TestRecorderSamplesMonitors: with RecorderConfig.Monitors the recorder
 // reads the snapshots itself, every Sample, without ObserveMonitors.
 func TestRecorderSamplesMonitors(t *testing.T) {
-	store, _ := openTemp(t)
-	clock := &testClock{wall: tm(0).Add(10 * time.Second)}
-	events := health.NewEventLog(100, clock.Now)
-	view := &testView{}
-	view.set(health.StatusOnline, "up")
 	src := &monitorSource{}
-	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Monitors: src.get,
-		Now: clock.Now, Elapsed: clock.Elapsed, Session: 1})
+	env := newRecorderEnv(t, tm(0).Add(10*time.Second), health.StatusOnline, "up", func(c *RecorderConfig) { c.Monitors = src.get })
+	store, clock, rec := env.store, env.clock, env.rec
 	t0 := clock.Now()
 	src.set(snapAt(monitor.StatusUp, t0, 10*time.Millisecond, 30*time.Millisecond, t0))
 	flush(t, rec) // Flush samples

@@ -75,6 +75,33 @@ func (tv *testView) set(st health.Status, link string) {
 	}}}
 }
 
+// recorderEnv is a recorder over a temp store, driven by a test clock, a
+// test view and an event log.
+type recorderEnv struct {
+	store  *Store
+	clock  *testClock
+	events *health.EventLog
+	view   *testView
+	rec    *Recorder
+}
+
+// newRecorderEnv starts a recorder (startRecorder) with its clock at wall
+// and its view showing status st and links link; more, when set, adjusts
+// the config first.
+func newRecorderEnv(t *testing.T, wall time.Time, st health.Status, link string, more func(*RecorderConfig)) *recorderEnv {
+	t.Helper()
+	store, _ := openTemp(t)
+	e := &recorderEnv{store: store, clock: &testClock{wall: wall}, view: &testView{}}
+	e.events = health.NewEventLog(100, e.clock.Now)
+	e.view.set(st, link)
+	cfg := RecorderConfig{Store: store, Events: e.events, View: e.view.get, Now: e.clock.Now, Elapsed: e.clock.Elapsed, Session: 1}
+	if more != nil {
+		more(&cfg)
+	}
+	e.rec, _ = startRecorder(t, cfg)
+	return e
+}
+
 // startRecorder runs a recorder over store until the test ends (or stop).
 func startRecorder(t *testing.T, cfg RecorderConfig) (*Recorder, func()) {
 	t.Helper()
@@ -115,13 +142,8 @@ func statusEvent(node string, from, to health.Status) health.Event {
 }
 
 func TestRecorderRecordsChangesRTTEventsAndAlerts(t *testing.T) {
-	store, _ := openTemp(t)
-	clock := &testClock{wall: tm(0).Add(10 * time.Second)}
-	events := health.NewEventLog(100, clock.Now)
-	view := &testView{}
-	view.set(health.StatusUnknown, "unknown")
-	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Now: clock.Now,
-		Elapsed: clock.Elapsed, Session: 1})
+	env := newRecorderEnv(t, tm(0).Add(10*time.Second), health.StatusUnknown, "unknown", nil)
+	store, clock, events, view, rec := env.store, env.clock, env.events, env.view, env.rec
 	start := clock.Now()
 
 	view.set(health.StatusOnline, "up")
@@ -242,13 +264,8 @@ func TestRecorderRestartIsAGapNotUptime(t *testing.T) {
 }
 
 func TestRecorderClockStepStartsANewSession(t *testing.T) {
-	store, _ := openTemp(t)
-	clock := &testClock{wall: tm(0)}
-	events := health.NewEventLog(100, clock.Now)
-	view := &testView{}
-	view.set(health.StatusOnline, "up")
-	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Now: clock.Now,
-		Elapsed: clock.Elapsed, Session: 1})
+	env := newRecorderEnv(t, tm(0), health.StatusOnline, "up", nil)
+	clock, rec := env.clock, env.rec
 	flush(t, rec)
 	clock.Advance(5 * time.Minute)
 	flush(t, rec)
@@ -281,14 +298,9 @@ func linkView(t time.Time, status string) *health.NetworkView {
 // samples of the view, is recorded with the views' own times, and the
 // sampled view (which shows the link up throughout) adds nothing.
 func TestRecorderRecordsLinkChangesAsTheyHappen(t *testing.T) {
-	store, _ := openTemp(t)
-	clock := &testClock{wall: tm(0)}
-	events := health.NewEventLog(100, clock.Now)
-	view := &testView{}
-	view.set(health.StatusOnline, "up")
 	// The default one-second sample: the flap below falls between two.
-	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Now: clock.Now,
-		Elapsed: clock.Elapsed, Session: 1, Sample: time.Second, Flush: time.Hour})
+	env := newRecorderEnv(t, tm(0), health.StatusOnline, "up", func(c *RecorderConfig) { c.Sample = time.Second; c.Flush = time.Hour })
+	store, clock, rec := env.store, env.clock, env.rec
 	flush(t, rec) // the session has started
 	t0 := clock.Now()
 	rec.ObserveView(linkView(t0, "up"))
@@ -331,13 +343,8 @@ func TestRecorderRecordsLinkChangesAsTheyHappen(t *testing.T) {
 // TestRecorderLinkNoLongerListedIsUnknown: a view lists only the links
 // something is known of, so a link it stops listing is recorded unknown.
 func TestRecorderLinkNoLongerListedIsUnknown(t *testing.T) {
-	store, _ := openTemp(t)
-	clock := &testClock{wall: tm(0)}
-	events := health.NewEventLog(100, clock.Now)
-	view := &testView{}
-	view.set(health.StatusOnline, "up")
-	rec, _ := startRecorder(t, RecorderConfig{Store: store, Events: events, View: view.get, Now: clock.Now,
-		Elapsed: clock.Elapsed, Session: 1, Sample: time.Second, Flush: time.Hour})
+	env := newRecorderEnv(t, tm(0), health.StatusOnline, "up", func(c *RecorderConfig) { c.Sample = time.Second; c.Flush = time.Hour })
+	store, clock, rec := env.store, env.clock, env.rec
 	flush(t, rec)
 	t0 := clock.Now()
 	rec.ObserveView(linkView(t0, "up"))
