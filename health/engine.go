@@ -5,11 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/jitter"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -410,11 +411,6 @@ func soonWait(last, now time.Time, cost time.Duration) time.Duration {
 	return max(max(minSoonGap, 10*cost)-now.Sub(last), 0)
 }
 
-// jitter spreads d by ±10 %, so members' refreshes do not line up.
-func jitter(d time.Duration) time.Duration {
-	return d - d/10 + rand.N(d/5+1)
-}
-
 // Run owns the engine state until ctx ends. It announces this node,
 // re-evaluates opinions and consensus several times per heartbeat,
 // publishes a Report whenever an opinion changes and as a slow refresh, and
@@ -436,7 +432,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	tick := evalEvery(s.heartbeatEvery)
 	eval := time.NewTicker(tick)
 	defer eval.Stop()
-	report := time.NewTimer(jitter(e.cfg.ReportRefresh))
+	report := time.NewTimer(jitter.Spread(e.cfg.ReportRefresh))
 	defer report.Stop()
 	announce := time.NewTicker(e.cfg.AnnounceRefresh)
 	defer announce.Stop()
@@ -504,7 +500,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			if !s.left && !s.aware.Recovering(now, s.suspectAfter) {
 				s.send(s.report())
 			}
-			report.Reset(jitter(e.cfg.ReportRefresh))
+			report.Reset(jitter.Spread(e.cfg.ReportRefresh))
 		case <-announce.C:
 			s.checkPause(e.cfg.Now(), tick)
 			if !s.left {

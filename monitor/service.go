@@ -4,11 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/jitter"
 
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/p2p/pb"
@@ -150,9 +151,6 @@ func (s *Service) SetLive(live map[string]bool) {
 	s.enqueue(func(st *state) { st.live = live; st.dirty = true })
 }
 
-// jitter spreads d by ±10 %.
-func jitter(d time.Duration) time.Duration { return d - d/10 + rand.N(d/5+1) }
-
 // Run owns the state until ctx ends: it runs this node's probers, takes in
 // results, rebuilds the snapshot on every change, and publishes this node's
 // report when a state changes (gathered for Debounce) and every Refresh.
@@ -163,7 +161,7 @@ func (s *Service) Run(ctx context.Context) error {
 	st.setMonitors(slices.Clone(s.cfg.Monitors))
 	defer st.stopProbers()
 
-	refresh := time.NewTimer(jitter(s.cfg.Refresh))
+	refresh := time.NewTimer(jitter.Spread(s.cfg.Refresh))
 	defer refresh.Stop()
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
@@ -184,10 +182,10 @@ func (s *Service) Run(ctx context.Context) error {
 			f(st)
 		case <-debounce.C:
 			st.publish()
-			refresh.Reset(jitter(s.cfg.Refresh))
+			refresh.Reset(jitter.Spread(s.cfg.Refresh))
 		case <-refresh.C:
 			st.publish()
-			refresh.Reset(jitter(s.cfg.Refresh))
+			refresh.Reset(jitter.Spread(s.cfg.Refresh))
 		}
 	}
 }

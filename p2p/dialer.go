@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/meshmon/meshmon/internal/jitter"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -285,7 +286,10 @@ func (n *Network) dialLoop() {
 			}
 			limit := redialLimit(st.upAt, time.Now())
 			st.backoff = min(max(2*st.backoff, minRedial), limit)
-			st.next = time.Now().Add(redialJitter(st.backoff))
+			// Spread, so members that became unreachable together (a
+			// large config's absent members, all failing from this
+			// node's start) are not redialled in lockstep.
+			st.next = time.Now().Add(jitter.Spread(st.backoff))
 			// Counted (meshmon_dial_failures_total). Once every dial
 			// has failed for dialTell since the member was last
 			// connected (or since this node started), the log says why
@@ -321,14 +325,6 @@ func redialLimit(upAt, now time.Time) time.Duration {
 		return maxAbsentRedial
 	}
 	return maxRedial
-}
-
-// redialJitter spreads a redial wait d by ±10 %: members that became
-// unreachable together (a large config's absent members, all failing from
-// this node's start) are otherwise redialled in lockstep, every one at
-// once.
-func redialJitter(d time.Duration) time.Duration {
-	return d - d/10 + rand.N(d/5+1)
 }
 
 // schedulePunch keeps st.punchAt in step with st.link: a hole-punch retry

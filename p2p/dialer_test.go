@@ -41,25 +41,6 @@ func TestRedialLimit(t *testing.T) {
 	}
 }
 
-// TestRedialJitter: a redial wait is spread within ±10 %, and not always
-// by the same amount (members that failed together are not redialled in
-// lockstep).
-func TestRedialJitter(t *testing.T) {
-	for _, d := range []time.Duration{500 * time.Millisecond, 10 * time.Second, time.Minute} {
-		seen := map[time.Duration]bool{}
-		for range 100 {
-			got := redialJitter(d)
-			if got < d-d/10 || got > d+d/10 {
-				t.Fatalf("redialJitter(%v) = %v; want within ±10 %%", d, got)
-			}
-			seen[got] = true
-		}
-		if len(seen) < 2 {
-			t.Errorf("redialJitter(%v) gave one value in 100 calls; want them spread", d)
-		}
-	}
-}
-
 // TestDialsInFlightCapped: a node whose config lists more members than
 // maxDialsInFlight, none of which answers, has at most maxDialsInFlight
 // dials in flight; here every member's url leads to one server that holds
