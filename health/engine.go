@@ -10,10 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/meshmon/meshmon/internal/jitter"
-
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/meshmon/meshmon/internal/jitter"
 	"github.com/meshmon/meshmon/p2p"
 	"github.com/meshmon/meshmon/p2p/pb"
 )

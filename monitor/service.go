@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/meshmon/meshmon/internal/jitter"
-
 	"github.com/meshmon/meshmon/health"
+	"github.com/meshmon/meshmon/internal/jitter"
 	"github.com/meshmon/meshmon/p2p/pb"
 )
 

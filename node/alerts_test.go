@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshmon/meshmon/internal/syncbuf"
-
 	"github.com/meshmon/meshmon/health"
 	"github.com/meshmon/meshmon/history"
+	"github.com/meshmon/meshmon/internal/syncbuf"
 	"github.com/meshmon/meshmon/node"
 	"github.com/meshmon/meshmon/node/nodetest"
 	"github.com/meshmon/meshmon/notify"

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/internal/syncbuf"
-
 	"github.com/meshmon/meshmon/node/nodetest"
 )
 

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/meshmon/meshmon/internal/jitter"
-
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/meshmon/meshmon/internal/jitter"
 )
 
 // P2PInfo is the JSON document served at /api/p2p and fetched from members'

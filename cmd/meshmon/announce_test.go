@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/internal/syncbuf"
-
 	"github.com/meshmon/meshmon/node"
 	"github.com/meshmon/meshmon/node/nodetest"
 	"github.com/meshmon/meshmon/p2p"

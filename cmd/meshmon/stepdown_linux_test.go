@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/meshmon/meshmon/internal/syncbuf"
-
 	"github.com/meshmon/meshmon/node/nodetest"
 )
 
