@@ -262,9 +262,9 @@ func TestPublishErrors(t *testing.T) {
 }
 
 // TestSyncFailedEvents: a failed sync exchange or push with a member
-// raises a warning event naming it, at most one per member every PublishWarnEvery;
-// another member gets its own, and a clock stepped back does not silence
-// the next one.
+// raises a warning event naming it, at most one per member every
+// PublishWarnEvery; another member gets its own, and a clock stepped back
+// does not silence the next one.
 func TestSyncFailedEvents(t *testing.T) {
 	clock := newFakeClock(t0)
 	e, events := testEngine(t, clock.Now, nil, "a", "b", "c")

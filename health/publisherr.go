@@ -149,8 +149,8 @@ func (p *syncFailures) due(node string, now time.Time, every time.Duration) bool
 
 // HandleSyncFailed implements p2p.Handler: an exchange with member node
 // over the sync protocol failed (err says which), so one of the two may
-// lack the other's latest messages for a while. A warning event says so. p2p counts
-// each failure (meshmon_sync_failures_total,
+// lack the other's latest messages for a while. A warning event says so;
+// p2p counts each failure (meshmon_sync_failures_total,
 // meshmon_sync_push_failures_total).
 func (e *Engine) HandleSyncFailed(node string, err error) {
 	if !e.syncFails.due(node, e.cfg.Now(), DefaultTiming().PublishWarnEvery) {
