@@ -40,7 +40,7 @@ func (h *Host) natConfig(cfg *config.Config, r Reachability) error {
 	if !cfg.DisableMetrics {
 		reg = cfg.PrometheusRegisterer
 	}
-	punchConfig(cfg, punchTracer{log: h.log, node: func(p peer.ID) string { id, _ := h.memberNode(p); return id }}, reg)
+	punchConfig(cfg, &punchTracer{log: h.log, node: func(p peer.ID) string { id, _ := h.memberNode(p); return id }, direct: h.directAddr}, reg)
 	switch r {
 	case ReachabilityPublic:
 		res := relayv2.DefaultResources()

@@ -3,6 +3,7 @@ package p2p
 import (
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/config"
@@ -13,31 +14,57 @@ import (
 
 // Hole punching (DCUtR) runs inside libp2p and logs only at DEBUG, so a
 // pair of members behind NAT whose link stays relayed would not say why.
-// punchTracer logs the outcome of every attempt this node starts (the side
-// that received the relayed connection starts it) at INFO, with the member
-// and the error; libp2p_holepunch_* counts them (docs/metrics.md).
+// punchTracer logs the outcome of every attempt this node takes part in
+// (as the side that received the relayed connection and starts it, or as
+// the other) at INFO, with the member, the addresses dialled and the
+// error; libp2p_holepunch_* counts them (docs/metrics.md).
 
-// punchTracer is the holepunch.EventTracer of a Host.
+// punchTracer is the holepunch.EventTracer of a Host. It is safe for
+// concurrent use (libp2p traces punches with several peers at once).
 type punchTracer struct {
 	log *slog.Logger
 	// node names a peer for the log: its node_id in a joined network.
 	node func(peer.ID) string
+	// direct names the address of a direct connection to a peer ("" for
+	// none), for the log of a punched hole.
+	direct func(peer.ID) string
+
+	mu sync.Mutex
+	// tried are the addresses of the punch under way with each peer
+	// (StartHolePunch), for the log of its end.
+	tried map[peer.ID][]string
 }
 
-var _ holepunch.EventTracer = punchTracer{}
+var _ holepunch.EventTracer = (*punchTracer)(nil)
 
-func (t punchTracer) Trace(evt *holepunch.Event) {
+func (t *punchTracer) Trace(evt *holepunch.Event) {
 	switch e := evt.Evt.(type) {
 	case *holepunch.ProtocolErrorEvt:
 		t.log.Info("hole punch could not start: the link stays relayed until meshmon reopens it to try again",
 			"node", t.node(evt.Remote), "peer", evt.Remote.String(), "err", e.Error)
+	case *holepunch.StartHolePunchEvt:
+		t.mu.Lock()
+		if t.tried == nil {
+			t.tried = map[peer.ID][]string{}
+		}
+		t.tried[evt.Remote] = e.RemoteAddrs
+		t.mu.Unlock()
 	case *holepunch.EndHolePunchEvt:
+		t.mu.Lock()
+		tried := t.tried[evt.Remote]
+		delete(t.tried, evt.Remote)
+		t.mu.Unlock()
 		took := e.EllapsedTime.Round(time.Millisecond)
 		if e.Success {
-			t.log.Info("hole punched: the link is direct", "node", t.node(evt.Remote), "peer", evt.Remote.String(), "took", took)
+			via := ""
+			if t.direct != nil {
+				via = t.direct(evt.Remote)
+			}
+			t.log.Info("hole punched: the link is direct", "node", t.node(evt.Remote), "peer", evt.Remote.String(), "took", took, "via", via)
 			return
 		}
-		t.log.Info("hole punch attempt failed", "node", t.node(evt.Remote), "peer", evt.Remote.String(), "took", took, "err", e.Error)
+		t.log.Info("hole punch attempt failed", "node", t.node(evt.Remote), "peer", evt.Remote.String(), "took", took,
+			"tried", tried, "err", e.Error)
 	case *holepunch.DirectDialEvt:
 		if e.Success {
 			t.log.Info("dialled a member directly instead of punching a hole", "node", t.node(evt.Remote), "peer", evt.Remote.String())
@@ -48,7 +75,7 @@ func (t punchTracer) Trace(evt *holepunch.Event) {
 // punchConfig turns on hole punching in cfg with t tracing it, and keeps
 // libp2p's own hole punching metrics when reg is set (libp2p installs its
 // metrics tracer only when no option replaces it).
-func punchConfig(cfg *config.Config, t punchTracer, reg prometheus.Registerer) {
+func punchConfig(cfg *config.Config, t *punchTracer, reg prometheus.Registerer) {
 	cfg.EnableHolePunching = true
 	opt := holepunch.WithTracer(t)
 	if reg != nil {
@@ -73,6 +100,17 @@ const (
 // punchReadyAfter is how long after its start a private host that cannot
 // punch yet says so.
 const punchReadyAfter = time.Minute
+
+// directAddr is the remote address of a direct (not relayed) connection to
+// p, or "" when there is none.
+func (h *Host) directAddr(p peer.ID) string {
+	for _, c := range h.h.Network().ConnsToPeer(p) {
+		if !isRelayed(c) {
+			return c.RemoteMultiaddr().String()
+		}
+	}
+	return ""
+}
 
 // HolePunching tells whether this host can hole-punch now (PunchReady or
 // PunchNoPublicAddress).

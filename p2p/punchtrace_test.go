@@ -28,7 +28,7 @@ func TestPunchTracerLogsOutcomes(t *testing.T) {
 		want []string // substrings of the one INFO line; nil: no line
 	}{
 		{"punched", &holepunch.EndHolePunchEvt{Success: true, EllapsedTime: 12 * time.Millisecond},
-			[]string{"level=INFO", "hole punched: the link is direct", "node=home-b", "took=12ms"}},
+			[]string{"level=INFO", "hole punched: the link is direct", "node=home-b", "took=12ms", "via=/ip6/2001:2::1/tcp/4001"}},
 		{"failed", &holepunch.EndHolePunchEvt{Error: "dial backoff", EllapsedTime: time.Second},
 			[]string{"level=INFO", "hole punch attempt failed", "node=home-b", `err="dial backoff"`}},
 		{"no start", &holepunch.ProtocolErrorEvt{Error: "stream reset"},
@@ -42,8 +42,9 @@ func TestPunchTracerLogsOutcomes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			tr := punchTracer{
-				log: slog.New(slog.NewTextHandler(&buf, nil)),
+			tr := &punchTracer{
+				log:    slog.New(slog.NewTextHandler(&buf, nil)),
+				direct: func(peer.ID) string { return "/ip6/2001:2::1/tcp/4001" },
 				node: func(p peer.ID) string {
 					if p != remote {
 						t.Errorf("named peer %q, want %q", p, remote)
@@ -77,7 +78,7 @@ func TestPunchTracerLogsOutcomes(t *testing.T) {
 // the direct dial fails (counted) and the punch cannot start (logged).
 func TestPunchConfigTracesAndCounts(t *testing.T) {
 	var cfg config.Config
-	punchConfig(&cfg, punchTracer{log: slog.New(slog.DiscardHandler)}, nil)
+	punchConfig(&cfg, &punchTracer{log: slog.New(slog.DiscardHandler)}, nil)
 	if !cfg.EnableHolePunching || len(cfg.HolePunchingOptions) != 1 {
 		t.Fatalf("hole punching %v with %d options, want on with 1", cfg.EnableHolePunching, len(cfg.HolePunchingOptions))
 	}
@@ -91,7 +92,7 @@ func TestPunchConfigTracesAndCounts(t *testing.T) {
 	defer h.Close()
 	var logs bytes.Buffer
 	cfg = config.Config{}
-	punchConfig(&cfg, punchTracer{log: slog.New(slog.NewTextHandler(&logs, nil)), node: func(peer.ID) string { return "home-b" }}, reg)
+	punchConfig(&cfg, &punchTracer{log: slog.New(slog.NewTextHandler(&logs, nil)), node: func(peer.ID) string { return "home-b" }}, reg)
 	lh := h.Libp2p()
 	ids := lh.(interface{ IDService() identify.IDService }).IDService()
 	// An address manet calls public (2001:2::/48), as a host behind NAT
@@ -166,5 +167,26 @@ func TestHolePunchingOnLoopback(t *testing.T) {
 	nodes["a"].startWith(t, nodes, ReachabilityPrivate, nil)
 	if got := nodes["a"].host.HolePunching(); got != PunchNoPublicAddress {
 		t.Errorf("HolePunching() = %q on loopback; want %q", got, PunchNoPublicAddress)
+	}
+}
+
+// TestPunchTracerNamesTriedAddresses: a failed attempt's line lists the
+// addresses its punch tried, and a later attempt does not inherit them.
+func TestPunchTracerNamesTriedAddresses(t *testing.T) {
+	var buf bytes.Buffer
+	tr := &punchTracer{log: slog.New(slog.NewTextHandler(&buf, nil)), node: func(peer.ID) string { return "home-b" }}
+	remote := peer.ID("remote-peer")
+	tr.Trace(&holepunch.Event{Remote: remote, Evt: &holepunch.StartHolePunchEvt{RemoteAddrs: []string{"/ip6/2001:2::b/tcp/4001"}}})
+	tr.Trace(&holepunch.Event{Remote: remote, Evt: &holepunch.EndHolePunchEvt{Error: "i/o timeout"}})
+	tr.Trace(&holepunch.Event{Remote: remote, Evt: &holepunch.EndHolePunchEvt{Error: "i/o timeout"}})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("logged %d lines, want 2: %q", len(lines), buf.String())
+	}
+	if !strings.Contains(lines[0], "tried=[/ip6/2001:2::b/tcp/4001]") {
+		t.Errorf("first failure %q lacks the tried address", lines[0])
+	}
+	if strings.Contains(lines[1], "2001:2::b") {
+		t.Errorf("second failure %q names the first attempt's addresses", lines[1])
 	}
 }

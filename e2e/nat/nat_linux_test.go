@@ -293,8 +293,7 @@ func TestNATHolePunch(t *testing.T) {
 	c.waitFor(punched, "home-a ↔ home-b up, measured and direct (hole-punched) in every view",
 		c.pairUp("home-a", "home-b", false))
 	tp.wantDirectPackets(tp.homes[0], tp.homes[1], true)
-	// The home that started the punch (the one the relayed connection
-	// came in to) says so in its log, naming the other.
+	// A home says so in its log, naming the other.
 	c.waitFor(settle, "a home logs the punched hole", func() (bool, string) {
 		for _, pair := range [][2]string{{"home-a", "home-b"}, {"home-b", "home-a"}} {
 			for line := range strings.Lines(grepLog(c.byName(pair[0]).log, "hole punched: the link is direct")) {
