@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/meshmon/meshmon/internal/jitter"
 )
@@ -348,8 +349,10 @@ func (n *Network) schedulePunch(st *dialState) {
 // once per new relayed connection, and a first attempt often fails because
 // the peer is not ready yet (its DCUtR handler waits for a public address
 // of its own). So one side of the pair — the smaller peer ID — closes the
-// relayed connection; both redial through the relay at once, and the new
-// connection starts a new attempt. The link is down for that moment only.
+// relayed connection; the pair's dialling side redials through the relay
+// at once (without the other's router address: forgetPunchAddrs), and the
+// new connection starts a new attempt. The link is down for that moment
+// only.
 func (n *Network) retryPunch(p peer.ID) {
 	if n.host.ID() > p {
 		return
@@ -360,6 +363,29 @@ func (n *Network) retryPunch(p peer.ID) {
 			_ = c.Close()
 		}
 	}
+}
+
+// forgetPunchAddrs drops from ps the public addresses of member p, which
+// is behind NAT: its router's, learnt from a hole punch (libp2p keeps the
+// addresses a punch dialled for two minutes; members behind NAT do not
+// announce them, see addrsFactory). Only a punch may dial them, from this
+// node's listen port at the moment the other side dials back: an ordinary
+// dial to one, made alongside the relayed redial, would hold that port's
+// 4-tuple and make the punch that follows dial from a random port that no
+// NAT mapping matches. Its private addresses stay: a member on this node's
+// LAN is dialled on them directly.
+func forgetPunchAddrs(ps peerstore.Peerstore, p peer.ID) {
+	for _, a := range ps.Addrs(p) {
+		if manet.IsPublicAddr(a) && !isCircuitAddr(a) {
+			ps.SetAddr(p, a, 0)
+		}
+	}
+}
+
+// isCircuitAddr tells whether a goes through a relay (/p2p-circuit).
+func isCircuitAddr(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
 }
 
 // errRefused is a fast redial's result when every TCP address of the peer
@@ -395,6 +421,9 @@ func (n *Network) dial(p peer.ID, node string, fast bool) (evidence bool, err er
 	// told us over a relay, e.g. its LAN address, which may belong to
 	// another machine here: its refusal proves nothing.
 	direct := hasURL || len(ep.Addrs) > 0
+	if !direct {
+		forgetPunchAddrs(h.Peerstore(), p)
+	}
 	if fast && direct && tcpRefused(ctx, h.Peerstore().Addrs(p)) {
 		return true, errRefused
 	}

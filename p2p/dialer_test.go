@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/meshmon/meshmon/internal/syncbuf"
 )
 
@@ -147,4 +150,37 @@ func TestDialFailuresCountedAndToldOnce(t *testing.T) {
 // the others would wait dialGrace.
 func firstDialer(nodes map[string]*testNode, names []string) string {
 	return slices.MinFunc(names, func(x, y string) int { return strings.Compare(string(nodes[x].id), string(nodes[y].id)) })
+}
+
+// TestForgetPunchAddrs: of a NATed member's known addresses, only the
+// public ones (its router's, learnt from a hole punch) are dropped before
+// a dial; its LAN, loopback and relay addresses stay.
+func TestForgetPunchAddrs(t *testing.T) {
+	ps, err := pstoremem.NewPeerstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	p := newKeys(t, "b")["b"].id
+	keep := []string{
+		"/ip6/fd00:b::2/tcp/4001",
+		"/ip4/192.168.1.20/tcp/4001",
+		"/ip6/::1/tcp/4001",
+		"/ip6/2001:2:0:1100::10/tcp/4001/p2p/12D3KooWG5u6wgFpYW47Y45QJwEPnjnZMQfTxuDVSCfMjoX8AoET/p2p-circuit",
+	}
+	drop := []string{"/ip6/2001:2:0:a200::1/tcp/4001", "/ip6/2001:2:0:a200::1/udp/4001/quic-v1"}
+	for _, s := range append(slices.Clone(keep), drop...) {
+		ps.AddAddr(p, ma.StringCast(s), time.Hour)
+	}
+	forgetPunchAddrs(ps, p)
+	var got []string
+	for _, a := range ps.Addrs(p) {
+		got = append(got, a.String())
+	}
+	slices.Sort(got)
+	want := slices.Clone(keep)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("addresses after forgetPunchAddrs = %v; want %v", got, want)
+	}
 }

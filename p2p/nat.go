@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/libp2p/go-libp2p/config"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -10,6 +11,7 @@ import (
 	circuitproto "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -125,10 +127,23 @@ func allowLimited(ctx context.Context, why string) context.Context {
 
 // addrsFactory is what peers are told: the announce addresses if set, else
 // the listen addresses, plus this host's relay addresses.
+//
+// A private host does not tell its public addresses (its router's, which
+// libp2p adds once public members have observed it): nothing can dial
+// them but a hole punch, which exchanges them itself. A peer that learnt
+// one would dial it plainly before punching (libp2p tries a direct dial
+// first), from the very port the punch must use; the punch then dials
+// from a random port that no NAT mapping matches, and fails, again at
+// every retry (seen in the NAT e2e test, which stayed relayed for 4
+// minutes).
 func (h *Host) addrsFactory(announce []ma.Multiaddr) func([]ma.Multiaddr) []ma.Multiaddr {
 	return func(addrs []ma.Multiaddr) []ma.Multiaddr {
 		if len(announce) > 0 {
 			addrs = append([]ma.Multiaddr(nil), announce...)
+		} else if h.reach == ReachabilityPrivate {
+			addrs = slices.DeleteFunc(slices.Clone(addrs), func(a ma.Multiaddr) bool {
+				return manet.IsPublicAddr(a) && !isCircuitAddr(a)
+			})
 		}
 		return append(addrs, h.relayAddrs()...)
 	}

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // startNATed starts a public member p and two private members a and b that
@@ -191,4 +193,36 @@ func TestRelayedLinkRetriesHolePunch(t *testing.T) {
 		lb, _ := b.rec.link("a")
 		return len(ids) > 0 && !slices.Contains(ids, first) && la.Connected && lb.Connected
 	})
+}
+
+// TestPrivateHostKeepsItsPublicAddrsToItself: a host behind NAT announces
+// its relay, LAN and loopback addresses but not a public one (its router's,
+// which only a hole punch may dial); a public host announces them all, and
+// configured announce addresses are told as they are.
+func TestPrivateHostKeepsItsPublicAddrsToItself(t *testing.T) {
+	libp2pAddrs := []ma.Multiaddr{
+		ma.StringCast("/ip6/::1/tcp/4001"),
+		ma.StringCast("/ip6/fd00:a::2/tcp/4001"),
+		ma.StringCast("/ip6/2001:2:0:a100::1/tcp/4001"),
+		ma.StringCast("/ip4/203.0.114.7/udp/4001/quic-v1"),
+	}
+	strs := func(as []ma.Multiaddr) []string {
+		out := make([]string, 0, len(as))
+		for _, a := range as {
+			out = append(out, a.String())
+		}
+		return out
+	}
+	private := &Host{reach: ReachabilityPrivate, reservations: map[peer.ID]reservation{}}
+	if got, want := strs(private.addrsFactory(nil)(slices.Clone(libp2pAddrs))), []string{"/ip6/::1/tcp/4001", "/ip6/fd00:a::2/tcp/4001"}; !slices.Equal(got, want) {
+		t.Errorf("private host announces %v; want %v", got, want)
+	}
+	public := &Host{reach: ReachabilityPublic, reservations: map[peer.ID]reservation{}}
+	if got, want := strs(public.addrsFactory(nil)(slices.Clone(libp2pAddrs))), strs(libp2pAddrs); !slices.Equal(got, want) {
+		t.Errorf("public host announces %v; want %v", got, want)
+	}
+	announce := []ma.Multiaddr{ma.StringCast("/ip4/203.0.114.7/tcp/4001")}
+	if got := strs(private.addrsFactory(announce)(slices.Clone(libp2pAddrs))); !slices.Equal(got, strs(announce)) {
+		t.Errorf("private host with announce addresses announces %v; want %v", got, strs(announce))
+	}
 }

@@ -15,7 +15,6 @@ import (
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/meshmon/meshmon/p2p/pb"
@@ -555,8 +554,7 @@ func (n *Network) linkOf(p peer.ID) Link {
 
 // isRelayed tells whether c goes through a relay.
 func isRelayed(c network.Conn) bool {
-	_, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_CIRCUIT)
-	return err == nil || c.Stat().Limited
+	return isCircuitAddr(c.RemoteMultiaddr()) || c.Stat().Limited
 }
 
 // Close leaves the topic and stops the network's goroutines. Idempotent.
