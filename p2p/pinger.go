@@ -26,23 +26,22 @@ import (
 // suspected a hung member up to an interval after the answering end.
 func pingPaced(ctx context.Context, h host.Host, p peer.ID, interval func() time.Duration) <-chan ping.Result {
 	out := make(chan ping.Result, 1)
-	s, err := h.NewStream(ctx, p, ping.ID)
-	if err != nil {
+	failed := func(err error) <-chan ping.Result {
 		out <- ping.Result{Error: err}
 		close(out)
 		return out
+	}
+	s, err := h.NewStream(ctx, p, ping.ID)
+	if err != nil {
+		return failed(err)
 	}
 	if err := s.Scope().SetService(ping.ServiceName); err != nil {
 		s.Reset()
-		out <- ping.Result{Error: err}
-		close(out)
-		return out
+		return failed(err)
 	}
 	if err := s.Scope().ReserveMemory(2*ping.PingSize, network.ReservationPriorityAlways); err != nil {
 		s.Reset()
-		out <- ping.Result{Error: err}
-		close(out)
-		return out
+		return failed(err)
 	}
 	go func() {
 		defer close(out)
