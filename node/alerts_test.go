@@ -239,21 +239,11 @@ func delivered(rs []fakeRequest) []fakeRequest {
 
 // clusters reads node i's GET /api/notification_cluster.
 func clusters(c *nodetest.Cluster, i int) ([]notify.ClusterStatus, error) {
-	resp, err := http.Get(c.URLs[i] + "/api/notification_cluster")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /api/notification_cluster: %s", resp.Status)
-	}
 	var out struct {
 		Clusters []notify.ClusterStatus `json:"clusters"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, err
-	}
-	return out.Clusters, nil
+	err := nodetest.GetJSON(c.URLs[i]+"/api/notification_cluster", &out)
+	return out.Clusters, err
 }
 
 // states returns a cluster's member states by node_id.

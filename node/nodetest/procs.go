@@ -232,7 +232,7 @@ func (p *Procs) stopAll() {
 // View fetches process i's /api/view for the cluster's network.
 func (p *Procs) View(i int) (*health.NetworkView, error) {
 	var v health.View
-	if err := getJSON(p.URLs[i]+"/api/view", &v); err != nil {
+	if err := GetJSON(p.URLs[i]+"/api/view", &v); err != nil {
 		return nil, err
 	}
 	nv := v.Networks[p.opts.NetworkID]
@@ -291,7 +291,7 @@ func (p *Procs) WaitAgree(observers, subjects []int, want health.Status, timeout
 // P2P fetches process i's /api/p2p.
 func (p *Procs) P2P(i int) (p2p.P2PInfo, error) {
 	var info p2p.P2PInfo
-	err := getJSON(p.URLs[i]+"/api/p2p", &info)
+	err := GetJSON(p.URLs[i]+"/api/p2p", &info)
 	return info, err
 }
 
@@ -315,7 +315,8 @@ func (p *Procs) RSS(i int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
 }
 
-func getJSON(url string, v any) error {
+// GetJSON fetches url (within 2 s) and decodes its 200 answer into v.
+func GetJSON(url string, v any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
